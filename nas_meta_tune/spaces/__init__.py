@@ -1,0 +1,85 @@
+"""NAS search spaces over ConfigSpace.
+
+>>> from nas_meta_tune.spaces import get_space
+>>> space = get_space("nb201")
+>>> arch = space.sample(1, seed=0)[0]
+>>> space.from_string(arch.to_string()) == arch
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+from ..exceptions import UnknownNameError
+from ._base import Architecture, ArchGraph, Param, SearchSpace
+from .ops import VOCABULARY, vocabulary_table
+
+__all__ = [
+    "Architecture",
+    "ArchGraph",
+    "Param",
+    "SearchSpace",
+    "VOCABULARY",
+    "available_spaces",
+    "get_space",
+    "register_space",
+    "vocabulary_table",
+]
+
+# name -> ("module:Class", constructor kwargs); imported on first use
+_REGISTRY: dict[str, tuple[str, dict]] = {
+    "nb201": ("nas_meta_tune.spaces.nb201:NB201Space", {}),
+    "transnas_micro": ("nas_meta_tune.spaces.transnas:TransNASMicroSpace", {}),
+    "nasbench_graph": ("nas_meta_tune.spaces.nasbench_graph:NASBenchGraphSpace", {}),
+    "nasbench_graph_proteins": (
+        "nas_meta_tune.spaces.nasbench_graph:NASBenchGraphSpace",
+        {"op_set": "proteins"},
+    ),
+    "nb101": ("nas_meta_tune.spaces.nb101:NB101Space", {}),
+    "darts": ("nas_meta_tune.spaces.darts:DARTSSpace", {}),
+    "nb301": ("nas_meta_tune.spaces.darts:DARTSSpace", {"variant": "nb301"}),
+}
+_INSTANCES: dict[str, SearchSpace] = {}
+_LOCK = threading.Lock()
+
+
+def available_spaces() -> list[str]:
+    """Names accepted by :func:`get_space`."""
+    return list(_REGISTRY)
+
+
+def register_space(name: str, target: str | type[SearchSpace], **kwargs: object) -> None:
+    """Register a user-defined space under ``name`` (a class or ``"module:Class"``)."""
+    if isinstance(target, type):
+        target = f"{target.__module__}:{target.__qualname__}"
+    with _LOCK:
+        _REGISTRY[name] = (target, dict(kwargs))
+        _INSTANCES.pop(name, None)
+
+
+def get_space(name: str | SearchSpace) -> SearchSpace:
+    """The search space registered as ``name`` (one shared instance per name).
+
+    Args:
+        name: One of :func:`available_spaces`, or a space (returned unchanged).
+
+    Raises:
+        UnknownNameError: ``name`` is not registered (the message lists the choices).
+    """
+    if isinstance(name, SearchSpace):
+        return name
+    with _LOCK:
+        space = _INSTANCES.get(name)
+        if space is not None:
+            return space
+        if name not in _REGISTRY:
+            raise UnknownNameError("search space", name, available_spaces())
+        target, kwargs = _REGISTRY[name]
+        module, cls = target.split(":")
+        space = getattr(importlib.import_module(module), cls)(**kwargs)
+        if space.name != name:
+            raise RuntimeError(f"space registered as {name!r} calls itself {space.name!r}")
+        _INSTANCES[name] = space
+        return space
