@@ -1,0 +1,25 @@
+"""Syne Tune views of search spaces.
+
+Requires ``pip install 'nas-meta-tune[syne]'``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._imports import require
+
+if TYPE_CHECKING:
+    from ..spaces._base import SearchSpace
+
+__all__ = ["syne_config_space"]
+
+
+def syne_config_space(space: SearchSpace) -> dict[str, Any]:
+    """A Syne Tune ``config_space`` with one ``choice`` per parameter of ``space``.
+
+    Inactive (conditional) parameters are sampled too and ignored by
+    :meth:`SearchSpace.from_params`.
+    """
+    cs = require("syne_tune.config_space", feature="Syne Tune search spaces")
+    return {p.name: cs.choice(list(p.choices)) for p in space.params}
