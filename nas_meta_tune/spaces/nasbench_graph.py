@@ -54,7 +54,6 @@ class NASBenchGraphSpace(SearchSpace):
 
     max_nodes = 6
     max_path_length = 4
-    unified_ops = {op: op for op in GNN_OPS[:-1]} | {"skip": "skip"}
 
     def __init__(self, op_set: str = "full") -> None:
         super().__init__()
@@ -62,6 +61,7 @@ class NASBenchGraphSpace(SearchSpace):
             raise ValueError(f"op_set must be 'full' or 'proteins', but got {op_set=}.")
         self.op_set = op_set
         self.ops = GNN_OPS if op_set == "full" else GNN_OPS_PROTEINS
+        self.unified_ops = {op: op for op in self.ops}
         self.name = "nasbench_graph" if op_set == "full" else "nasbench_graph_proteins"
 
     @property
