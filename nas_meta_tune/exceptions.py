@@ -34,8 +34,9 @@ class InvalidArchitectureError(NASMetaTuneError, ValueError):
         super().__init__(prefix + message)
 
 
-class SpaceMismatchError(NASMetaTuneError, ValueError):
-    """An object belongs to a different search space than the one it is used with."""
+class SpaceMismatchError(InvalidArchitectureError):
+    """An architecture or configuration belongs to a different search space than the one it is
+    used with (a kind of :class:`InvalidArchitectureError`, so one ``except`` catches all bad input)."""
 
 
 class UnknownNameError(NASMetaTuneError, KeyError):

@@ -335,7 +335,9 @@ class SearchSpace(ABC):
             if p.parent is not None and values.get(p.parent) not in p.parent_values:
                 continue
             if p.name not in mapping or mapping[p.name] is None:
-                raise InvalidArchitectureError(f"missing value for parameter {p.name!r}.", space=self.name)
+                raise InvalidArchitectureError(
+                    f"missing value for parameter {p.name!r} (got parameters {sorted(keys)[:8]}).", space=self.name
+                )
             values[p.name] = p.coerce(mapping[p.name], self.name)
         return values
 

@@ -1,0 +1,53 @@
+"""The core never imports a framework: block optuna/ray/syne_tune and import every core module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+CORE_CHECK = textwrap.dedent(
+    """
+    import importlib, pkgutil, sys
+    for name in ("optuna", "ray", "syne_tune"):
+        sys.modules[name] = None  # any import of it now raises ImportError
+    import nas_meta_tune
+    adapters = ("nas_meta_tune.samplers", "nas_meta_tune.schedulers", "nas_meta_tune.integrations")
+    imported = []
+    for info in pkgutil.walk_packages(nas_meta_tune.__path__, "nas_meta_tune."):
+        if info.name.startswith(adapters):
+            continue
+        importlib.import_module(info.name)
+        imported.append(info.name)
+    print(len(imported))
+    """
+)
+
+
+def test_core_imports_without_frameworks():
+    out = subprocess.run([sys.executable, "-c", CORE_CHECK], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.strip()) >= 15  # spaces, encodings, benchmarks, cli, ...
+
+
+def test_top_level_import_is_light():
+    code = "import sys, nas_meta_tune; print(sorted(m for m in ('torch', 'optuna', 'ray', 'syne_tune') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_framework_view_names_the_extra():
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["ray"] = None
+        sys.modules["ray.tune"] = None
+        from nas_meta_tune import get_space
+        try:
+            get_space("nb201").ray_space()
+        except ImportError as e:
+            print(e)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'nas-meta-tune[ray]'" in out.stdout
