@@ -51,16 +51,16 @@ class Param:
         """Return ``value`` as one of :attr:`choices` (``"3"``/``np.int64(3)`` -> ``3``) or raise."""
         if isinstance(value, np.generic):
             value = value.item()
-        if value in self.choices and type(value) is type(self.choices[0]):
-            return value
-        if isinstance(self.choices[0], int) and not isinstance(value, bool):
-            try:
-                as_int = int(value)
-                if as_int == value or str(as_int) == str(value).strip():
-                    if as_int in self.choices:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if value in self.choices and type(value) is type(self.choices[0]):
+                return value
+            if isinstance(self.choices[0], int):
+                try:
+                    as_int = int(value)
+                    if (as_int == value or str(as_int) == str(value).strip()) and as_int in self.choices:
                         return as_int
-            except (TypeError, ValueError):
-                pass
+                except (TypeError, ValueError, OverflowError):
+                    pass
         raise InvalidArchitectureError(
             f"{self.name}={value!r} is not allowed; choose one of {list(self.choices)}.", space=space
         )
