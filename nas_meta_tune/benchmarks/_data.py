@@ -34,14 +34,13 @@ HOW_TO_GET: dict[str, str] = {
 
 
 def default_data_roots() -> list[Path]:
-    """Candidate data roots, most specific first (environment variable, then the checkout)."""
-    roots = []
+    """Where data is looked for without a ``data_root`` argument: the environment variable if set
+    (and then only there), else ``shared/data`` beside the source checkout."""
     env = os.environ.get(ENV_VAR)
     if env:
-        roots.append(Path(env).expanduser())
+        return [Path(env).expanduser()]
     checkout = Path(__file__).resolve().parents[2]
-    roots.append(checkout.parent / "shared" / "data")
-    return roots
+    return [checkout.parent / "shared" / "data"]
 
 
 def resolve_data_file(relative: str, data_root: str | os.PathLike[str] | None = None) -> Path:
