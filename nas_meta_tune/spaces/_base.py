@@ -322,12 +322,12 @@ class SearchSpace(ABC):
         known = keys & set(self.param_names)
         if keys and not known:
             raise SpaceMismatchError(
-                f"none of the parameters {sorted(keys)[:6]} belong to search space {self.name!r} "
+                f"none of the parameters {sorted(keys, key=str)[:6]} belong to search space {self.name!r} "
                 f"(expected e.g. {list(self.param_names[:4])}); is this a configuration of another space?"
             )
         if strict and keys - known:
             raise InvalidArchitectureError(
-                f"unknown parameter(s) {sorted(keys - known)}; this space has {list(self.param_names)}.",
+                f"unknown parameter(s) {sorted(keys - known, key=str)}; this space has {list(self.param_names)}.",
                 space=self.name,
             )
         values: dict[str, Any] = {}
@@ -336,7 +336,7 @@ class SearchSpace(ABC):
                 continue
             if p.name not in mapping or mapping[p.name] is None:
                 raise InvalidArchitectureError(
-                    f"missing value for parameter {p.name!r} (got parameters {sorted(keys)[:8]}).", space=self.name
+                    f"missing value for parameter {p.name!r} (got parameters {sorted(keys, key=str)[:8]}).", space=self.name
                 )
             values[p.name] = p.coerce(mapping[p.name], self.name)
         return values

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..exceptions import InvalidArchitectureError
-from ._base import Architecture, ArchGraph, Param, SearchSpace
+from ._base import ArchGraph, Architecture, Param, SearchSpace
 
 __all__ = ["DARTSSpace", "Genotype", "DARTS_OPS", "NB301_OPS", "NASLIB_OPS"]
 
@@ -68,20 +68,23 @@ Pair = tuple[str, int]
 CellSpec = tuple[Pair, ...]
 
 # --- official string: Genotype(normal=[...], normal_concat=..., reduce=[...], reduce_concat=...)
-_PAIR = r"""\(\s*(?:'[A-Za-z0-9_]*'|"[A-Za-z0-9_]*")\s*,\s*[0-9]+\s*,?\s*\)"""
-_PAIR_RE = re.compile(r"""\(\s*(?:'([A-Za-z0-9_]*)'|"([A-Za-z0-9_]*)")\s*,\s*([0-9]+)\s*,?\s*\)""")
-_LIST = rf"[\[(]\s*(?:{_PAIR}(?:\s*,\s*{_PAIR})*\s*,?)?\s*[\])]"
-_CONCAT_RE = r"range\s*\(\s*[0-9]+\s*,\s*[0-9]+\s*\)|[\[(][0-9\s,]*[\])]"
+_PAIR = r"""\(\s*(?:'[A-Za-z0-9_]*'|"[A-Za-z0-9_]*")\s*,\s*[0-9]{1,6}\s*(?:,\s*)?\)"""
+_PAIR_RE = re.compile(
+    r"""\(\s*(?:'([A-Za-z0-9_]*)'|"([A-Za-z0-9_]*)")\s*,\s*([0-9]{1,6})\s*(?:,\s*)?\)"""
+)
+_LIST = rf"[\[(]\s*(?:{_PAIR}(?:\s*,\s*{_PAIR})*(?:\s*,)?)?\s*[\])]"
+_CONCAT_RE = r"range\s*\(\s*[0-9]{1,6}\s*,\s*[0-9]{1,6}\s*\)|[\[(][0-9\s,]*[\])]"
 _GENOTYPE_RE = re.compile(
     rf"""^\s*Genotype\s*\(\s*
     (?:normal\s*=\s*)?(?P<normal>{_LIST})\s*,\s*
     (?:normal_concat\s*=\s*)?(?P<normal_concat>{_CONCAT_RE})\s*,\s*
     (?:reduce\s*=\s*)?(?P<reduce>{_LIST})\s*,\s*
-    (?:reduce_concat\s*=\s*)?(?P<reduce_concat>{_CONCAT_RE})\s*,?\s*
+    (?:reduce_concat\s*=\s*)?(?P<reduce_concat>{_CONCAT_RE})\s*(?:,\s*)?
     \)\s*$""",
     re.VERBOSE,
 )
-_RANGE_RE = re.compile(r"^range\s*\(\s*([0-9]+)\s*,\s*([0-9]+)\s*\)$")
+_WS_RE = re.compile(r"\s+")
+_RANGE_RE = re.compile(r"^range\s*\(\s*([0-9]{1,6})\s*,\s*([0-9]{1,6})\s*\)$")
 
 
 class Genotype(NamedTuple):
@@ -100,7 +103,9 @@ class Genotype(NamedTuple):
     reduce_concat: list[int]
 
 
-def _graph_edges(offset: int, out_node: int, input_src: tuple[int, int], cell: CellSpec) -> list[tuple[int, int]]:
+def _graph_edges(
+    offset: int, out_node: int, input_src: tuple[int, int], cell: CellSpec
+) -> list[tuple[int, int]]:
     """Edges of one cell's op nodes ``offset .. offset+7`` (spec order) and output ``out_node``.
 
     ``input_src[i]`` is the graph node that carries cell input ``i``.
@@ -193,7 +198,9 @@ class DARTSSpace(SearchSpace):
                 params.append(Param(parent, _PAIRS[n]))
                 for i in range(n):
                     with_i = tuple(p for p in _PAIRS[n] if i in _pair_inputs(p))
-                    params.append(Param(f"{c}_edge_{i}_{n}", self.ops, parent=parent, parent_values=with_i))
+                    params.append(
+                        Param(f"{c}_edge_{i}_{n}", self.ops, parent=parent, parent_values=with_i)
+                    )
         return tuple(params)
 
     @property
@@ -203,7 +210,10 @@ class DARTSSpace(SearchSpace):
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
         cells = []
         for c in CELLS:
-            pairs: list[tuple[Any, Any]] = [(values[f"{c}_edge_0_2"], 0), (values[f"{c}_edge_1_2"], 1)]
+            pairs: list[tuple[Any, Any]] = [
+                (values[f"{c}_edge_0_2"], 0),
+                (values[f"{c}_edge_1_2"], 1),
+            ]
             for n in NODES[1:]:
                 for i in _pair_inputs(values[f"{c}_inputs_node_{n}"]):
                     pairs.append((values[f"{c}_edge_{i}_{n}"], i))
@@ -212,7 +222,7 @@ class DARTSSpace(SearchSpace):
 
     def _params_from_spec(self, spec: Hashable) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for c, cell in zip(CELLS, spec):
+        for c, cell in zip(CELLS, spec, strict=True):
             out[f"{c}_edge_0_2"] = cell[0][0]
             out[f"{c}_edge_1_2"] = cell[1][0]
             for n in NODES[1:]:
@@ -254,7 +264,8 @@ class DARTSSpace(SearchSpace):
     def _check_pair(self, pair: Any, n: int, which: str) -> Pair:
         if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
             raise InvalidArchitectureError(
-                f"node {n} of the {which} cell: expected an (op, input) pair, got {pair!r}.", space=self.name
+                f"node {n} of the {which} cell: expected an (op, input) pair, got {pair!r}.",
+                space=self.name,
             )
         op, src = pair
         if isinstance(op, np.str_):
@@ -264,20 +275,29 @@ class DARTSSpace(SearchSpace):
                 f"node {n} of the {which} cell: unknown operation {op!r}; choose one of {list(self.ops)}.",
                 space=self.name,
             )
-        if isinstance(src, (bool, np.bool_)) or not isinstance(src, (int, np.integer)) or not 0 <= src < n:
+        if (
+            isinstance(src, (bool, np.bool_))
+            or not isinstance(src, (int, np.integer))
+            or not 0 <= src < n
+        ):
             raise InvalidArchitectureError(
-                f"node {n} of the {which} cell: input {src!r} is not a node of 0..{n - 1}.", space=self.name
+                f"node {n} of the {which} cell: input {src!r} is not a node of 0..{n - 1}.",
+                space=self.name,
             )
         return (op, int(src))
 
     def _check_concat(self, concat: Any, which: str) -> None:
-        try:
-            ok = [int(x) for x in concat] == list(_CONCAT) and not isinstance(concat, (str, bytes))
-        except (TypeError, ValueError):
-            ok = False
+        ok = isinstance(concat, (Sequence, np.ndarray)) and not isinstance(concat, (str, bytes))
+        if ok:
+            items = list(concat)
+            ok = len(items) == len(_CONCAT) and all(
+                isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)) and x == n
+                for x, n in zip(items, _CONCAT, strict=True)
+            )
         if not ok:
             raise InvalidArchitectureError(
-                f"{which}_concat must be [2, 3, 4, 5] (all intermediate nodes), got {concat!r}.", space=self.name
+                f"{which}_concat must be [2, 3, 4, 5] (all intermediate nodes), got {concat!r}.",
+                space=self.name,
             )
 
     # ---------------------------------------------------------- public helpers
@@ -297,7 +317,8 @@ class DARTSSpace(SearchSpace):
         if reduce is None:
             if not (hasattr(normal, "normal") and hasattr(normal, "reduce")):
                 raise InvalidArchitectureError(
-                    "pass the normal and reduce cells, or a Genotype with .normal and .reduce.", space=self.name
+                    "pass the normal and reduce cells, or a Genotype with .normal and .reduce.",
+                    space=self.name,
                 )
             for which in CELLS:
                 concat = getattr(normal, f"{which}_concat", None)
@@ -318,7 +339,8 @@ class DARTSSpace(SearchSpace):
                 with op codes ``0`` max_pool_3x3, ``1`` avg_pool_3x3, ``2`` skip_connect,
                 ``3`` sep_conv_3x3, ``4`` sep_conv_5x5, ``5`` dil_conv_3x3, ``6`` dil_conv_5x5
                 (NASLib's ``convert_compact_to_genotype``); or the string form of it, as stored
-                in NASLib's data files (``"[[(0, 0), (1, 5), ...], [...]]"``).
+                in NASLib's data files (``"[[(0, 0), (1, 5), ...], [...]]"``), or an integer
+                array of shape ``(2, 8, 2)``.
 
         Raises:
             InvalidArchitectureError: the encoding is malformed.
@@ -331,21 +353,33 @@ class DARTSSpace(SearchSpace):
                     f"not a NASLib compact NB301 encoding like '[[(0, 3), (1, 3), ...], [...]]': {compact!r}.",
                     space=self.name,
                 ) from None
-        if isinstance(compact, (str, bytes)) or not isinstance(compact, Sequence) or len(compact) != 2:
+        if isinstance(compact, np.ndarray):
+            compact = compact.tolist()
+        if (
+            isinstance(compact, (str, bytes))
+            or not isinstance(compact, Sequence)
+            or len(compact) != 2
+        ):
             raise InvalidArchitectureError(
                 f"NASLib's compact encoding is (normal, reduce), got {compact!r}.", space=self.name
             )
         cells = []
-        for which, cell in zip(CELLS, compact):
+        for which, cell in zip(CELLS, compact, strict=True):
             if isinstance(cell, (str, bytes)) or not isinstance(cell, Sequence):
                 raise InvalidArchitectureError(
-                    f"the {which} cell must be 8 (input, op_code) pairs, got {cell!r}.", space=self.name
+                    f"the {which} cell must be 8 (input, op_code) pairs, got {cell!r}.",
+                    space=self.name,
                 )
             pairs = []
             for pair in cell:
-                if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+                if (
+                    isinstance(pair, (str, bytes))
+                    or not isinstance(pair, Sequence)
+                    or len(pair) != 2
+                ):
                     raise InvalidArchitectureError(
-                        f"the {which} cell: expected an (input, op_code) pair, got {pair!r}.", space=self.name
+                        f"the {which} cell: expected an (input, op_code) pair, got {pair!r}.",
+                        space=self.name,
                     )
                 src, code = pair
                 if (
@@ -362,7 +396,9 @@ class DARTSSpace(SearchSpace):
             cells.append(pairs)
         return Architecture(self, self._make(cells[0], cells[1]))
 
-    def to_naslib(self, arch: Architecture) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    def to_naslib(
+        self, arch: Architecture
+    ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
         """``arch`` in NASLib's compact NB301 encoding (inverse of :meth:`from_naslib`).
 
         Raises:
@@ -373,7 +409,8 @@ class DARTSSpace(SearchSpace):
             raise InvalidArchitectureError(
                 f"NASLib's compact encoding has no 'none' operation: {arch!r}.", space=self.name
             )
-        return tuple(tuple((src, NASLIB_OPS.index(op)) for op, src in cell) for cell in spec)  # type: ignore[return-value]
+        normal, reduce = (tuple((src, NASLIB_OPS.index(op)) for op, src in cell) for cell in spec)
+        return normal, reduce
 
     # ------------------------------------------------------------------ string
     def _genotype(self, spec: Hashable) -> Genotype:
@@ -384,22 +421,20 @@ class DARTSSpace(SearchSpace):
         return repr(self._genotype(spec))
 
     def _from_string(self, s: str) -> Hashable:
-        m = _GENOTYPE_RE.match(s)
+        # whitespace only separates tokens (op names cannot hold any): collapsing its runs keeps
+        # every \s* of the pattern to one character, so matching stays linear in len(s)
+        m = _GENOTYPE_RE.match(_WS_RE.sub(" ", s))
         if not m:
             raise InvalidArchitectureError(
                 "expected a DARTS genotype string like \"Genotype(normal=[('sep_conv_3x3', 0), "
                 "('sep_conv_3x3', 1), ...], normal_concat=[2, 3, 4, 5], reduce=[...], "
-                f"reduce_concat=[2, 3, 4, 5])\", got {_short(s)}.",
+                f'reduce_concat=[2, 3, 4, 5])", got {_short(s)}.',
                 space=self.name,
             )
         for which in CELLS:
             self._check_concat(_parse_concat(m.group(f"{which}_concat")), which)
-        cells = [
-            [(a if a is not None and b is None else b, int(src)) for a, b, src in _PAIR_RE.findall(m.group(w))]
-            for w in CELLS
-        ]
-        # findall returns '' (not None) for the quote style that did not match
-        cells = [[(op, src) for op, src in cell] for cell in cells]
+        # findall gives '' for the quote style that did not match
+        cells = [[(a or b, int(src)) for a, b, src in _PAIR_RE.findall(m.group(w))] for w in CELLS]
         return self._make(cells[0], cells[1])
 
     # --------------------------------------------------------------------- key
@@ -457,7 +492,8 @@ def _pair_inputs(pair: str) -> tuple[int, int]:
 def _parse_concat(text: str) -> Any:
     m = _RANGE_RE.match(text)
     if m:
-        return range(int(m.group(1)), int(m.group(2)))
+        start, stop = int(m.group(1)), int(m.group(2))
+        return list(range(start, stop)) if 0 <= stop - start <= len(_CONCAT) else text
     body = text[1:-1].strip().rstrip(",")
     try:
         return [int(x) for x in body.split(",")] if body else []
