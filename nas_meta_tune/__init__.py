@@ -16,7 +16,7 @@ from .exceptions import (
     SpaceMismatchError,
     UnknownNameError,
 )
-from .spaces import Architecture, ArchGraph, SearchSpace, available_spaces, get_space
+from .spaces import ArchGraph, Architecture, SearchSpace, available_spaces, get_space
 
 __version__ = "0.1.0.dev0"
 

@@ -13,7 +13,6 @@ from nas_meta_tune import DataNotFoundError, UnknownNameError, get_space, load_b
 from nas_meta_tune.benchmarks import NotInBenchmarkError, available_benchmarks
 from nas_meta_tune.benchmarks.analognas import _data_file, _Unpickler, decode_analog_tuple
 
-
 RNG = np.random.default_rng(0)
 
 

@@ -10,8 +10,8 @@ with no input->output path, which score exactly 10%): six op indices over the ed
 
 from __future__ import annotations
 
-import pickle
 import importlib.util
+import pickle
 from pathlib import Path
 from typing import Any
 

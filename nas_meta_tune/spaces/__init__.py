@@ -13,7 +13,7 @@ import importlib
 import threading
 
 from ..exceptions import UnknownNameError
-from ._base import Architecture, ArchGraph, Param, SearchSpace
+from ._base import ArchGraph, Architecture, Param, SearchSpace
 from .ops import VOCABULARY, vocabulary_table
 
 __all__ = [

@@ -19,6 +19,7 @@ import ast
 import itertools
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -103,22 +104,24 @@ class Genotype(NamedTuple):
     reduce_concat: list[int]
 
 
+@lru_cache(maxsize=8192)
 def _graph_edges(
-    offset: int, out_node: int, input_src: tuple[int, int], cell: CellSpec
-) -> list[tuple[int, int]]:
+    offset: int, out_node: int, input_src: tuple[int, int], inputs: tuple[int, ...]
+) -> tuple[tuple[int, int], ...]:
     """Edges of one cell's op nodes ``offset .. offset+7`` (spec order) and output ``out_node``.
 
-    ``input_src[i]`` is the graph node that carries cell input ``i``.
+    ``input_src[i]`` is the graph node that carries cell input ``i``; ``inputs`` are the 8 edges'
+    input nodes (the topology only, so the result is cached).
     """
     edges = []
-    for e, (_, src) in enumerate(cell):
+    for e, src in enumerate(inputs):
         if src < 2:
             edges.append((input_src[src], offset + e))
         else:
             # src is an intermediate node: every op node of an edge into src feeds this one
             edges += [(offset + f, offset + e) for f in range(2 * (src - 2), 2 * (src - 2) + 2)]
         edges.append((offset + e, out_node))
-    return edges
+    return tuple(edges)
 
 
 class DARTSSpace(SearchSpace):
@@ -451,14 +454,16 @@ class DARTSSpace(SearchSpace):
             + tuple(self.unified_ops[op] for op, _ in reduce)
             + ("output",)
         )
-        edges = _graph_edges(2, 10, (0, 1), normal) + _graph_edges(11, 19, (10, 10), reduce)
+        edges = _graph_edges(2, 10, (0, 1), tuple(i for _, i in normal)) + _graph_edges(
+            11, 19, (10, 10), tuple(i for _, i in reduce)
+        )
         return ArchGraph(ops, tuple(sorted(edges)))
 
     def _path_graphs(self, spec: Hashable) -> list[ArchGraph]:
         return [
             ArchGraph(
                 ("input", "input") + tuple(self.unified_ops[op] for op, _ in cell) + ("output",),
-                tuple(sorted(_graph_edges(2, 10, (0, 1), cell))),
+                tuple(sorted(_graph_edges(2, 10, (0, 1), tuple(i for _, i in cell)))),
             )
             for cell in spec
         ]
