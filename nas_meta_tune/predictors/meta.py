@@ -1,0 +1,316 @@
+"""Meta-learning of the GCN predictor across NAS tasks: BOIL, MAML, ANIL and multitask.
+
+An *episode* samples a task, a support set of K architectures and a query set. The inner loop
+takes a few SGD steps on the support loss, updating only the parameters its rule allows; the outer
+loop updates the initialisation from the query loss of the adapted parameters:
+
+=============  =========================  =====================
+algorithm      inner loop updates          outer loop updates
+=============  =========================  =====================
+``boil``       body (head frozen)          all (MP-NAS's choice; Oh et al., ICLR 2021)
+``maml``       all                         all (Finn et al., ICML 2017)
+``anil``       head only                   all (Raghu et al., ICLR 2020)
+``multitask``  (none: pooled training)     all; adaptation fine-tunes all parameters
+=============  =========================  =====================
+
+``first_order=True`` drops the second-order terms (FOMAML); ``False`` back-propagates through
+the inner loop (``create_graph=True``). Targets are rank-normalised within each support / query
+set (:func:`~nas_meta_tune.predictors.tasks.normalize_scores`), exactly as at adaptation time,
+where only the K support scores are known. ``zero_shot_weight`` adds the query loss of the
+un-adapted initialisation, so the meta-initialisation is itself a useful zero-shot predictor
+(K = 0).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch.func import functional_call
+
+from .._logging import get_logger
+from .._rng import as_generator, child_seed
+from ..spaces._base import Architecture
+from .gcn import GCNConfig, GCNPredictor
+from .tasks import NASTask, normalize_scores
+
+__all__ = [
+    "ALGORITHMS",
+    "MetaConfig",
+    "MetaTrainResult",
+    "inner_param_names",
+    "adapt_parameters",
+    "meta_train",
+    "train_from_scratch",
+    "regression_loss",
+]
+
+ALGORITHMS = ("boil", "maml", "anil", "multitask")
+_log = get_logger(__name__)
+
+
+@dataclass
+class MetaConfig:
+    """Meta-training and adaptation hyperparameters (stored with the weights).
+
+    Attributes:
+        algorithm: One of :data:`ALGORITHMS`.
+        steps: Outer-loop updates.
+        meta_batch: Episodes (tasks) per outer update.
+        k_range: Support-set size drawn uniformly from this inclusive range each episode.
+        query: Query-set size.
+        inner_steps: SGD steps of the inner loop (meta-training).
+        inner_lr: Inner-loop learning rate.
+        adapt_steps: SGD steps when adapting to a new task (default: ``inner_steps``).
+        outer_lr: Adam learning rate of the outer loop.
+        first_order: Drop second-order terms.
+        zero_shot_weight: Weight of the un-adapted query loss in the outer objective.
+        loss: ``"mse"``, ``"pairwise"`` (logistic ranking loss) or ``"mse+pairwise"``.
+        grad_clip: Max global norm of the outer gradient.
+    """
+
+    algorithm: str = "boil"
+    steps: int = 1500
+    meta_batch: int = 4
+    k_range: tuple[int, int] = (5, 50)
+    query: int = 100
+    inner_steps: int = 5
+    inner_lr: float = 0.05
+    adapt_steps: int | None = None
+    outer_lr: float = 1e-3
+    first_order: bool = True
+    zero_shot_weight: float = 0.5
+    loss: str = "mse+pairwise"
+    grad_clip: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, but got {self.algorithm=}.")
+        if self.loss not in ("mse", "pairwise", "mse+pairwise"):
+            raise ValueError(f"loss must be 'mse', 'pairwise' or 'mse+pairwise', but got {self.loss=}.")
+        lo, hi = self.k_range
+        if not 1 <= lo <= hi:
+            raise ValueError(f"k_range must satisfy 1 <= low <= high, but got {self.k_range=}.")
+        for name in ("steps", "meta_batch", "query", "inner_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, but got {getattr(self, name)}.")
+        self.k_range = (int(lo), int(hi))
+
+    @property
+    def test_steps(self) -> int:
+        return self.adapt_steps if self.adapt_steps is not None else self.inner_steps
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["k_range"] = list(self.k_range)
+        return d
+
+
+def inner_param_names(model: GCNPredictor, algorithm: str) -> list[str]:
+    """Names of the parameters the algorithm's inner loop (and adaptation) updates."""
+    if algorithm == "boil":
+        return model.body_names()
+    if algorithm == "anil":
+        return model.head_names()
+    if algorithm in ("maml", "multitask"):
+        return [n for n, _ in model.named_parameters()]
+    raise ValueError(f"algorithm must be one of {ALGORITHMS}, but got {algorithm=}.")
+
+
+def regression_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "mse+pairwise") -> torch.Tensor:
+    """MSE on rank-normalised targets and/or a logistic pairwise ranking loss."""
+    loss = pred.new_zeros(())
+    if "mse" in kind:
+        loss = loss + torch.mean((pred - target) ** 2)
+    if "pairwise" in kind and len(target) > 1:
+        diff_t = target[:, None] - target[None, :]
+        diff_p = pred[:, None] - pred[None, :]
+        mask = diff_t > 0
+        if mask.any():
+            loss = loss + torch.nn.functional.softplus(-diff_p[mask]).mean()
+    return loss
+
+
+def _sgd_steps(
+    model: GCNPredictor,
+    params: dict[str, torch.Tensor],
+    names: Sequence[str],
+    inputs: tuple,
+    target: torch.Tensor,
+    steps: int,
+    lr: float,
+    loss_kind: str,
+    create_graph: bool,
+) -> dict[str, torch.Tensor]:
+    for _ in range(steps):
+        loss = regression_loss(functional_call(model, params, inputs), target, loss_kind)
+        grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=create_graph, allow_unused=True)
+        params = dict(params)
+        for n, g in zip(names, grads):
+            if g is not None:
+                params[n] = params[n] - lr * g
+    return params
+
+
+def adapt_parameters(
+    model: GCNPredictor,
+    archs: Sequence[Architecture],
+    scores: Sequence[float] | np.ndarray,
+    *,
+    algorithm: str,
+    steps: int,
+    lr: float,
+    loss: str = "mse+pairwise",
+) -> dict[str, torch.Tensor]:
+    """Adapted parameters after ``steps`` inner-loop SGD steps on ``(archs, scores)``.
+
+    The model itself is not modified; the returned tensors are detached copies.
+    """
+    z = normalize_scores(scores)
+    ok = np.isfinite(z)
+    archs = [a for a, keep in zip(archs, ok) if keep]
+    params = {n: p.detach().clone() for n, p in model.named_parameters()}
+    if len(archs) < 2 or steps == 0:
+        return params
+    names = inner_param_names(model, algorithm)
+    for n in names:
+        params[n].requires_grad_(True)
+    target = torch.as_tensor(z[ok], dtype=torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            params = _sgd_steps(model, params, names, model.inputs(archs), target, steps, lr, loss, False)
+    finally:
+        model.train(was_training)
+    return {n: p.detach() for n, p in params.items()}
+
+
+@dataclass
+class MetaTrainResult:
+    """A meta-trained model with its configuration and a training log."""
+
+    model: GCNPredictor
+    config: MetaConfig
+    tasks: list[str]
+    seconds: float
+    history: list[float] = field(default_factory=list)
+
+
+def _episode_sets(task: NASTask, k: int, q: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    n = len(task)
+    k = min(k, n - 2)
+    q = min(q, n - k)
+    idx = rng.choice(n, size=k + q, replace=False)
+    return idx[:k], idx[k:]
+
+
+def meta_train(
+    tasks: Sequence[NASTask],
+    algorithm: str | None = None,
+    *,
+    config: MetaConfig | None = None,
+    gcn: GCNConfig | None = None,
+    seed: int | None = 0,
+    callback: Callable[[int, float], None] | None = None,
+    time_budget_s: float | None = None,
+) -> MetaTrainResult:
+    """Meta-train a :class:`GCNPredictor` over ``tasks``.
+
+    Args:
+        tasks: Training tasks (any spaces: the graph form is unified).
+        algorithm: Overrides ``config.algorithm`` if given.
+        config: Meta-learning hyperparameters.
+        gcn: Model sizes.
+        seed: Seeds torch (inside a forked RNG state) and episode sampling.
+        callback: Called as ``callback(step, mean_loss)`` every 50 steps.
+        time_budget_s: Stop early after this many seconds.
+    """
+    if not tasks:
+        raise ValueError("meta_train needs at least one task.")
+    cfg = config or MetaConfig()
+    if algorithm is not None:
+        cfg = MetaConfig(**{**cfg.to_dict(), "algorithm": algorithm, "k_range": tuple(cfg.k_range)})
+    rng = as_generator(seed)
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(child_seed(rng))
+        model = GCNPredictor(gcn)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.outer_lr)
+        names = inner_param_names(model, cfg.algorithm)
+        # cosine decay of the outer learning rate
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+        history: list[float] = []
+        running = []
+        for step in range(cfg.steps):
+            opt.zero_grad(set_to_none=True)
+            total = 0.0
+            for _ in range(cfg.meta_batch):
+                task = tasks[int(rng.integers(len(tasks)))]
+                k = int(rng.integers(cfg.k_range[0], cfg.k_range[1] + 1))
+                s_idx, q_idx = _episode_sets(task, k, cfg.query, rng)
+                q_in = model.inputs([task.archs[i] for i in q_idx])
+                q_y = torch.as_tensor(normalize_scores(task.scores[q_idx]), dtype=torch.float32)
+                params = dict(model.named_parameters())
+                if cfg.algorithm == "multitask":
+                    loss = regression_loss(model(*q_in), q_y, cfg.loss)
+                else:
+                    s_in = model.inputs([task.archs[i] for i in s_idx])
+                    s_y = torch.as_tensor(normalize_scores(task.scores[s_idx]), dtype=torch.float32)
+                    adapted = _sgd_steps(
+                        model, params, names, s_in, s_y, cfg.inner_steps, cfg.inner_lr, cfg.loss, not cfg.first_order
+                    )
+                    loss = regression_loss(functional_call(model, adapted, q_in), q_y, cfg.loss)
+                    if cfg.zero_shot_weight > 0:
+                        loss = loss + cfg.zero_shot_weight * regression_loss(model(*q_in), q_y, cfg.loss)
+                (loss / cfg.meta_batch).backward()
+                total += float(loss.detach()) / cfg.meta_batch
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            running.append(total)
+            if (step + 1) % 50 == 0:
+                history.append(float(np.mean(running)))
+                running = []
+                if callback is not None:
+                    callback(step + 1, history[-1])
+            if time_budget_s is not None and time.perf_counter() - start > time_budget_s:
+                _log.warning("meta_train stopped by its time budget after %d of %d steps", step + 1, cfg.steps)
+                break
+    model.eval()
+    return MetaTrainResult(model, cfg, [t.name for t in tasks], time.perf_counter() - start, history)
+
+
+def train_from_scratch(
+    archs: Sequence[Architecture],
+    scores: Sequence[float] | np.ndarray,
+    *,
+    gcn: GCNConfig | None = None,
+    steps: int = 200,
+    lr: float = 3e-3,
+    loss: str = "mse+pairwise",
+    seed: int | None = 0,
+) -> GCNPredictor:
+    """A GCN trained from a random initialisation on the given few samples (the baseline)."""
+    rng = as_generator(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(child_seed(rng))
+        model = GCNPredictor(gcn)
+        z = normalize_scores(scores)
+        ok = np.isfinite(z)
+        if ok.sum() >= 2:
+            inputs = model.inputs([a for a, keep in zip(archs, ok) if keep])
+            target = torch.as_tensor(z[ok], dtype=torch.float32)
+            opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
+            model.train()
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                regression_loss(model(*inputs), target, loss).backward()
+                opt.step()
+    model.eval()
+    return model
