@@ -55,11 +55,11 @@ class _NASLibSubset(Benchmark):
         seeds = np.full((len(archs), max(len(v) for v in seed_vals)), np.nan)
         for i, v in enumerate(seed_vals):
             seeds[i, : len(v)] = v
-        values = {
-            m: np.array([np.nanmean(df[m].to_numpy(np.float64)[r]) if np.isfinite(df[m].to_numpy(np.float64)[r]).any() else np.nan for r in rows.values()])
-            for m in self.metrics
-            if m != "valid"
-        }
+        values = {}
+        for m in self.metrics:
+            if m != "valid":
+                col = df[m].to_numpy(np.float64)
+                values[m] = np.array([np.nanmean(col[r]) if np.isfinite(col[r]).any() else np.nan for r in rows.values()])
         values["valid"] = np.nanmean(seeds, axis=1)
         return TaskTable(archs, values, seeds={"valid": seeds})
 

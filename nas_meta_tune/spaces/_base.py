@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Param", "ArchGraph", "Architecture", "SearchSpace"]
 
-Choice = "str | int"
-
-
 @dataclass(frozen=True)
 class Param:
     """One categorical hyperparameter of a search space.
