@@ -3,7 +3,10 @@
 Commands:
     spaces       the registered search spaces and the unified operation vocabulary
     benchmarks   per-task summary of every offline benchmark and cross-task rank correlations
-    demo         the main job (currently: spaces + benchmark summary on the real data)
+    demo             the main job: MetaNASSampler vs TPE vs random search on a task the shipped
+                     predictor never saw (NAS-Bench-Graph Cora), regret table + PNG plot
+    meta-train       meta-train the GCN predictor from a TOML config (``--install`` ships it)
+    eval-predictor   leave-one-task-out few-shot evaluation against the baselines
 """
 
 from __future__ import annotations
@@ -82,24 +85,165 @@ def _benchmarks_report(out: list[str], data_root: str | None) -> None:
     out.extend(corr_lines)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .integrations.optuna import compare
+    from .predictors import MetaPredictor
+
+    methods = args.methods
+    seeds = list(range(args.seeds))
+    predictor = MetaPredictor.pretrained(args.weights)
+    held = [t for t in predictor.info.get("config", {}).get("pool", {}).get("exclude", [])]
+    print(f"# nas-meta-tune demo: {args.task}, {args.trials} trials x {len(seeds)} seeds\n")
+    print(f"predictor: shipped weights {args.weights!r}, meta-trained without {held or 'nothing'}\n")
+    start = time.perf_counter()
+    with tqdm(total=len(methods) * len(seeds) * args.trials, desc="trials", unit="trial") as bar:
+        runs = compare(args.task, methods, n_trials=args.trials, seeds=seeds, predictor=predictor,
+                       data_root=args.data_root, on_trial=lambda: bar.update(1))
+    checkpoints = [t for t in (10, 20, 50, 100, 200, 500) if t <= args.trials]
+    lines = ["| method | " + " | ".join(f"regret @{t}" for t in checkpoints) + " | median ms/trial |", "|---|" + "---|" * (len(checkpoints) + 1)]
+    for m in methods:
+        reg = np.array([r["regret"] for r in runs[m]])
+        ms = [x for r in runs[m] for x in r["overhead_ms"]]
+        cells = [f"{reg[:, t - 1].mean():.2f} ± {reg[:, t - 1].std():.2f}" for t in checkpoints]
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {np.median(ms):.0f} |" if ms else f"| {m} | " + " | ".join(cells) + " | - |")
+    print("\nRegret (best accuracy of the task minus best found, accuracy points; mean ± std over seeds):\n")
+    print("\n".join(lines))
+    out_dir = args.output_dir
+    import os
+
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("\n(matplotlib not installed: no plot; pip install 'nas-meta-tune[plot]')")
+    else:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        x = np.arange(1, args.trials + 1)
+        for m in methods:
+            reg = np.array([r["regret"] for r in runs[m]])
+            mean, lo, hi = reg.mean(0), np.percentile(reg, 25, axis=0), np.percentile(reg, 75, axis=0)
+            ax.plot(x, mean, label=m)
+            ax.fill_between(x, lo, hi, alpha=0.2)
+        ax.set_xlabel("trials")
+        ax.set_ylabel("regret (accuracy points)")
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_title(f"{args.task}: mean regret, band = 25-75% over {len(seeds)} seeds")
+        ax.legend()
+        fig.tight_layout()
+        path = os.path.join(out_dir, "regret.png")
+        fig.savefig(path, dpi=120)
+        print(f"\nplot: {path}")
+    print(f"\n(done in {time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _meta_train(args: argparse.Namespace) -> int:
+    from .predictors.training import install_weights, load_train_config, run_meta_train
+
+    config = load_train_config(args.config)
+    if args.steps is not None:
+        config.meta.steps = args.steps
+    start = time.perf_counter()
+
+    def report(step: int, loss: float) -> None:
+        print(f"step {step:5d}/{config.meta.steps}  loss {loss:.4f}  {time.perf_counter() - start:6.1f} s", flush=True)
+
+    predictor = run_meta_train(config, data_root=args.data_root, exclude=args.exclude, callback=report)
+    command = "nas-meta-tune " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    if args.install:
+        path = install_weights(predictor, config.name, command=command, config_file=str(args.config).split("/")[-1])
+    else:
+        path = predictor.save(args.out or f"{config.name}.pt")
+    print(f"meta-trained on {len(predictor.info['tasks'])} tasks in {predictor.info['seconds']} s -> {path}")
+    return 0
+
+
+def _eval_predictor(args: argparse.Namespace) -> int:
+    import json
+
+    from .predictors.evaluation import METHODS, evaluate_held_out
+    from .predictors.training import TrainConfig, load_train_config
+
+    if args.config:
+        config = load_train_config(args.config)
+    else:
+        from .predictors.meta_predictor import WEIGHTS_DIR
+
+        config = load_train_config(WEIGHTS_DIR / "default.toml")
+    raw = config.to_dict()
+    if args.steps is not None:
+        raw["meta"]["steps"] = args.steps
+    if args.pool == "family":
+        raw["pool"] = {"families": [args.task.split("/")[0]], "tasks": None, "exclude": []}
+    config = TrainConfig(raw, config.source)
+    methods = args.methods or list(METHODS)
+    result = evaluate_held_out(
+        args.task, config=config, methods=methods, ks=args.k, seeds=args.seeds, data_root=args.data_root, progress=print
+    )
+    print("\n| method | " + " | ".join(f"K={k}" for k in args.k) + " |")
+    print("|---|" + "---|" * len(args.k))
+    for m in methods:
+        print(f"| {m} | " + " | ".join(f"{result[m][k]['spearman']:.3f}" for k in args.k) + " |")
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump({args.task: result}, f, indent=1)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nas-meta-tune", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("meta-train", help="meta-train the GCN predictor from a TOML config")
+    p.add_argument("--config", required=True, help="TOML training config (see nas_meta_tune/predictors/weights/default.toml)")
+    p.add_argument("--out", default=None, help="weights file to write (default: <name>.pt)")
+    p.add_argument("--install", action="store_true", help="write into the package's weights/ and MANIFEST.json")
+    p.add_argument("--exclude", nargs="*", default=[], help="extra family/task names to leave out")
+    p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
+    p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
+    p = sub.add_parser("eval-predictor", help="leave-one-task-out few-shot evaluation")
+    p.add_argument("--task", required=True, help="held-out task, e.g. transnas_micro/jigsaw")
+    p.add_argument("--config", default=None, help="TOML training config (default: the shipped default's)")
+    p.add_argument("--pool", choices=("config", "family"), default="family", help="meta-train on the config's pool or the task's family")
+    p.add_argument("--methods", nargs="*", default=None, help="subset of methods (default: all)")
+    p.add_argument("--k", nargs="*", type=int, default=[0, 5, 10, 20, 50], help="support-set sizes")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--output", default=None, help="write the JSON result here")
+    p = sub.add_parser("demo", help="MetaNASSampler vs TPE vs random on a task the predictor never saw")
+    p.add_argument("--task", default="nasbench_graph/cora")
+    p.add_argument("--weights", default="demo_cora_held_out", help="shipped predictor weights (must not have seen the task)")
+    p.add_argument("--trials", type=int, default=100)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--methods", nargs="*", default=["meta_nas", "tpe", "random"])
+    p.add_argument("--output-dir", default="demo_output", help="where regret.png is written")
+    p.add_argument("--data-root", default=None)
     for cmd, help_ in (
         ("spaces", "list the search spaces and the unified vocabulary"),
         ("benchmarks", "summarise every offline benchmark"),
-        ("demo", "the main job: spaces and benchmark summary on real data"),
     ):
         p = sub.add_parser(cmd, help=help_)
         p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
         p.add_argument("--output", default=None, help="also write the report (markdown) to this file")
     args = parser.parse_args(argv)
+    args.argv = None if argv is None else list(argv)
+    if args.command == "meta-train":
+        return _meta_train(args)
+    if args.command == "eval-predictor":
+        return _eval_predictor(args)
+    if args.command == "demo":
+        return _demo(args)
 
     start = time.perf_counter()
     out: list[str] = [f"# nas-meta-tune {args.command}\n"]
-    if args.command in ("spaces", "demo"):
+    if args.command == "spaces":
         _spaces_report(out)
-    if args.command in ("benchmarks", "demo"):
+    if args.command == "benchmarks":
         _benchmarks_report(out, args.data_root)
     out.append(f"\n(done in {time.perf_counter() - start:.1f} s)")
     text = "\n".join(out)

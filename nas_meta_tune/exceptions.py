@@ -13,6 +13,7 @@ __all__ = [
     "SpaceMismatchError",
     "UnknownNameError",
     "DataNotFoundError",
+    "CorruptWeightsError",
 ]
 
 
@@ -60,3 +61,18 @@ class DataNotFoundError(NASMetaTuneError, FileNotFoundError):
 
     The message names the file, every place it was looked for and how to obtain it.
     """
+
+
+class CorruptWeightsError(NASMetaTuneError, ValueError):
+    """A predictor weights file is truncated, altered, from another format version or does not
+    match its recorded SHA-256. Nothing is loaded when this is raised.
+
+    Args:
+        message: What is wrong.
+        path: The file, if known.
+    """
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        self.path = path
+        prefix = f"{path}: " if path is not None else ""
+        super().__init__(prefix + message)

@@ -21,3 +21,39 @@ def test_benchmarks_report(capsys):
     assert "| nasbench_graph | cora | 26,206 |" in text
     assert "| analognas | baseline | 15,625 |" in text
     assert "Cross-task Spearman" in text
+
+
+def test_demo_runs_optuna_studies_and_writes_a_plot(capsys, tmp_path):
+    assert main(["demo", "--trials", "6", "--seeds", "1", "--output-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    for m in ("meta_nas", "tpe", "random"):
+        assert f"| {m} |" in text
+    assert "without ['nasbench_graph/cora']" in text
+    assert (tmp_path / "regret.png").stat().st_size > 1000
+
+
+def test_meta_train_and_eval_predictor_commands(capsys, tmp_path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(
+        'name = "tiny"\nseed = 0\n[pool]\ntasks = ["transnas_micro/class_scene", "transnas_micro/normal"]\n'
+        "[meta]\nsteps = 5\nmeta_batch = 2\nquery = 20\nk_range = [5, 10]\ninner_steps = 1\n"
+    )
+    out = tmp_path / "tiny.pt"
+    assert main(["meta-train", "--config", str(cfg), "--out", str(out)]) == 0
+    from nas_meta_tune.predictors import MetaPredictor
+
+    p = MetaPredictor.load(out)
+    assert p.info["tasks"] == ["transnas_micro/class_scene", "transnas_micro/normal"]
+    res = tmp_path / "eval.json"
+    assert main(["eval-predictor", "--task", "transnas_micro/jigsaw", "--config", str(cfg), "--methods", "boil", "static_transfer",
+                 "--k", "0", "10", "--seeds", "2", "--output", str(res)]) == 0
+    import json
+
+    data = json.loads(res.read_text())["transnas_micro/jigsaw"]
+    assert set(data["boil"]) == {"0", "10"} and data["static_transfer"]["10"]["seeds"] == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = 'x'\nbogus = 1\n")
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown keys"):
+        main(["meta-train", "--config", str(bad)])

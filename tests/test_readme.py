@@ -16,3 +16,18 @@ def test_readme_quickstart_runs(capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "(x)@nor_conv_3x3" in out
+
+
+def test_readme_meta_predictor_section_runs(capsys):
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## NAS with the meta-predictor") : text.index("## Search spaces")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    namespace: dict = {}
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), namespace)
+    assert len(namespace["study"].trials) == 20
+    assert namespace["mean"].shape == (20,) and (namespace["std"] >= 0).all()

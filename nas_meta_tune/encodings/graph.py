@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import torch
     import torch_geometric.data
 
-__all__ = ["GraphBatch", "batch_graphs", "to_pyg", "to_pyg_batch"]
+__all__ = ["GraphBatch", "batch_graphs", "dense_batch", "to_pyg", "to_pyg_batch"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,29 @@ def batch_graphs(archs: Sequence[Architecture]) -> GraphBatch:
     edge_index = edge_index + np.repeat(ptr[:-1], n_edges)[None, :]
     batch = np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)
     return GraphBatch(op_index, edge_index, batch, ptr)
+
+
+def dense_batch(archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The graphs of ``archs`` padded to a common node count (the layout of PyG's dense layers).
+
+    Returns:
+        ``x float32[B, n, |V|]`` one-hot node ops (zeros at padding), ``adj float32[B, n, n]``
+        with ``adj[b, dst, src] = 1`` for every edge ``src -> dst`` (so ``adj @ h`` sends
+        messages along the edges), and ``mask bool[B, n]`` of real nodes.
+    """
+    gb = batch_graphs(archs)
+    sizes = np.diff(gb.ptr)
+    n = int(sizes.max()) if len(sizes) else 1
+    b = len(sizes)
+    local = np.arange(len(gb.op_index)) - gb.ptr[gb.batch]
+    x = np.zeros((b, n, len(VOCABULARY)), dtype=np.float32)
+    x[gb.batch, local, gb.op_index] = 1.0
+    mask = np.zeros((b, n), dtype=bool)
+    mask[gb.batch, local] = True
+    adj = np.zeros((b, n, n), dtype=np.float32)
+    src, dst = gb.edge_index
+    adj[gb.batch[src], local[dst], local[src]] = 1.0
+    return x, adj, mask
 
 
 def _tensors(gb: GraphBatch, device: torch.device | str | None) -> dict[str, torch.Tensor]:

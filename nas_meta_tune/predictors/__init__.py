@@ -1,4 +1,49 @@
-"""Performance predictors: the MP-NAS GCN, meta-learning (BOIL/MAML/ANIL/multitask), baselines.
+"""Performance predictors: the meta-learned GCN (MP-NAS) and the baselines it is measured against.
 
-Work in progress (issue 3): no shipped weights or MetaPredictor facade yet.
+Public API::
+
+    from nas_meta_tune.predictors import MetaPredictor
+    predictor = MetaPredictor.pretrained()          # shipped weights, SHA-256 checked
+    adapted = predictor.adapt(archs, scores)        # few-shot adaptation; returns a new predictor
+    adapted.predict(other_archs)                    # numpy array, higher = better
+
+Meta-training your own: :func:`meta_train` over :class:`NASTask` objects (see
+``examples/meta_train_own_tasks.py`` and ``nas-meta-tune meta-train``).
 """
+
+from .baselines import (
+    BaselinePredictor,
+    LightGBMPredictor,
+    RandomForestPredictor,
+    StaticTransferPredictor,
+    TransferRidgePredictor,
+    few_shot_scores,
+)
+from .gcn import GCNConfig, GCNPredictor
+from .meta import ALGORITHMS, MetaConfig, MetaTrainResult, meta_train, train_from_scratch
+from .meta_predictor import MetaPredictor, available_pretrained
+from .tasks import EVAL_TASKS, FAMILIES, NASTask, load_task, load_task_pool, normalize_scores
+
+__all__ = [
+    "ALGORITHMS",
+    "BaselinePredictor",
+    "EVAL_TASKS",
+    "FAMILIES",
+    "GCNConfig",
+    "GCNPredictor",
+    "LightGBMPredictor",
+    "MetaConfig",
+    "MetaPredictor",
+    "MetaTrainResult",
+    "NASTask",
+    "RandomForestPredictor",
+    "StaticTransferPredictor",
+    "TransferRidgePredictor",
+    "available_pretrained",
+    "few_shot_scores",
+    "load_task",
+    "load_task_pool",
+    "meta_train",
+    "normalize_scores",
+    "train_from_scratch",
+]

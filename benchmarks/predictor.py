@@ -1,0 +1,186 @@
+"""Leave-one-task-out few-shot evaluation of the MP-NAS predictor against its baselines.
+
+For every held-out task of nasbench_graph, nb201, transnas_micro and analognas: meta-train on the
+other tasks of its family (``--pool family``, the default: tasks that share the space; ``--pool
+all`` adds every other family), adapt on K random architectures (K = 0, 5, 10, 20, 50; the same
+draw for every method) and rank all the other architectures of the task; mean Spearman / Kendall
+over ``--seeds`` draws. Baselines run on the same draws. Also times ``adapt`` and ``predict`` of
+the shipped predictor.
+
+Run (the full figures in RESULTS.md; about an hour on 2 cores):
+    python benchmarks/predictor.py --workers 2
+    python benchmarks/predictor.py --workers 2 --methods maml anil multitask --tasks <subset> --merge
+Results: benchmarks/results/predictor.json (``{task: {method: {K: {...}}}, "meta": ...}``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+from _common import RESULTS, meta, update_results_md, write_json
+
+from nas_meta_tune.predictors.evaluation import METHODS, evaluate_held_out
+from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR
+from nas_meta_tune.predictors.tasks import EVAL_TASKS
+from nas_meta_tune.predictors.training import TrainConfig, load_train_config
+
+KS = (0, 5, 10, 20, 50)
+
+
+def _one(task: str, raw_config: dict, methods: list[str], ks: list[int], seeds: int, data_root: str | None) -> tuple[str, dict]:
+    import torch
+
+    torch.set_num_threads(1)
+    config = TrainConfig(raw_config, "benchmarks/predictor.py")
+    t0 = time.perf_counter()
+    res = evaluate_held_out(task, config=config, methods=methods, ks=ks, seeds=seeds, data_root=data_root, progress=lambda m: print(m, flush=True))
+    res["_seconds"] = round(time.perf_counter() - t0, 1)
+    return task, res
+
+
+def _timing() -> dict:
+    """adapt() and predict() of the shipped predictor on real nb201 / nasbench_graph archs."""
+    import torch
+
+    from nas_meta_tune.predictors import MetaPredictor, load_task
+
+    torch.set_num_threads(2)
+    p = MetaPredictor.pretrained()
+    out: dict = {}
+    for name in ("nb201/cifar10-valid", "nasbench_graph/cora"):
+        task = load_task(name)
+        rng = np.random.default_rng(0)
+        for k in (20, 50):
+            times = []
+            for _ in range(15):
+                idx = rng.choice(len(task), k, replace=False)
+                t = time.perf_counter()
+                p.adapt([task.archs[i] for i in idx], task.scores[idx])
+                times.append(time.perf_counter() - t)
+            out[f"{name} adapt K={k} median ms"] = round(1000 * statistics.median(times[3:]), 1)
+        p.predict(task.archs[:1000])
+        t = time.perf_counter()
+        p.predict(task.archs)
+        out[f"{name} predict archs/s"] = round(len(task) / (time.perf_counter() - t))
+        t = time.perf_counter()
+        p.predict(task.archs, return_std=True)
+        out[f"{name} predict+std archs/s"] = round(len(task) / (time.perf_counter() - t))
+    return out
+
+
+def _table(results: dict, methods: list[str]) -> str:
+    fams: dict[str, list[str]] = {}
+    for task in results:
+        if task != "meta":
+            fams.setdefault(task.split("/")[0], []).append(task)
+    lines = []
+    for k in ("20", "5", "50"):
+        lines.append(f"\nMean Spearman over each family's held-out tasks, K = {k} (tasks with the method / all):\n")
+        lines.append("| family | " + " | ".join(methods) + " |")
+        lines.append("|---|" + "---|" * len(methods))
+        for fam, tasks in fams.items():
+            cells = []
+            for m in methods:
+                vals = [results[t][m][k]["spearman"] for t in tasks if m in results[t] and k in results[t][m]]
+                cells.append(f"{np.mean(vals):.3f} ({len(vals)}/{len(tasks)})" if vals else "-")
+            lines.append(f"| {fam} | " + " | ".join(cells) + " |")
+    lines.append("\nPer task, Spearman at K = 0 / 5 / 10 / 20 / 50:\n")
+    lines.append("| task | " + " | ".join(methods) + " |")
+    lines.append("|---|" + "---|" * len(methods))
+    for tasks in fams.values():
+        for t in tasks:
+            cells = []
+            for m in methods:
+                r = results[t].get(m)
+                cells.append(" / ".join(f"{r[k]['spearman']:.2f}" for k in r) if r else "-")
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tasks", nargs="*", default=None, help="held-out family/task names (default: all)")
+    p.add_argument("--methods", nargs="*", default=None, help=f"subset of {list(METHODS)}")
+    p.add_argument("--ks", nargs="*", type=int, default=list(KS))
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=600, help="meta-training steps per held-out task")
+    p.add_argument("--pool", choices=("family", "all"), default="family")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--merge", action="store_true", help="merge into the existing results file")
+    p.add_argument("--timing", action="store_true", help="also time the shipped predictor")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--smoke-test", action="store_true", help="one small task, few steps, no files written")
+    args = p.parse_args(argv)
+    started = time.perf_counter()
+    tasks = args.tasks or [f"{f}/{t}" for f, ts in EVAL_TASKS.items() for t in ts]
+    methods = args.methods or list(METHODS)
+    if args.smoke_test:
+        tasks, args.ks, args.seeds, args.steps, args.workers = ["transnas_micro/jigsaw"], [0, 10], 2, 10, 1
+        methods = ["boil", "zero_shot", "random_forest", "transfer_ridge"]
+    base = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
+    base["meta"]["steps"] = args.steps
+    base["time_budget_s"] = None
+
+    def config_for(task: str) -> dict:
+        raw = json.loads(json.dumps(base))
+        if args.pool == "family":
+            raw["pool"] = {"families": [task.split("/")[0]], "tasks": None, "exclude": []}
+        else:
+            raw["pool"] = {"families": list(EVAL_TASKS), "tasks": None, "exclude": []}
+        return raw
+
+    results: dict = {}
+    path = RESULTS / "predictor.json"
+    if args.merge and path.exists():
+        results = json.loads(path.read_text())
+    jobs = [(t, config_for(t), methods, args.ks, args.seeds, args.data_root) for t in tasks]
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as ex:
+            futs = [ex.submit(_one, *j) for j in jobs]
+            done = [f.result() for f in as_completed(futs)]
+    else:
+        done = [_one(*j) for j in jobs]
+    suffix = "" if args.pool == "family" else "_all_pool"
+    for task, res in done:
+        entry = results.setdefault(task, {})
+        for m in methods:
+            entry[m + suffix] = {str(k): v for k, v in res[m].items()}
+        entry.setdefault("_meta_seconds", {}).update({a + suffix: s for a, s in res["_meta_seconds"].items()})
+    if args.smoke_test:
+        print(json.dumps(results, indent=1)[:2000])
+        return 0
+    run_meta = meta("python benchmarks/predictor.py " + " ".join(sys.argv[1:] if argv is None else argv), started)
+    runs = results.get("meta", {}).get("runs", []) if args.merge else []
+    run_meta.update({"tasks": tasks, "methods": methods, "steps": args.steps, "seeds": args.seeds, "pool": args.pool})
+    results["meta"] = {**results.get("meta", {}), "runs": [*runs, run_meta]}
+    if args.timing:
+        results["meta"]["timing"] = _timing()
+        print(results["meta"]["timing"])
+    write_json("predictor", results)
+    all_methods = [m for m in [*METHODS, *(x + "_all_pool" for x in METHODS)] if any(m in v for k, v in results.items() if k != "meta")]
+    body = (
+        "Leave-one-task-out few-shot ranking (`benchmarks/results/predictor.json`). Commands:\n\n"
+        + "\n".join(f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})" for r in results["meta"]["runs"])
+        + f"\n\nMeta-training: {args.steps} BOIL/MAML/ANIL/multitask steps per held-out task on the other tasks of its family; "
+        f"{args.seeds} seeds (random K-samples, the same for every method); Spearman on all other archs of the task.\n"
+        + _table(results, all_methods)
+    )
+    if "timing" in results["meta"]:
+        body += "\n\nShipped predictor (2 CPU threads):\n\n| measurement | value |\n|---|---|\n" + "\n".join(
+            f"| {k} | {v} |" for k, v in results["meta"]["timing"].items()
+        )
+    update_results_md("Meta-predictor: leave-one-task-out few-shot ranking", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Run Optuna studies on a tabular NAS benchmark and compare samplers by regret.
+
+Used by ``nas-meta-tune demo`` and ``benchmarks/search.py``. Every method runs a real Optuna
+study whose objective is ``space.suggest(trial)`` looked up in the benchmark table; regret after
+``t`` trials is ``best value of the task - best value found in the first t trials`` (benchmark
+units, e.g. accuracy points). ``static_transfer`` is not a sampler: it evaluates architectures in
+the order of their mean rank over the sibling tasks (the non-learning transfer baseline).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._imports import require
+
+require("optuna", feature="sampler comparisons")
+
+import optuna  # noqa: E402
+
+from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
+from ..predictors.tasks import load_task, load_task_pool  # noqa: E402
+
+__all__ = ["SAMPLERS", "make_sampler", "regret_curve", "run_method", "compare"]
+
+SAMPLERS = ("meta_nas", "tpe", "random", "gp", "static_transfer")
+
+
+def make_sampler(name: str, space: Any, seed: int, predictor: MetaPredictor | None = None) -> optuna.samplers.BaseSampler:
+    """A fresh Optuna sampler of the given method name."""
+    if name == "meta_nas":
+        from ..samplers.optuna import MetaNASSampler
+
+        return MetaNASSampler(space, predictor, seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}.")
+
+
+def regret_curve(values: Sequence[float], best: float) -> np.ndarray:
+    """``best - running max`` of ``values`` (NaN-safe), one entry per trial."""
+    v = np.asarray(values, dtype=np.float64)
+    v = np.where(np.isfinite(v), v, -np.inf)
+    return best - np.maximum.accumulate(v)
+
+
+def run_method(
+    method: str,
+    task_name: str,
+    *,
+    n_trials: int,
+    seed: int,
+    predictor: MetaPredictor | None = None,
+    data_root: Any = None,
+    on_trial: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """One run: ``{"values": [...], "regret": [...], "overhead_ms": [...]}`` (overhead = time
+    the sampler spent per trial, measured around the study's ask)."""
+    task = load_task(task_name, data_root)
+    table = {a.key: s for a, s in zip(task.archs, task.scores)}
+    best = float(np.max(task.scores))
+    space = task.space
+    if method == "static_transfer":
+        from ..predictors.baselines import StaticTransferPredictor
+
+        family = task_name.split("/")[0]
+        siblings = load_task_pool([family], exclude=[task_name], data_root=data_root)
+        order = np.argsort(-StaticTransferPredictor(siblings).predict(task.archs), kind="stable")
+        values, seen = [], set()
+        for i in order:
+            k = task.archs[i].key
+            if k in seen:
+                continue
+            seen.add(k)
+            values.append(float(task.scores[i]))
+            if on_trial:
+                on_trial()
+            if len(values) == n_trials:
+                break
+        return {"values": values, "regret": regret_curve(values, best).tolist(), "overhead_ms": []}
+    sampler = make_sampler(method, space, seed, predictor)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    overhead = []
+    for _ in range(n_trials):
+        t0 = time.perf_counter()
+        trial = study.ask()
+        arch = space.suggest(trial)
+        overhead.append(1000 * (time.perf_counter() - t0))
+        if arch.key in table:
+            study.tell(trial, float(table[arch.key]))
+        else:  # not in the benchmark: a failed evaluation
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        if on_trial:
+            on_trial()
+    values = [t.value if t.value is not None else np.nan for t in study.trials]
+    return {"values": values, "regret": regret_curve(values, best).tolist(), "overhead_ms": overhead}
+
+
+def compare(
+    task_name: str,
+    methods: Sequence[str],
+    *,
+    n_trials: int,
+    seeds: Sequence[int],
+    predictor: MetaPredictor | None = None,
+    data_root: Any = None,
+    on_trial: Callable[[], None] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """``{method: [run per seed]}`` (see :func:`run_method`)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return {
+        m: [run_method(m, task_name, n_trials=n_trials, seed=s, predictor=predictor, data_root=data_root, on_trial=on_trial) for s in seeds]
+        for m in methods
+    }

@@ -1,0 +1,264 @@
+"""``MetaNASSampler``: the meta-predictor NAS proposer as an Optuna sampler.
+
+Usage::
+
+    space = get_space("nb201")
+
+    def objective(trial):
+        arch = space.suggest(trial)                             # the architecture (relative sampling)
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)    # anything else: independent sampler
+        return train_and_score(arch, lr)
+
+    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, seed=0))
+    study.optimize(objective, n_trials=100)
+
+How the history is built (on every ``sample_relative`` call, from the study's storage, so it works
+with ``n_jobs > 1``, several processes on one RDB/Journal storage and resumed studies):
+
+* COMPLETE trials: their value (negated for ``minimize``).
+* PRUNED trials: the last intermediate value is a weaker signal (a partial curve is biased low):
+  it is used, but capped at the median of the COMPLETE scores, so a pruned trial can never look
+  better than a typical finished one. Without intermediate values it only counts as evaluated.
+* RUNNING / WAITING trials: pending ("constant liar" without a lie): never proposed again. Each
+  proposal is also written to the trial's system attribute ``nas_meta_tune:proposal`` at once, so
+  workers see it before the objective has suggested any parameter; when two workers propose at the
+  same moment, the higher-numbered trial re-reads the claims and takes its next candidate.
+* FAIL trials are ignored (their architecture may be proposed again, e.g. after a crash).
+* NaN / inf values are skipped with a warning.
+
+The sampler checks that trials' architecture parameters belong to its space
+(:class:`~nas_meta_tune.exceptions.SpaceMismatchError` otherwise) and refuses multi-objective
+studies. It pickles cleanly (the predictor travels as its ``state_dict`` bytes), so Ray Tune's
+``OptunaSearch(sampler=MetaNASSampler(...))`` can save it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._imports import require
+
+require("optuna", feature="MetaNASSampler")
+
+from optuna.distributions import BaseDistribution, CategoricalDistribution  # noqa: E402
+from optuna.samplers import BaseSampler, TPESampler  # noqa: E402
+from optuna.study import Study, StudyDirection  # noqa: E402
+from optuna.trial import FrozenTrial, TrialState  # noqa: E402
+
+from ..exceptions import InvalidArchitectureError, SpaceMismatchError  # noqa: E402
+from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
+from ..search.proposer import MetaNASProposer, SpaceExhaustedError  # noqa: E402
+from ..spaces import get_space  # noqa: E402
+from ..spaces._base import Architecture, SearchSpace  # noqa: E402
+
+__all__ = ["MetaNASSampler"]
+
+_CLAIM = "nas_meta_tune:proposal"
+
+
+class MetaNASSampler(BaseSampler):
+    """Propose whole architectures with a few-shot-adapted meta-predictor.
+
+    Args:
+        space: The search space (object or registered name); the objective must call
+            ``space.suggest(trial)``.
+        predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
+        seed: Seed of the proposer and of the default independent sampler.
+        independent_sampler: Samples every non-architecture parameter (default: ``TPESampler``).
+        acquisition, beta, adapt_steps, max_history, pool_size: see
+            :class:`~nas_meta_tune.search.MetaNASProposer`.
+        use_pruned: Use PRUNED trials' last intermediate values (capped, see the module doc).
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace | str,
+        predictor: MetaPredictor | None = None,
+        *,
+        seed: int | None = None,
+        independent_sampler: BaseSampler | None = None,
+        acquisition: str = "ucb",
+        beta: float = 1.0,
+        adapt_steps: int | None = None,
+        max_history: int = 100,
+        pool_size: int = 5_000,
+        use_pruned: bool = True,
+    ) -> None:
+        self._space = get_space(space) if isinstance(space, str) else space
+        self._proposer = MetaNASProposer(
+            self._space,
+            predictor,
+            seed=seed,
+            acquisition=acquisition,
+            beta=beta,
+            adapt_steps=adapt_steps,
+            max_history=max_history,
+            pool_size=pool_size,
+        )
+        self._independent = independent_sampler if independent_sampler is not None else TPESampler(seed=seed)
+        self._use_pruned = use_pruned
+        self._lock = threading.Lock()
+        self._warned: set[int] = set()
+        self._search_space = {p.name: CategoricalDistribution(list(p.choices)) for p in self._space.params}
+
+    @property
+    def space(self) -> SearchSpace:
+        return self._space
+
+    @property
+    def proposer(self) -> MetaNASProposer:
+        return self._proposer
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def reseed_rng(self) -> None:
+        # Optuna calls this in each worker thread/process of n_jobs > 1: fresh, distinct streams
+        with self._lock:
+            self._proposer.reseed(None)
+            self._independent.reseed_rng()
+
+    # ------------------------------------------------------------ history from storage
+    def _arch_of(self, trial: FrozenTrial) -> Architecture | None:
+        names = [n for n in self._search_space if n in trial.params]
+        if not names:
+            return None
+        for n in names:
+            dist = trial.distributions[n]
+            if not isinstance(dist, CategoricalDistribution) or set(dist.choices) != set(self._search_space[n].choices):
+                raise SpaceMismatchError(
+                    f"trial {trial.number} has parameter {n!r} with {dist}, but this sampler's space expects "
+                    f"{self._search_space[n]}; the study was made for another search space.",
+                    space=self._space.name,
+                )
+        try:
+            return self._space.from_params({n: trial.params[n] for n in names})
+        except InvalidArchitectureError as exc:
+            raise SpaceMismatchError(f"trial {trial.number}: {exc}", space=self._space.name) from exc
+
+    def _score(self, trial: FrozenTrial, sign: float) -> float | None:
+        if trial.state == TrialState.COMPLETE:
+            value = trial.value
+        elif trial.state == TrialState.PRUNED and self._use_pruned and trial.intermediate_values:
+            value = trial.intermediate_values[max(trial.intermediate_values)]
+        else:
+            return None
+        if value is None or not math.isfinite(value):
+            if trial.number not in self._warned:
+                self._warned.add(trial.number)
+                warnings.warn(f"MetaNASSampler: trial {trial.number} has a non-finite value {value}; it is skipped.", stacklevel=3)
+            return None
+        return sign * float(value)
+
+    def _claim_of(self, trial: FrozenTrial) -> Architecture | None:
+        claim = trial.system_attrs.get(_CLAIM)
+        if claim is None:
+            return None
+        try:
+            return self._space.from_string(claim)
+        except InvalidArchitectureError:
+            return None
+
+    def history(self, study: Study, current: FrozenTrial | None = None) -> tuple[list[tuple[Architecture, float]], list[Architecture]]:
+        """``(evaluated (arch, score) pairs, pending archs)`` rebuilt from the study's trials
+        (score higher = better whatever the direction)."""
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        complete, pruned, pending = [], [], []
+        states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+        for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
+            if current is not None and t.number == current.number:
+                continue
+            arch = self._arch_of(t)
+            if t.state in (TrialState.RUNNING, TrialState.WAITING):
+                arch = arch if arch is not None else self._claim_of(t)
+                if arch is not None:
+                    pending.append(arch)
+                continue
+            if arch is None:
+                continue
+            s = self._score(t, sign)
+            if s is None:
+                pending.append(arch)  # evaluated (never re-proposed) but no usable score
+            elif t.state == TrialState.COMPLETE:
+                complete.append((arch, s))
+            else:
+                pruned.append((arch, s))
+        if pruned:
+            cap = float(np.median([s for _, s in complete])) if complete else min(s for _, s in pruned)
+            complete.extend((a, min(s, cap)) for a, s in pruned)
+        return complete, pending
+
+    def _other_claims(self, study: Study, trial: FrozenTrial) -> dict[str, int]:
+        """``{architecture key: trial number}`` claimed by the other trials (running, or finished
+        since the history was read)."""
+        claims: dict[str, int] = {}
+        states = (TrialState.RUNNING, TrialState.WAITING, TrialState.COMPLETE, TrialState.PRUNED)
+        for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
+            if t.number != trial.number:
+                arch = self._claim_of(t) or self._arch_of(t)
+                if arch is not None:
+                    claims[arch.key] = min(t.number, claims.get(arch.key, t.number))
+        return claims
+
+    # ------------------------------------------------------------ BaseSampler
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        if len(study.directions) > 1:
+            raise ValueError(
+                "MetaNASSampler supports single-objective studies only; for several objectives, tune one "
+                "and record the others with trial.set_user_attr, or use a multi-objective sampler."
+            )
+        return dict(self._search_space)
+
+    def sample_relative(self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        with self._lock:
+            history, pending = self.history(study, trial)
+            try:
+                ranked = self._proposer.propose(history, pending, n=8)
+            except SpaceExhaustedError:
+                warnings.warn("MetaNASSampler: every architecture was evaluated; sampling independently.", stacklevel=2)
+                return {}
+            arch = self._claim(study, trial, ranked)
+        params = arch.to_params()
+        return {k: v for k, v in params.items() if k in search_space}
+
+    def _claim(self, study: Study, trial: FrozenTrial, ranked: list[Architecture]) -> Architecture:
+        """Write the proposal to storage, avoiding what other running trials have claimed.
+
+        A claim that was there before ours wins. If another worker claimed the same architecture
+        while we wrote ours, neither can know who was first, so both move on: the lower trial
+        number to its first free candidate, the higher one to its second, so they do not meet again.
+        """
+        before = self._other_claims(study, trial)
+        arch = next((a for a in ranked if a.key not in before), ranked[-1])
+        study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
+        after = self._other_claims(study, trial)
+        if arch.key in after:
+            free = [a for a in ranked if a.key not in after and a.key != arch.key] or [ranked[-1]]
+            arch = free[min(len(free) - 1, int(after[arch.key] < trial.number))]
+            study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
+        return arch
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self._independent.before_trial(study, trial)
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
+        self._independent.after_trial(study, trial, state, values)

@@ -1,0 +1,194 @@
+"""MetaPredictor: meta-training on real tasks, adaptation rules, persistence and corrupt files."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from nas_meta_tune import get_space
+from nas_meta_tune.exceptions import CorruptWeightsError, UnknownNameError
+from nas_meta_tune.predictors import (
+    GCNPredictor,
+    MetaConfig,
+    MetaPredictor,
+    available_pretrained,
+    load_task,
+    meta_train,
+)
+from nas_meta_tune.predictors.meta import adapt_parameters, inner_param_names
+from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR, file_sha256
+
+TINY = MetaConfig(steps=60, meta_batch=2, query=40, k_range=(5, 20), inner_steps=2)
+
+
+@pytest.fixture(scope="module")
+def transnas(data_root):
+    return {t: load_task(f"transnas_micro/{t}", data_root) for t in ("jigsaw", "class_scene", "class_object", "normal")}
+
+
+@pytest.fixture(scope="module")
+def trained(transnas):
+    """A short BOIL meta-training on three real TransNAS tasks (jigsaw held out)."""
+    pool = [transnas[t] for t in ("class_scene", "class_object", "normal")]
+    return MetaPredictor.from_result(meta_train(pool, "boil", config=TINY, seed=0))
+
+
+def _held_out_spearman(predictor: MetaPredictor, task, n=1000) -> float:
+    return float(spearmanr(predictor.predict(task.archs[:n]), task.scores[:n]).statistic)
+
+
+def test_short_meta_training_beats_random_init(trained, transnas):
+    random_init = MetaPredictor(GCNPredictor())
+    target = transnas["jigsaw"]
+    assert _held_out_spearman(trained, target) > _held_out_spearman(random_init, target) + 0.2
+
+
+def test_predict_shapes_and_std(trained):
+    archs = get_space("transnas_micro").sample(37, seed=1)
+    mean = trained.predict(archs)
+    assert mean.shape == (37,) and mean.dtype == np.float64
+    mean2, std = trained.predict(archs, return_std=True)
+    np.testing.assert_array_equal(mean, mean2)
+    assert std.shape == (37,) and np.all(std >= 0) and np.all(np.isfinite(std)) and std.max() > 0
+    assert trained.predict([]).shape == (0,)
+
+
+def test_meta_training_is_seeded(transnas):
+    pool = [transnas["class_scene"], transnas["normal"]]
+    cfg = MetaConfig(steps=5, meta_batch=2, query=20, k_range=(5, 10), inner_steps=1)
+    a = meta_train(pool, "boil", config=cfg, seed=3).model.state_dict()
+    b = meta_train(pool, "boil", config=cfg, seed=3).model.state_dict()
+    c = meta_train(pool, "boil", config=cfg, seed=4).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_adapt_returns_new_predictor_and_leaves_init_unchanged(trained, transnas):
+    target = transnas["jigsaw"]
+    before = {k: v.clone() for k, v in trained.model.state_dict().items()}
+    adapted = trained.adapt(target.archs[:20], target.scores[:20], steps=10)
+    assert adapted is not trained and adapted.n_adapted == 20 and trained.n_adapted == 0
+    after = trained.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not np.allclose(adapted.predict(target.archs[:50]), trained.predict(target.archs[:50]))
+    # adapting an adapted predictor starts from the meta-init unless warm_start
+    again = adapted.adapt(target.archs[:20], target.scores[:20], steps=10)
+    np.testing.assert_allclose(again.predict(target.archs[:50]), adapted.predict(target.archs[:50]), atol=1e-5)
+    warm = adapted.adapt(target.archs[:20], target.scores[:20], steps=10, warm_start=True)
+    assert not np.allclose(warm.predict(target.archs[:50]), adapted.predict(target.archs[:50]))
+    np.testing.assert_allclose(adapted.meta_init().predict(target.archs[:50]), trained.predict(target.archs[:50]), atol=1e-6)
+
+
+@pytest.mark.parametrize("algorithm", ["boil", "anil", "maml"])
+def test_inner_loop_updates_only_its_parameter_group(algorithm, trained, transnas):
+    model = trained.model
+    target = transnas["jigsaw"]
+    params = adapt_parameters(model, target.archs[:15], target.scores[:15], algorithm=algorithm, steps=3, lr=0.1)
+    names = set(inner_param_names(model, algorithm))
+    for n, p in model.named_parameters():
+        changed = not torch.equal(p.detach(), params[n])
+        if n in names:
+            assert changed or n.endswith("bias") and "bwd" in n, f"{algorithm}: {n} not updated"
+        else:
+            assert not changed, f"{algorithm}: {n} changed but is not in its inner loop"
+    if algorithm == "boil":
+        assert all(n.startswith("head.") for n in set(dict(model.named_parameters())) - names)
+
+
+def test_adapt_rejects_bad_input(trained, transnas):
+    target = transnas["jigsaw"]
+    with pytest.raises(ValueError, match="architectures but"):
+        trained.adapt(target.archs[:5], target.scores[:4])
+    y = target.scores[:5].copy()
+    y[2] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        trained.adapt(target.archs[:5], y)
+    with pytest.raises(TypeError, match="Architecture"):
+        trained.adapt(["not an arch"], [1.0])
+
+
+def test_unknown_space_predicts_through_unified_graph(trained):
+    # meta-trained on TransNAS only; DARTS and NAS-Bench-Graph cells share the vocabulary
+    for name in ("darts", "nasbench_graph", "nb101"):
+        archs = get_space(name).sample(8, seed=0)
+        out = trained.predict(archs)
+        assert out.shape == (8,) and np.isfinite(out).all()
+        adapted = trained.adapt(archs, np.arange(8.0))
+        assert np.isfinite(adapted.predict(archs)).all()
+
+
+def test_save_load_round_trip_and_pickle(trained, transnas, tmp_path):
+    target = transnas["jigsaw"]
+    adapted = trained.adapt(target.archs[:20], target.scores[:20])
+    path = adapted.save(tmp_path / "p.pt")
+    loaded = MetaPredictor.load(path, sha256=file_sha256(path))
+    np.testing.assert_array_equal(loaded.predict(target.archs[:30]), adapted.predict(target.archs[:30]))
+    assert loaded.n_adapted == 20 and loaded.algorithm == "boil"
+    np.testing.assert_array_equal(loaded.meta_init().predict(target.archs[:30]), trained.predict(target.archs[:30]))
+    clone = pickle.loads(pickle.dumps(adapted))
+    np.testing.assert_array_equal(clone.predict(target.archs[:30]), adapted.predict(target.archs[:30]))
+
+
+def test_corrupt_weights_raise_clear_errors(trained, tmp_path):
+    good = trained.save(tmp_path / "good.pt")
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptWeightsError, match="truncated.pt"):
+        MetaPredictor.load(truncated)
+    # flip one byte inside the tensor data (the zip stores tensors uncompressed)
+    flipped = bytearray(data)
+    pos = data.find(b"data/0") + 2000
+    flipped[pos] ^= 0xFF
+    bad = tmp_path / "flipped.pt"
+    bad.write_bytes(bytes(flipped))
+    with pytest.raises(CorruptWeightsError):
+        MetaPredictor.load(bad)
+    with pytest.raises(CorruptWeightsError, match="SHA-256"):
+        MetaPredictor.load(good, sha256="0" * 64)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(CorruptWeightsError, match="not a nas-meta-tune predictor"):
+        MetaPredictor.load(other)
+    with pytest.raises(FileNotFoundError):
+        MetaPredictor.load(tmp_path / "missing.pt")
+
+
+def test_other_format_version_is_refused(trained, tmp_path):
+    import json
+
+    payload = trained._payload()
+    header = json.loads(payload["header"])
+    header["version"] = 99
+    payload["header"] = json.dumps(header)
+    path = tmp_path / "v99.pt"
+    torch.save(payload, path)
+    with pytest.raises(CorruptWeightsError, match="version 99"):
+        MetaPredictor.load(path)
+
+
+def test_pretrained_weights_load_and_are_checked(monkeypatch, tmp_path):
+    names = available_pretrained()
+    assert "default" in names
+    p = MetaPredictor.pretrained()
+    assert p.algorithm == "boil" and p.n_adapted == 0
+    archs = get_space("nb201").sample(10, seed=0)
+    assert np.isfinite(p.predict(archs)).all()
+    with pytest.raises(UnknownNameError, match="default"):
+        MetaPredictor.pretrained("no-such-weights")
+    # a shipped file that does not match its manifest hash is refused
+    import shutil
+
+    from nas_meta_tune.predictors import meta_predictor as mp
+
+    fake = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, fake)
+    target = fake / "default.pt"
+    target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
+    monkeypatch.setattr(mp, "WEIGHTS_DIR", fake)
+    with pytest.raises(CorruptWeightsError, match="SHA-256"):
+        MetaPredictor.pretrained()

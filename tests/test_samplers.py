@@ -1,0 +1,279 @@
+"""MetaNASSampler (Optuna), MetaNASSearch (Ray Tune) and MetaNASSyneSearcher on real benchmarks."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from nas_meta_tune import get_space, load_benchmark
+from nas_meta_tune.exceptions import SpaceMismatchError
+from nas_meta_tune.predictors import MetaPredictor
+from nas_meta_tune.search import MetaNASProposer
+
+optuna = pytest.importorskip("optuna")
+from nas_meta_tune.samplers import MetaNASSampler  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return MetaPredictor.pretrained()
+
+
+@pytest.fixture(scope="module")
+def nb201(data_root):
+    bench = load_benchmark("nb201", data_root=data_root)
+    archs, y = bench.table("cifar100")
+    return get_space("nb201"), dict(zip((a.key for a in archs), y))
+
+
+def _objective(space, table, sign=1.0):
+    def objective(trial):
+        arch = space.suggest(trial)
+        return sign * table[arch.key]
+
+    return objective
+
+
+def _keys(study, space):
+    return [space.from_params({k: v for k, v in t.params.items() if k in space.param_names}).key for t in study.trials]
+
+
+def test_proposer_first_proposal_is_zero_shot_best(predictor):
+    space = get_space("transnas_micro")
+    prop = MetaNASProposer(space, predictor, seed=0)
+    first = prop.propose_one()
+    archs = space.enumerate(unique=True)
+    assert first.key == archs[int(np.argmax(predictor.predict(archs)))].key
+
+
+def test_proposer_never_repeats_and_rejects_other_space(predictor):
+    space = get_space("nb201")
+    prop = MetaNASProposer(space, predictor, seed=0)
+    hist = [(a, float(i)) for i, a in enumerate(space.sample(30, seed=1, unique=True))]
+    pending = space.sample(5, seed=2)
+    out = prop.propose(hist, pending, n=20)
+    keys = {a.key for a in out}
+    assert len(keys) == 20 and not keys & {a.key for a, _ in hist} and not keys & {a.key for a in pending}
+    with pytest.raises(SpaceMismatchError):
+        prop.propose([(get_space("transnas_micro").sample(1, seed=0)[0], 1.0)])
+
+
+def test_optuna_study_maximize_and_minimize(nb201, predictor):
+    space, table = nb201
+    best = max(table.values())
+    for direction, sign in (("maximize", 1.0), ("minimize", -1.0)):
+        study = optuna.create_study(direction=direction, sampler=MetaNASSampler(space, predictor, seed=0))
+        study.optimize(_objective(space, table, sign), n_trials=12)
+        keys = _keys(study, space)
+        assert len(set(keys)) == 12, "no architecture twice"
+        regret = best - sign * study.best_value
+        assert regret < 3.0, f"{direction}: regret {regret:.2f} after 12 trials (random's median is ~10)"
+    # same seed, same proposals
+    again = optuna.create_study(direction="minimize", sampler=MetaNASSampler(space, predictor, seed=0))
+    again.optimize(_objective(space, table, -1.0), n_trials=12)
+    assert _keys(again, space) == keys
+
+
+def test_joint_arch_and_lr_objective_and_threads(nb201, predictor):
+    space, table = nb201
+
+    def objective(trial):
+        arch = space.suggest(trial)
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        return table[arch.key] - abs(math.log10(lr) + 2)  # a real table plus a synthetic lr term
+
+    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, predictor, seed=1))
+    study.optimize(objective, n_trials=10, n_jobs=2)
+    assert len(study.trials) == 10 and all("lr" in t.params for t in study.trials)
+    assert len(set(_keys(study, space))) == 10
+
+
+def test_failed_pruned_and_nan_trials_keep_the_study_running(nb201, predictor):
+    space, table = nb201
+    calls = {"n": 0}
+
+    def objective(trial):
+        arch = space.suggest(trial)
+        calls["n"] += 1
+        if calls["n"] % 5 == 1:
+            raise RuntimeError("training crashed")
+        if calls["n"] % 5 == 2:
+            return float("nan")
+        if calls["n"] % 5 == 3:
+            trial.report(table[arch.key] - 5, step=1)
+            raise optuna.TrialPruned()
+        return table[arch.key]
+
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=15, catch=(RuntimeError,))
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.FAIL) == 6  # the crashes and the NaN values
+    assert states.count(optuna.trial.TrialState.PRUNED) == 3
+    history, pending = sampler.history(study)
+    assert len(history) == 6 + 3  # COMPLETE plus PRUNED with an intermediate value
+    completes = sorted(s for _, s in history)[-6:]
+    cap = float(np.median([t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]))
+    pruned_scores = [s for a, s in history if s <= cap]
+    assert len(pruned_scores) >= 3 and completes
+
+
+def test_sqlite_resume_and_space_mismatch(nb201, predictor, tmp_path):
+    space, table = nb201
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = optuna.create_study(study_name="s", storage=url, direction="maximize", sampler=MetaNASSampler(space, predictor, seed=0))
+    study.optimize(_objective(space, table), n_trials=5)
+    resumed = optuna.load_study(study_name="s", storage=url, sampler=MetaNASSampler(space, predictor, seed=5))
+    resumed.optimize(_objective(space, table), n_trials=5)
+    assert len(set(_keys(resumed, space))) == 10
+    # a sampler for another space with the same parameter names but other choices is refused
+    other = optuna.load_study(study_name="s", storage=url, sampler=MetaNASSampler("transnas_micro", predictor, seed=0))
+    with pytest.raises(SpaceMismatchError, match="another search space"):
+        other.optimize(lambda t: get_space("transnas_micro").suggest(t) and 0.0, n_trials=1)
+
+
+def test_journal_storage_with_two_processes(nb201, tmp_path, data_root):
+    journal = tmp_path / "journal.log"
+    worker = textwrap.dedent(
+        f"""
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+        from nas_meta_tune import get_space, load_benchmark
+        from nas_meta_tune.samplers import MetaNASSampler
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        space = get_space("nb201")
+        archs, y = load_benchmark("nb201", data_root={str(data_root)!r}).table("cifar100")
+        table = dict(zip((a.key for a in archs), y))
+        storage = JournalStorage(JournalFileBackend({str(journal)!r}))
+        study = optuna.create_study(study_name="j", storage=storage, direction="maximize",
+                                    sampler=MetaNASSampler(space), load_if_exists=True)
+        study.optimize(lambda t: table[space.suggest(t).key], n_trials=6)
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", worker], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.load_study(study_name="j", storage=JournalStorage(JournalFileBackend(str(journal))))
+    space = get_space("nb201")
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 12
+    keys = _keys(study, space)
+    # two processes may race on one proposal before either trial is RUNNING: allow at most one clash
+    assert len(set(keys)) >= 11
+
+
+def test_multi_objective_is_refused(predictor):
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=MetaNASSampler("nb201", predictor))
+    with pytest.raises(ValueError, match="single-objective"):
+        study.optimize(lambda t: (get_space("nb201").suggest(t) and 1.0, 2.0), n_trials=1)
+
+
+def test_sampler_pickles_with_its_predictor(nb201, predictor):
+    space, table = nb201
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    clone = pickle.loads(pickle.dumps(sampler))
+    a = optuna.create_study(direction="maximize", sampler=sampler)
+    b = optuna.create_study(direction="maximize", sampler=clone)
+    a.optimize(_objective(space, table), n_trials=3)
+    b.optimize(_objective(space, table), n_trials=3)
+    assert _keys(a, space) == _keys(b, space)
+
+
+def test_ray_tune_searcher_with_concurrency_limit_and_restore(ray_cluster, nb201, predictor, tmp_path):
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+
+    from nas_meta_tune.samplers import MetaNASSearch
+
+    space, table = nb201
+
+    def trainable(config):
+        arch = space.from_params(config)
+        tune.report({"acc": table[arch.key]})
+
+    searcher = MetaNASSearch(space, predictor, metric="acc", mode="max", seed=0)
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=2), num_samples=8
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="meta", verbose=0),
+    )
+    results = tuner.fit()
+    assert len(results) == 8 and not results.errors
+    keys = [space.from_params(r.config).key for r in results]
+    assert len(set(keys)) == 8
+    assert len(searcher.history) == 8
+    # save / restore keeps the history: the restored searcher never proposes those again
+    path = tmp_path / "searcher.pkl"
+    searcher.save(str(path))
+    fresh = MetaNASSearch(space, predictor, seed=0)
+    with pytest.raises(ValueError, match="metric and mode"):
+        fresh.suggest("t-early")
+    fresh.restore(str(path))
+    assert [a.key for a, _ in fresh.history] == [a.key for a, _ in searcher.history]
+    nxt = space.from_params(fresh.suggest("t-next"))
+    assert nxt.key not in set(keys)
+
+
+def test_ray_optuna_search_with_meta_sampler(ray_cluster, nb201, predictor, tmp_path):
+    from ray import tune
+    from ray.tune.search.optuna import OptunaSearch
+
+    space, table = nb201
+
+    def trainable(config):
+        tune.report({"acc": table[space.from_params(config).key]})
+
+    search = OptunaSearch(space=None, sampler=MetaNASSampler(space, predictor, seed=0), metric="acc", mode="max")
+    tuner = tune.Tuner(
+        trainable,
+        param_space=space.ray_space(),
+        tune_config=tune.TuneConfig(search_alg=search, num_samples=4),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="optuna", verbose=0),
+    )
+    results = tuner.fit()
+    assert len(results) == 4 and not results.errors
+    search.save(str(tmp_path / "optuna_search.pkl"))  # pickles the sampler
+
+
+def test_syne_tune_local_backend(nb201, predictor, tmp_path, data_root):
+    pytest.importorskip("syne_tune")
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend import LocalBackend
+    from syne_tune.optimizer.schedulers.single_objective_scheduler import SingleObjectiveScheduler
+
+    from nas_meta_tune.integrations.syne import benchmark_entry_point
+    from nas_meta_tune.samplers import MetaNASSyneSearcher
+
+    space, _ = nb201
+    config_space = {**space.syne_space(), "benchmark": "nb201", "task": "cifar100", "data_root": str(data_root)}
+    searcher = MetaNASSyneSearcher(config_space, space=space, predictor=predictor, random_seed=0)
+    scheduler = SingleObjectiveScheduler(config_space, metric="valid", do_minimize=False, searcher=searcher)
+    tuner = Tuner(
+        trial_backend=LocalBackend(entry_point=benchmark_entry_point()),
+        scheduler=scheduler,
+        stop_criterion=StoppingCriterion(max_num_trials_finished=4),
+        n_workers=2,
+        sleep_time=0.2,
+        results_update_interval=1,
+        save_tuner=False,
+        tuner_name="meta-nas-test",
+    )
+    tuner.run()
+    assert len(searcher.history) >= 4
+    keys = [a.key for a, _ in searcher.history]
+    assert len(set(keys)) == len(keys)
