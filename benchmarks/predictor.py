@@ -136,10 +136,6 @@ def main(argv=None) -> int:
             raw["pool"] = {"families": list(EVAL_TASKS), "tasks": None, "exclude": []}
         return raw
 
-    results: dict = {}
-    path = RESULTS / "predictor.json"
-    if args.merge and path.exists():
-        results = json.loads(path.read_text())
     jobs = [(t, config_for(t), methods, args.ks, args.seeds, args.data_root) for t in tasks]
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as ex:
@@ -147,6 +143,10 @@ def main(argv=None) -> int:
             done = [f.result() for f in as_completed(futs)]
     else:
         done = [_one(*j) for j in jobs]
+    results: dict = {}
+    path = RESULTS / "predictor.json"
+    if args.merge and path.exists():  # read after the runs: another run may have written meanwhile
+        results = json.loads(path.read_text())
     suffix = "" if args.pool == "family" else "_all_pool"
     for task, res in done:
         entry = results.setdefault(task, {})

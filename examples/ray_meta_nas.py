@@ -49,7 +49,7 @@ def main(argv=None) -> None:
         ),
     )
     results = tuner.fit()
-    best = results.get_best_result()
+    best = results.get_best_result(metric="valid", mode="max")
     _, y = bench.table(args.task)
     print(f"{len(results)} trials, {results.num_errors} errors; best valid {best.metrics['valid']:.3f} "
           f"(task best {max(y):.3f}): {best.metrics['arch']}")
