@@ -192,3 +192,9 @@ def test_pretrained_weights_load_and_are_checked(monkeypatch, tmp_path):
     monkeypatch.setattr(mp, "WEIGHTS_DIR", fake)
     with pytest.raises(CorruptWeightsError, match="SHA-256"):
         MetaPredictor.pretrained()
+
+
+def test_diverging_adaptation_keeps_finite_parameters(trained, transnas):
+    target = transnas["jigsaw"]
+    wild = trained.adapt(target.archs[:20], target.scores[:20], steps=10, lr=1e12)
+    assert np.isfinite(wild.predict(target.archs[:100])).all()

@@ -174,13 +174,3 @@ def evaluate_held_out(
     out["_meta_seconds"] = meta_seconds
     return out
 
-
-def default_eval_config(**meta_overrides: Any) -> TrainConfig:
-    """The config the leave-one-task-out evaluation meta-trains with: the shipped default's,
-    with the pool set to the held-out task's family (changed per task by the caller)."""
-    from .meta_predictor import WEIGHTS_DIR
-    from .training import load_train_config
-
-    base = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
-    base["meta"].update(meta_overrides)
-    return TrainConfig(base, "default.toml")

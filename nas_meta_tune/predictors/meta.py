@@ -182,9 +182,25 @@ def adapt_parameters(
     target = torch.as_tensor(z[ok], dtype=torch.float32)
     was_training = model.training
     model.eval()
+    inputs = model.inputs(archs)
     try:
         with torch.enable_grad():
-            params = _sgd_steps(model, params, names, model.inputs(archs), target, steps, lr, loss, False)
+            previous = params
+            for step in range(steps + 1):
+                value = regression_loss(functional_call(model, params, inputs), target, loss)
+                if not torch.isfinite(value):
+                    # the last step diverged (too large a step for these samples): undo it and stop
+                    _log.warning("adaptation diverged at step %d; keeping the last finite parameters", step)
+                    params = previous
+                    break
+                if step == steps:
+                    break
+                grads = torch.autograd.grad(value, [params[n] for n in names], allow_unused=True)
+                previous = params
+                params = dict(params)
+                for n, g in zip(names, grads):
+                    if g is not None:
+                        params[n] = params[n] - lr * g
     finally:
         model.train(was_training)
     return {n: p.detach() for n, p in params.items()}
