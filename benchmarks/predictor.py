@@ -115,6 +115,7 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--merge", action="store_true", help="merge into the existing results file")
     p.add_argument("--timing", action="store_true", help="also time the shipped predictor")
+    p.add_argument("--timing-only", action="store_true", help="only time the shipped predictor (merged into the results)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--smoke-test", action="store_true", help="one small task, few steps, no files written")
     args = p.parse_args(argv)
@@ -124,6 +125,8 @@ def main(argv=None) -> int:
     if args.smoke_test:
         tasks, args.ks, args.seeds, args.steps, args.workers = ["transnas_micro/jigsaw"], [0, 10], 2, 10, 1
         methods = ["boil", "zero_shot", "random_forest", "transfer_ridge"]
+    if args.timing_only:
+        tasks, args.merge, args.timing = [], True, True
     base = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
     base["meta"]["steps"] = args.steps
     base["time_budget_s"] = None
@@ -156,6 +159,12 @@ def main(argv=None) -> int:
     if args.smoke_test:
         print(json.dumps(results, indent=1)[:2000])
         return 0
+    if args.timing_only:
+        results.setdefault("meta", {})["timing"] = _timing()
+        results["meta"]["timing_command"] = "python benchmarks/predictor.py --timing-only"
+        write_json("predictor", results)
+        print(results["meta"]["timing"])
+        args.timing = False
     run_meta = meta("python benchmarks/predictor.py " + " ".join(sys.argv[1:] if argv is None else argv), started)
     runs = results.get("meta", {}).get("runs", []) if args.merge else []
     run_meta.update({"tasks": tasks, "methods": methods, "steps": args.steps, "seeds": args.seeds, "pool": args.pool})
