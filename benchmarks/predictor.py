@@ -157,7 +157,7 @@ def main(argv=None) -> int:
             entry[m + suffix] = {str(k): v for k, v in res[m].items()}
         entry.setdefault("_meta_seconds", {}).update({a + suffix: s for a, s in res["_meta_seconds"].items()})
     if args.smoke_test:
-        print(json.dumps(results, indent=1)[:2000])
+        print(json.dumps(results, indent=1))
         return 0
     if args.timing_only:
         results.setdefault("meta", {})["timing"] = _timing()

@@ -1,0 +1,26 @@
+"""The benchmark scripts run end to end with --smoke-test (tiny settings, no result files written)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.parametrize("script", ["predictor.py", "search.py", "encodings.py"])
+def test_benchmark_smoke(script, tmp_path):
+    before = {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")}
+    out = subprocess.run(
+        [sys.executable, str(BENCH / script), "--smoke-test"], capture_output=True, text=True, timeout=600, cwd=BENCH,
+        env={**__import__("os").environ, "TMPDIR": str(tmp_path)},
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    assert {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")} == before, "smoke tests write no results"
+    if script == "predictor.py":
+        res = json.loads(out.stdout[out.stdout.index("{") :])
+        assert set(res["transnas_micro/jigsaw"]) >= {"boil", "zero_shot", "random_forest", "transfer_ridge"}
