@@ -146,13 +146,11 @@ def evaluate_held_out(
             "scratch_gcn": lambda seed: ScratchGCN(seed=seed),
             "random_forest": lambda seed: RandomForestPredictor(seed=seed),
             "lightgbm": lambda seed: LightGBMPredictor(seed=seed),
-            "static_transfer": lambda seed: StaticTransferPredictor(siblings),
             "transfer_ridge": lambda seed: TransferRidgePredictor(siblings),
         }
     )
-    # static transfer is fitted once: it does not depend on the samples
-    static = StaticTransferPredictor(siblings) if "static_transfer" in methods else None
-    if static is not None:
+    if "static_transfer" in methods:  # fitted once: it does not depend on the samples
+        static = StaticTransferPredictor(siblings)
         factories["static_transfer"] = lambda seed: static
 
     out: dict[str, Any] = {}

@@ -238,12 +238,12 @@ class MetaNASSampler(BaseSampler):
     def _claim(self, study: Study, trial: FrozenTrial, ranked: list[Architecture]) -> Architecture:
         """Write the proposal to storage, avoiding what other running trials have claimed.
 
-        A claim that was there before ours wins. If another worker claimed the same architecture
-        while we wrote ours, neither can know who was first, so both move on: the lower trial
-        number to its first free candidate, the higher one to its second, so they do not meet again.
+        Claims that existed when the history was read are already pending there, so ``ranked``
+        avoids them. If another worker claimed the same architecture meanwhile, neither can know
+        who was first, so both move on: the lower trial number to its first free candidate, the
+        higher one to its second, so they do not meet again.
         """
-        before = self._other_claims(study, trial)
-        arch = next((a for a in ranked if a.key not in before), ranked[-1])
+        arch = ranked[0]
         study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
         after = self._other_claims(study, trial)
         if arch.key in after:
