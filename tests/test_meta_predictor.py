@@ -42,9 +42,15 @@ def _held_out_spearman(predictor: MetaPredictor, task, n=1000) -> float:
 
 
 def test_short_meta_training_beats_random_init(trained, transnas):
-    random_init = MetaPredictor(GCNPredictor())
+    # one random init can rank well or badly by chance (|rho| up to ~0.6 on jigsaw), so compare with
+    # the mean over several seeded inits, which is what "no meta-training" is worth in expectation
     target = transnas["jigsaw"]
-    assert _held_out_spearman(trained, target) > _held_out_spearman(random_init, target) + 0.2
+    random_inits = []
+    for seed in range(8):
+        torch.manual_seed(seed)
+        random_inits.append(_held_out_spearman(MetaPredictor(GCNPredictor()), target))
+    rho = _held_out_spearman(trained, target)
+    assert rho > 0.5 and rho > float(np.mean(random_inits)) + 0.3
 
 
 def test_predict_shapes_and_std(trained):

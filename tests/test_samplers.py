@@ -144,6 +144,23 @@ def test_sqlite_resume_and_space_mismatch(nb201, predictor, tmp_path):
         other.optimize(lambda t: get_space("transnas_micro").suggest(t) and 0.0, n_trials=1)
 
 
+def test_trial_half_way_through_its_suggest_calls_is_pending_not_a_mismatch(nb201, predictor):
+    # another worker has suggested only some of the cell's edges so far (seen on CI with a journal)
+    space, table = nb201
+    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, predictor, seed=0))
+    half = study.ask()
+    for param in space.params[:2]:
+        half.suggest_categorical(param.name, list(param.choices))
+    full = study.ask()
+    arch = space.suggest(full)
+    claimed = space.from_string(study._storage.get_trial(half._trial_id).system_attrs["nas_meta_tune:proposal"])
+    assert arch.key != claimed.key
+    study.tell(full, table[arch.key])
+    # the half-suggested trial is still pending: its claim is not proposed again
+    nxt = study.ask()
+    assert space.suggest(nxt).key != claimed.key
+
+
 def test_journal_storage_with_two_processes(nb201, tmp_path, data_root):
     journal = tmp_path / "journal.log"
     worker = textwrap.dedent(

@@ -143,6 +143,10 @@ class MetaNASSampler(BaseSampler):
                     f"{self._search_space[n]}; the study was made for another search space.",
                     space=self._space.name,
                 )
+        if len(names) < len(self._search_space) and trial.state in (TrialState.RUNNING, TrialState.WAITING):
+            # another worker is still between its first and last ``suggest`` call: its architecture
+            # is its claim (or not known yet), not a mismatch
+            return None
         try:
             return self._space.from_params({n: trial.params[n] for n in names})
         except InvalidArchitectureError as exc:
