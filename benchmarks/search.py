@@ -1,10 +1,13 @@
-"""NAS search on real benchmarks: MetaNASSampler vs Optuna TPE / Random / GP and static transfer.
+"""NAS search on real benchmarks: MetaNASSampler vs Optuna TPE / Random / GP, Syne Tune RE and static transfer.
 
 Leave-one-task-out: for each held-out task the predictor is meta-trained (BOIL, the shipped
 config, ``--steps`` steps) on the other tasks of its family only, then every method runs a real
-Optuna study of ``--trials`` trials per seed on the held-out task's table. Reported: mean regret
-(task best minus best found, benchmark units) at 10/20/50/100 trials, trials to reach the top 1%,
-and the median per-trial sampler overhead.
+Optuna study of ``--trials`` trials per seed on the held-out task's table (the Syne Tune
+baselines run their searcher's suggest / on_trial_complete loop on the same table). Reported: mean
+regret (task best minus best found, benchmark units) at 10/20/50/100 trials, trials to reach the
+top 1%, and the median per-trial sampler overhead. ``--overhead-trials 500`` also runs one long
+study per method on the first task and reports the median overhead over trials 1-100 and the last
+100 (flat in the trial count is the target).
 
 Run:
     python benchmarks/search.py --tasks nasbench_graph/cora transnas_micro/class_object --seeds 10
@@ -47,20 +50,22 @@ def held_out_predictor(task: str, steps: int) -> MetaPredictor:
     return p
 
 
+def _predictor(task: str, steps: int, weights: str | None) -> MetaPredictor:
+    if weights:
+        predictor = MetaPredictor.pretrained(weights)
+        if task in predictor.info.get("tasks", []):
+            raise ValueError(f"shipped weights {weights!r} were meta-trained on {task}: not a held-out evaluation.")
+        return predictor
+    return held_out_predictor(task, steps)
+
+
 def _one(task: str, methods: list[str], seeds: int, trials: int, steps: int, weights: str | None = None) -> tuple[str, dict]:
     import torch
 
     torch.set_num_threads(1)
     from nas_meta_tune.integrations.optuna import compare
 
-    predictor = None
-    if "meta_nas" in methods:
-        if weights:
-            predictor = MetaPredictor.pretrained(weights)
-            if task in predictor.info.get("tasks", []):
-                raise ValueError(f"shipped weights {weights!r} were meta-trained on {task}: not a held-out evaluation.")
-        else:
-            predictor = held_out_predictor(task, steps)
+    predictor = _predictor(task, steps, weights) if "meta_nas" in methods else None
     t = load_task(task)
     top1 = float(np.quantile(t.scores, 0.99))
     runs = compare(task, methods, n_trials=trials, seeds=list(range(seeds)), predictor=predictor)
@@ -85,22 +90,77 @@ def _one(task: str, methods: list[str], seeds: int, trials: int, steps: int, wei
     return task, out
 
 
+PEERS = ("tpe", "gp", "syne_re", "syne_bore")
+
+
+def _overhead(task: str, methods: list[str], trials: int, steps: int, weights: str | None) -> dict:
+    """Median (and p95) per-trial overhead over trials 1-100 and the last 100 of one long study."""
+    import torch
+
+    torch.set_num_threads(2)  # the user's setting on 2 cores
+    from nas_meta_tune.integrations.optuna import run_method
+
+    predictor = _predictor(task, steps, weights) if "meta_nas" in methods else None
+    out = {}
+    for m in methods:
+        if m == "static_transfer":
+            continue
+        ms = np.array(run_method(m, task, n_trials=trials, seed=0, predictor=predictor)["overhead_ms"])
+        first, last = ms[: min(100, len(ms))], ms[-min(100, len(ms)) :]
+        out[m] = {
+            "task": task,
+            "100": float(np.median(first)),
+            str(trials): float(np.median(last)),
+            f"p95_{trials}": float(np.percentile(last, 95)),
+        }
+        print(f"overhead {m}: {out[m]}", flush=True)
+    return out
+
+
+def _targets(tasks: dict) -> str:
+    """The issue's targets, task by task: MetaNAS at 20 trials vs the best peer at 100, and vs static transfer."""
+    rows = ["| task | meta_nas @20 | best peer @100 | met | meta_nas @20 / @50 | static @20 / @50 |", "|---|---|---|---|---|---|"]
+    for task, res in tasks.items():
+        peers = {m: res[m]["100"]["regret"] for m in PEERS if m in res and "100" in res[m]}
+        if "meta_nas" not in res or not peers or "50" not in res["meta_nas"]:
+            continue
+        best = min(peers, key=peers.get)
+        mn = res["meta_nas"]
+        st = res.get("static_transfer")
+        static = f"{st['20']['regret']:.2f} / {st['50']['regret']:.2f}" if st else "-"
+        rows.append(
+            f"| {task} | {mn['20']['regret']:.2f} | {peers[best]:.2f} ({best}) | {'yes' if mn['20']['regret'] <= peers[best] else 'no'} "
+            f"| {mn['20']['regret']:.2f} / {mn['50']['regret']:.2f} | {static} |"
+        )
+    return "Targets (regret, lower is better):\n\n" + "\n".join(rows)
+
+
+def _overhead_table(overhead: dict) -> str:
+    rows = ["| method | task | median ms, trials 1-100 | median ms, last 100 | p95 ms, last 100 |", "|---|---|---|---|---|"]
+    for m, e in overhead.items():
+        n = next(k for k in e if k not in ("task", "100") and not k.startswith("p95"))
+        rows.append(f"| {m} | {e['task']} | {e['100']:.1f} | {e[n]:.1f} (at {n} trials) | {e['p95_' + n]:.1f} |")
+    return "Per-trial sampler overhead of one long study (2 torch threads):\n\n" + "\n".join(rows)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="*", default=None)
-    p.add_argument("--methods", nargs="*", default=["meta_nas", "tpe", "random", "static_transfer"])
+    p.add_argument("--methods", nargs="*", default=["meta_nas", "tpe", "random", "gp", "syne_re", "static_transfer"])
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--weights", default=None, help="shipped weights that left the task(s) out, instead of meta-training")
     p.add_argument("--merge", action="store_true")
+    p.add_argument("--overhead-trials", type=int, default=0, help="also time one study of this many trials per method")
     p.add_argument("--smoke-test", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
     tasks = args.tasks or [f"{f}/{t}" for f, ts in EVAL_TASKS.items() for t in ts]
     if args.smoke_test:
-        tasks, args.seeds, args.trials, args.steps, args.methods = ["transnas_micro/jigsaw"], 1, 5, 5, ["meta_nas", "random", "static_transfer"]
+        tasks, args.seeds, args.trials, args.steps, args.methods = ["transnas_micro/jigsaw"], 1, 10, 5, ["meta_nas", "random", "syne_re", "static_transfer"]
+        args.overhead_trials = 8
         global CACHE
         CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "nmt-search-smoke"
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -110,8 +170,9 @@ def main(argv=None) -> int:
             done = [f.result() for f in as_completed([ex.submit(_one, *j) for j in jobs])]
     else:
         done = [_one(*j) for j in jobs]
+    overhead = _overhead(tasks[0], args.methods, args.overhead_trials, args.steps, args.weights) if args.overhead_trials else None
     if args.smoke_test:
-        print(json.dumps(dict(done), indent=1)[:1500])
+        print(json.dumps({"results": dict(done), "overhead_ms": overhead}))
         return 0
     path = RESULTS / "search.json"
     results = json.loads(path.read_text()) if args.merge and path.exists() else {}
@@ -119,14 +180,17 @@ def main(argv=None) -> int:
         results.setdefault(task, {}).update(res)
     run = meta("python benchmarks/search.py " + " ".join(sys.argv[1:] if argv is None else argv), started)
     run.update({"tasks": tasks, "methods": args.methods, "seeds": args.seeds, "trials": args.trials, "meta_train_steps": args.steps})
+    if overhead is not None:
+        results["overhead_ms"] = overhead
+        run["overhead_trials"] = args.overhead_trials
     results["meta"] = {"runs": [*(results.get("meta", {}).get("runs", []) if args.merge else []), run]}
     write_json("search", results)
-    methods = [m for m in ("meta_nas", "tpe", "random", "gp", "static_transfer") if any(m in v for k, v in results.items() if k != "meta")]
+    order = ("meta_nas", "tpe", "random", "gp", "syne_re", "syne_bore", "static_transfer")
+    tasks_done = {k: v for k, v in results.items() if k not in ("meta", "overhead_ms")}
+    methods = [m for m in order if any(m in v for v in tasks_done.values())]
     lines = ["| task | method | " + " | ".join(f"regret @{c}" for c in CHECKPOINTS) + " | trials to top-1% (median, reached) | ms/trial |",
              "|---|---|" + "---|" * (len(CHECKPOINTS) + 2)]
-    for task, res in results.items():
-        if task == "meta":
-            continue
+    for task, res in tasks_done.items():
         for m in methods:
             if m not in res:
                 continue
@@ -142,6 +206,8 @@ def main(argv=None) -> int:
         "(`--weights demo_cora_held_out`: the shipped leave-Cora-out weights). Commands:\n\n"
         + "\n".join(f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})" for r in results["meta"]["runs"])
         + "\n\n" + "\n".join(lines)
+        + "\n\n" + _targets(tasks_done)
+        + ("\n\n" + _overhead_table(results["overhead_ms"]) if "overhead_ms" in results else "")
     )
     update_results_md("Search: MetaNASSampler vs Optuna peers", body)
     print(body)

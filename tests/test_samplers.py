@@ -66,6 +66,34 @@ def test_proposer_never_repeats_and_rejects_other_space(predictor):
         prop.propose([(get_space("transnas_micro").sample(1, seed=0)[0], 1.0)])
 
 
+def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
+    space, table = nb201
+    archs = space.sample(40, seed=3, unique=True)
+    hist = [(a, table[a.key]) for a in archs]
+    probe = space.sample(200, seed=4)
+    prop = MetaNASProposer(space, predictor, seed=0, warm_steps=3, reinit_every=3)
+    fresh = [predictor.adapt([a for a, _ in hist[:n]], [s for _, s in hist[:n]]).predict(probe) for n in (20, 21, 22, 23)]
+    got = []
+    for n in (20, 21, 22, 23):
+        prop.propose(hist[:n])
+        got.append(prop.last_adapted.predict(probe))
+    # 1st and 4th proposals re-adapt from the meta-init; 2nd and 3rd continue the previous weights
+    np.testing.assert_allclose(got[0], fresh[0], atol=1e-5)
+    np.testing.assert_allclose(got[3], fresh[3], atol=1e-5)
+    assert not np.allclose(got[1], fresh[1], atol=1e-4) and not np.allclose(got[2], fresh[2], atol=1e-4)
+    # a history that is not a superset of the last one (another study) re-adapts from the meta-init
+    prop.propose(hist[:20])
+    prop.propose(hist[20:40])
+    np.testing.assert_allclose(
+        prop.last_adapted.predict(probe), predictor.adapt([a for a, _ in hist[20:40]], [s for _, s in hist[20:40]]).predict(probe), atol=1e-5
+    )
+    # warm_steps=None: a proposal depends on the history only, whatever came before
+    cold = MetaNASProposer(space, predictor, seed=0, warm_steps=None)
+    cold.propose(hist[:30])
+    cold.propose(hist[:31])
+    np.testing.assert_allclose(cold.last_adapted.predict(probe), predictor.adapt([a for a, _ in hist[:31]], [s for _, s in hist[:31]]).predict(probe), atol=1e-5)
+
+
 def test_optuna_study_maximize_and_minimize(nb201, predictor):
     space, table = nb201
     best = max(table.values())
@@ -298,3 +326,19 @@ def test_syne_tune_local_backend(nb201, predictor, tmp_path, data_root):
     assert len(searcher.history) >= 4
     keys = [a.key for a, _ in searcher.history]
     assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("method", ["syne_re", "syne_bore"])
+def test_syne_tune_baselines_are_seeded_and_leave_the_global_rng_alone(method, data_root):
+    pytest.importorskip("syne_tune")
+    from nas_meta_tune.integrations.optuna import run_method
+
+    task = "transnas_micro/jigsaw"
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    a = run_method(method, task, n_trials=12, seed=0, data_root=data_root)
+    assert np.array_equal(np.random.get_state()[1], before)
+    b = run_method(method, task, n_trials=12, seed=0, data_root=data_root)
+    c = run_method(method, task, n_trials=12, seed=1, data_root=data_root)
+    assert a["values"] == b["values"] and a["values"] != c["values"]
+    assert len(a["values"]) == 12 and np.all(np.diff(a["regret"]) <= 0) and min(a["regret"]) >= 0

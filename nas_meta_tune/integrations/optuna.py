@@ -22,11 +22,13 @@ require("optuna", feature="sampler comparisons")
 import optuna  # noqa: E402
 
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
+from ._regret import regret_curve  # noqa: E402
 from ..predictors.tasks import load_task, load_task_pool  # noqa: E402
 
-__all__ = ["SAMPLERS", "make_sampler", "regret_curve", "run_method", "compare"]
+__all__ = ["SAMPLERS", "SYNE_SEARCHERS", "make_sampler", "regret_curve", "run_method", "compare"]
 
 SAMPLERS = ("meta_nas", "tpe", "random", "gp", "static_transfer")
+SYNE_SEARCHERS = ("syne_re", "syne_bore")  # Syne Tune searchers, run by integrations.syne
 
 
 def make_sampler(name: str, space: Any, seed: int, predictor: MetaPredictor | None = None) -> optuna.samplers.BaseSampler:
@@ -44,13 +46,6 @@ def make_sampler(name: str, space: Any, seed: int, predictor: MetaPredictor | No
     raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}.")
 
 
-def regret_curve(values: Sequence[float], best: float) -> np.ndarray:
-    """``best - running max`` of ``values`` (NaN-safe), one entry per trial."""
-    v = np.asarray(values, dtype=np.float64)
-    v = np.where(np.isfinite(v), v, -np.inf)
-    return best - np.maximum.accumulate(v)
-
-
 def run_method(
     method: str,
     task_name: str,
@@ -63,6 +58,10 @@ def run_method(
 ) -> dict[str, Any]:
     """One run: ``{"values": [...], "regret": [...], "overhead_ms": [...]}`` (overhead = time
     the sampler spent per trial, measured around the study's ask)."""
+    if method in SYNE_SEARCHERS:
+        from .syne import run_syne_searcher
+
+        return run_syne_searcher(method, task_name, n_trials=n_trials, seed=seed, data_root=data_root, on_trial=on_trial)
     task = load_task(task_name, data_root)
     table = {a.key: s for a, s in zip(task.archs, task.scores)}
     best = float(np.max(task.scores))

@@ -74,6 +74,8 @@ class MetaNASSampler(BaseSampler):
         acquisition, beta, adapt_steps, max_history, pool_size: see
             :class:`~nas_meta_tune.search.MetaNASProposer`.
         use_pruned: Use PRUNED trials' last intermediate values (capped, see the module doc).
+        **proposer_kwargs: Further :class:`~nas_meta_tune.search.MetaNASProposer` options
+            (``score_limit``, ``warm_steps``, ``reinit_every``, ``n_parents``...).
     """
 
     def __init__(
@@ -87,8 +89,9 @@ class MetaNASSampler(BaseSampler):
         beta: float = 1.0,
         adapt_steps: int | None = None,
         max_history: int = 100,
-        pool_size: int = 5_000,
+        pool_size: int = 2_000,
         use_pruned: bool = True,
+        **proposer_kwargs: Any,
     ) -> None:
         self._space = get_space(space) if isinstance(space, str) else space
         self._proposer = MetaNASProposer(
@@ -100,6 +103,7 @@ class MetaNASSampler(BaseSampler):
             adapt_steps=adapt_steps,
             max_history=max_history,
             pool_size=pool_size,
+            **proposer_kwargs,
         )
         self._independent = independent_sampler if independent_sampler is not None else TPESampler(seed=seed)
         self._use_pruned = use_pruned
