@@ -18,7 +18,11 @@ RESULTS_MD = HERE / "RESULTS.md"
 def meta(command: str, started: float) -> dict[str, Any]:
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
@@ -44,7 +48,11 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
 
 def update_results_md(section: str, body: str) -> None:
     """Replace (or append) the ``## section`` block of benchmarks/RESULTS.md."""
-    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n\nEvery figure below was produced by the command shown with it.\n"
+    text = (
+        RESULTS_MD.read_text()
+        if RESULTS_MD.exists()
+        else "# Benchmark results\n\nEvery figure below was produced by the command shown with it.\n"
+    )
     header = f"## {section}"
     block = f"{header}\n\n{body.strip()}\n"
     if header in text:

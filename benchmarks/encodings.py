@@ -39,7 +39,9 @@ def main(argv=None) -> int:
         args.n, args.repeats = 500, 1
     started = time.perf_counter()
     torch.set_num_threads(2)
-    to_pyg_batch(get_space("nb201").sample(4, seed=0))  # import torch_geometric and warm torch up once
+    to_pyg_batch(
+        get_space("nb201").sample(4, seed=0)
+    )  # import torch_geometric and warm torch up once
     rows = {}
     for name in SPACES:
         space = get_space(name)

@@ -34,13 +34,28 @@ from nas_meta_tune.predictors.training import TrainConfig, load_train_config
 KS = (0, 5, 10, 20, 50)
 
 
-def _one(task: str, raw_config: dict, methods: list[str], ks: list[int], seeds: int, data_root: str | None) -> tuple[str, dict]:
+def _one(
+    task: str,
+    raw_config: dict,
+    methods: list[str],
+    ks: list[int],
+    seeds: int,
+    data_root: str | None,
+) -> tuple[str, dict]:
     import torch
 
     torch.set_num_threads(1)
     config = TrainConfig(raw_config, "benchmarks/predictor.py")
     t0 = time.perf_counter()
-    res = evaluate_held_out(task, config=config, methods=methods, ks=ks, seeds=seeds, data_root=data_root, progress=lambda m: print(m, flush=True))
+    res = evaluate_held_out(
+        task,
+        config=config,
+        methods=methods,
+        ks=ks,
+        seeds=seeds,
+        data_root=data_root,
+        progress=lambda m: print(m, flush=True),
+    )
     res["_seconds"] = round(time.perf_counter() - t0, 1)
     return task, res
 
@@ -82,13 +97,19 @@ def _table(results: dict, methods: list[str]) -> str:
             fams.setdefault(task.split("/")[0], []).append(task)
     lines = []
     for k in ("20", "5", "50"):
-        lines.append(f"\nMean Spearman over each family's held-out tasks, K = {k} (tasks with the method / all):\n")
+        lines.append(
+            f"\nMean Spearman over each family's held-out tasks, K = {k} (tasks with the method / all):\n"
+        )
         lines.append("| family | " + " | ".join(methods) + " |")
         lines.append("|---|" + "---|" * len(methods))
         for fam, tasks in fams.items():
             cells = []
             for m in methods:
-                vals = [results[t][m][k]["spearman"] for t in tasks if m in results[t] and k in results[t][m]]
+                vals = [
+                    results[t][m][k]["spearman"]
+                    for t in tasks
+                    if m in results[t] and k in results[t][m]
+                ]
                 cells.append(f"{np.mean(vals):.3f} ({len(vals)}/{len(tasks)})" if vals else "-")
             lines.append(f"| {fam} | " + " | ".join(cells) + " |")
     lines.append("\nPer task, Spearman at K = 0 / 5 / 10 / 20 / 50:\n")
@@ -106,7 +127,9 @@ def _table(results: dict, methods: list[str]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--tasks", nargs="*", default=None, help="held-out family/task names (default: all)")
+    p.add_argument(
+        "--tasks", nargs="*", default=None, help="held-out family/task names (default: all)"
+    )
     p.add_argument("--methods", nargs="*", default=None, help=f"subset of {list(METHODS)}")
     p.add_argument("--ks", nargs="*", type=int, default=list(KS))
     p.add_argument("--seeds", type=int, default=10)
@@ -115,15 +138,27 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--merge", action="store_true", help="merge into the existing results file")
     p.add_argument("--timing", action="store_true", help="also time the shipped predictor")
-    p.add_argument("--timing-only", action="store_true", help="only time the shipped predictor (merged into the results)")
+    p.add_argument(
+        "--timing-only",
+        action="store_true",
+        help="only time the shipped predictor (merged into the results)",
+    )
     p.add_argument("--data-root", default=None)
-    p.add_argument("--smoke-test", action="store_true", help="one small task, few steps, no files written")
+    p.add_argument(
+        "--smoke-test", action="store_true", help="one small task, few steps, no files written"
+    )
     args = p.parse_args(argv)
     started = time.perf_counter()
     tasks = args.tasks or [f"{f}/{t}" for f, ts in EVAL_TASKS.items() for t in ts]
     methods = args.methods or list(METHODS)
     if args.smoke_test:
-        tasks, args.ks, args.seeds, args.steps, args.workers = ["transnas_micro/jigsaw"], [0, 10], 2, 10, 1
+        tasks, args.ks, args.seeds, args.steps, args.workers = (
+            ["transnas_micro/jigsaw"],
+            [0, 10],
+            2,
+            10,
+            1,
+        )
         methods = ["boil", "zero_shot", "random_forest", "transfer_ridge"]
     if args.timing_only:
         tasks, args.merge, args.timing = [], True, True
@@ -155,7 +190,9 @@ def main(argv=None) -> int:
         entry = results.setdefault(task, {})
         for m in methods:
             entry[m + suffix] = {str(k): v for k, v in res[m].items()}
-        entry.setdefault("_meta_seconds", {}).update({a + suffix: s for a, s in res["_meta_seconds"].items()})
+        entry.setdefault("_meta_seconds", {}).update(
+            {a + suffix: s for a, s in res["_meta_seconds"].items()}
+        )
     if args.smoke_test:
         print(json.dumps(results, indent=1))
         return 0
@@ -165,25 +202,44 @@ def main(argv=None) -> int:
         write_json("predictor", results)
         print(results["meta"]["timing"])
         args.timing = False
-    run_meta = meta("python benchmarks/predictor.py " + " ".join(sys.argv[1:] if argv is None else argv), started)
+    run_meta = meta(
+        "python benchmarks/predictor.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        started,
+    )
     runs = results.get("meta", {}).get("runs", []) if args.merge else []
-    run_meta.update({"tasks": tasks, "methods": methods, "steps": args.steps, "seeds": args.seeds, "pool": args.pool})
+    run_meta.update(
+        {
+            "tasks": tasks,
+            "methods": methods,
+            "steps": args.steps,
+            "seeds": args.seeds,
+            "pool": args.pool,
+        }
+    )
     results["meta"] = {**results.get("meta", {}), "runs": [*runs, run_meta]}
     if args.timing:
         results["meta"]["timing"] = _timing()
         print(results["meta"]["timing"])
     write_json("predictor", results)
-    all_methods = [m for m in [*METHODS, *(x + "_all_pool" for x in METHODS)] if any(m in v for k, v in results.items() if k != "meta")]
+    all_methods = [
+        m
+        for m in [*METHODS, *(x + "_all_pool" for x in METHODS)]
+        if any(m in v for k, v in results.items() if k != "meta")
+    ]
     body = (
         "Leave-one-task-out few-shot ranking (`benchmarks/results/predictor.json`). Commands:\n\n"
-        + "\n".join(f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})" for r in results["meta"]["runs"])
+        + "\n".join(
+            f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})"
+            for r in results["meta"]["runs"]
+        )
         + f"\n\nMeta-training: {args.steps} BOIL/MAML/ANIL/multitask steps per held-out task on the other tasks of its family; "
         f"{args.seeds} seeds (random K-samples, the same for every method); Spearman on all other archs of the task.\n"
         + _table(results, all_methods)
     )
     if "timing" in results["meta"]:
-        body += "\n\nShipped predictor (2 CPU threads):\n\n| measurement | value |\n|---|---|\n" + "\n".join(
-            f"| {k} | {v} |" for k, v in results["meta"]["timing"].items()
+        body += (
+            "\n\nShipped predictor (2 CPU threads):\n\n| measurement | value |\n|---|---|\n"
+            + "\n".join(f"| {k} | {v} |" for k, v in results["meta"]["timing"].items())
         )
     update_results_md("Meta-predictor: leave-one-task-out few-shot ranking", body)
     print(body)

@@ -54,12 +54,16 @@ def _predictor(task: str, steps: int, weights: str | None) -> MetaPredictor:
     if weights:
         predictor = MetaPredictor.pretrained(weights)
         if task in predictor.info.get("tasks", []):
-            raise ValueError(f"shipped weights {weights!r} were meta-trained on {task}: not a held-out evaluation.")
+            raise ValueError(
+                f"shipped weights {weights!r} were meta-trained on {task}: not a held-out evaluation."
+            )
         return predictor
     return held_out_predictor(task, steps)
 
 
-def _one(task: str, methods: list[str], seeds: int, trials: int, steps: int, weights: str | None = None) -> tuple[str, dict]:
+def _one(
+    task: str, methods: list[str], seeds: int, trials: int, steps: int, weights: str | None = None
+) -> tuple[str, dict]:
     import torch
 
     torch.set_num_threads(1)
@@ -73,7 +77,11 @@ def _one(task: str, methods: list[str], seeds: int, trials: int, steps: int, wei
     for m, rs in runs.items():
         reg = np.array([r["regret"] for r in rs])
         entry = {
-            str(c): {"regret": float(reg[:, c - 1].mean()), "std": float(reg[:, c - 1].std()), "seeds": len(rs)}
+            str(c): {
+                "regret": float(reg[:, c - 1].mean()),
+                "std": float(reg[:, c - 1].std()),
+                "seeds": len(rs),
+            }
             for c in CHECKPOINTS
             if c <= trials
         }
@@ -86,7 +94,11 @@ def _one(task: str, methods: list[str], seeds: int, trials: int, steps: int, wei
         ms = [x for r in rs for x in r["overhead_ms"]]
         entry["overhead_ms_median"] = float(np.median(ms)) if ms else None
         out[m] = entry
-        print(f"{task} {m}: " + " ".join(f"@{c}:{entry[str(c)]['regret']:.2f}" for c in CHECKPOINTS if c <= trials), flush=True)
+        print(
+            f"{task} {m}: "
+            + " ".join(f"@{c}:{entry[str(c)]['regret']:.2f}" for c in CHECKPOINTS if c <= trials),
+            flush=True,
+        )
     return task, out
 
 
@@ -105,7 +117,9 @@ def _overhead(task: str, methods: list[str], trials: int, steps: int, weights: s
     for m in methods:
         if m == "static_transfer":
             continue
-        ms = np.array(run_method(m, task, n_trials=trials, seed=0, predictor=predictor)["overhead_ms"])
+        ms = np.array(
+            run_method(m, task, n_trials=trials, seed=0, predictor=predictor)["overhead_ms"]
+        )
         first, last = ms[: min(100, len(ms))], ms[-min(100, len(ms)) :]
         out[m] = {
             "task": task,
@@ -119,7 +133,10 @@ def _overhead(task: str, methods: list[str], trials: int, steps: int, weights: s
 
 def _targets(tasks: dict) -> str:
     """The issue's targets, task by task: MetaNAS at 20 trials vs the best peer at 100, and vs static transfer."""
-    rows = ["| task | meta_nas @20 | best peer @100 | met | meta_nas @20 / @50 | static @20 / @50 |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| task | meta_nas @20 | best peer @100 | met | meta_nas @20 / @50 | static @20 / @50 |",
+        "|---|---|---|---|---|---|",
+    ]
     for task, res in tasks.items():
         peers = {m: res[m]["100"]["regret"] for m in PEERS if m in res and "100" in res[m]}
         if "meta_nas" not in res or not peers or "50" not in res["meta_nas"]:
@@ -136,30 +153,54 @@ def _targets(tasks: dict) -> str:
 
 
 def _overhead_table(overhead: dict) -> str:
-    rows = ["| method | task | median ms, trials 1-100 | median ms, last 100 | p95 ms, last 100 |", "|---|---|---|---|---|"]
+    rows = [
+        "| method | task | median ms, trials 1-100 | median ms, last 100 | p95 ms, last 100 |",
+        "|---|---|---|---|---|",
+    ]
     for m, e in overhead.items():
         n = next(k for k in e if k not in ("task", "100") and not k.startswith("p95"))
-        rows.append(f"| {m} | {e['task']} | {e['100']:.1f} | {e[n]:.1f} (at {n} trials) | {e['p95_' + n]:.1f} |")
+        rows.append(
+            f"| {m} | {e['task']} | {e['100']:.1f} | {e[n]:.1f} (at {n} trials) | {e['p95_' + n]:.1f} |"
+        )
     return "Per-trial sampler overhead of one long study (2 torch threads):\n\n" + "\n".join(rows)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="*", default=None)
-    p.add_argument("--methods", nargs="*", default=["meta_nas", "tpe", "random", "gp", "syne_re", "static_transfer"])
+    p.add_argument(
+        "--methods",
+        nargs="*",
+        default=["meta_nas", "tpe", "random", "gp", "syne_re", "static_transfer"],
+    )
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--weights", default=None, help="shipped weights that left the task(s) out, instead of meta-training")
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="shipped weights that left the task(s) out, instead of meta-training",
+    )
     p.add_argument("--merge", action="store_true")
-    p.add_argument("--overhead-trials", type=int, default=0, help="also time one study of this many trials per method")
+    p.add_argument(
+        "--overhead-trials",
+        type=int,
+        default=0,
+        help="also time one study of this many trials per method",
+    )
     p.add_argument("--smoke-test", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
     tasks = args.tasks or [f"{f}/{t}" for f, ts in EVAL_TASKS.items() for t in ts]
     if args.smoke_test:
-        tasks, args.seeds, args.trials, args.steps, args.methods = ["transnas_micro/jigsaw"], 1, 10, 5, ["meta_nas", "random", "syne_re", "static_transfer"]
+        tasks, args.seeds, args.trials, args.steps, args.methods = (
+            ["transnas_micro/jigsaw"],
+            1,
+            10,
+            5,
+            ["meta_nas", "random", "syne_re", "static_transfer"],
+        )
         args.overhead_trials = 8
         global CACHE
         CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "nmt-search-smoke"
@@ -170,7 +211,11 @@ def main(argv=None) -> int:
             done = [f.result() for f in as_completed([ex.submit(_one, *j) for j in jobs])]
     else:
         done = [_one(*j) for j in jobs]
-    overhead = _overhead(tasks[0], args.methods, args.overhead_trials, args.steps, args.weights) if args.overhead_trials else None
+    overhead = (
+        _overhead(tasks[0], args.methods, args.overhead_trials, args.steps, args.weights)
+        if args.overhead_trials
+        else None
+    )
     if args.smoke_test:
         print(json.dumps({"results": dict(done), "overhead_ms": overhead}))
         return 0
@@ -178,35 +223,63 @@ def main(argv=None) -> int:
     results = json.loads(path.read_text()) if args.merge and path.exists() else {}
     for task, res in done:
         results.setdefault(task, {}).update(res)
-    run = meta("python benchmarks/search.py " + " ".join(sys.argv[1:] if argv is None else argv), started)
-    run.update({"tasks": tasks, "methods": args.methods, "seeds": args.seeds, "trials": args.trials, "meta_train_steps": args.steps})
+    run = meta(
+        "python benchmarks/search.py " + " ".join(sys.argv[1:] if argv is None else argv), started
+    )
+    run.update(
+        {
+            "tasks": tasks,
+            "methods": args.methods,
+            "seeds": args.seeds,
+            "trials": args.trials,
+            "meta_train_steps": args.steps,
+        }
+    )
     if overhead is not None:
         results["overhead_ms"] = overhead
         run["overhead_trials"] = args.overhead_trials
-    results["meta"] = {"runs": [*(results.get("meta", {}).get("runs", []) if args.merge else []), run]}
+    results["meta"] = {
+        "runs": [*(results.get("meta", {}).get("runs", []) if args.merge else []), run]
+    }
     write_json("search", results)
     order = ("meta_nas", "tpe", "random", "gp", "syne_re", "syne_bore", "static_transfer")
     tasks_done = {k: v for k, v in results.items() if k not in ("meta", "overhead_ms")}
     methods = [m for m in order if any(m in v for v in tasks_done.values())]
-    lines = ["| task | method | " + " | ".join(f"regret @{c}" for c in CHECKPOINTS) + " | trials to top-1% (median, reached) | ms/trial |",
-             "|---|---|" + "---|" * (len(CHECKPOINTS) + 2)]
+    lines = [
+        "| task | method | "
+        + " | ".join(f"regret @{c}" for c in CHECKPOINTS)
+        + " | trials to top-1% (median, reached) | ms/trial |",
+        "|---|---|" + "---|" * (len(CHECKPOINTS) + 2),
+    ]
     for task, res in tasks_done.items():
         for m in methods:
             if m not in res:
                 continue
             e = res[m]
-            cells = [f"{e[str(c)]['regret']:.2f} ± {e[str(c)]['std']:.2f}" if str(c) in e else "-" for c in CHECKPOINTS]
+            cells = [
+                f"{e[str(c)]['regret']:.2f} ± {e[str(c)]['std']:.2f}" if str(c) in e else "-"
+                for c in CHECKPOINTS
+            ]
             tt = e["trials_to_top1pct"]
             ms = "-" if e["overhead_ms_median"] is None else f"{e['overhead_ms_median']:.0f}"
             to_top = f">{args.trials}" if tt["median"] is None else f"{tt['median']:.0f}"
-            lines.append(f"| {task} | {m} | " + " | ".join(cells) + f" | {to_top} ({tt['reached']}/{e['10']['seeds']}) | {ms} |")
+            lines.append(
+                f"| {task} | {m} | "
+                + " | ".join(cells)
+                + f" | {to_top} ({tt['reached']}/{e['10']['seeds']}) | {ms} |"
+            )
     body = (
         "Optuna studies on real tables (`benchmarks/results/search.json`); regret in the benchmark's units "
         "(accuracy points), mean ± std over seeds; MetaNASSampler's predictor was meta-trained without the task "
         "(`--weights demo_cora_held_out`: the shipped leave-Cora-out weights). Commands:\n\n"
-        + "\n".join(f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})" for r in results["meta"]["runs"])
-        + "\n\n" + "\n".join(lines)
-        + "\n\n" + _targets(tasks_done)
+        + "\n".join(
+            f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})"
+            for r in results["meta"]["runs"]
+        )
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + _targets(tasks_done)
         + ("\n\n" + _overhead_table(results["overhead_ms"]) if "overhead_ms" in results else "")
     )
     update_results_md("Search: MetaNASSampler vs Optuna peers", body)

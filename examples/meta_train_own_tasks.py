@@ -24,7 +24,19 @@ from nas_meta_tune.predictors import MetaConfig, MetaPredictor, NASTask, load_ta
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--family", default="transnas_micro")
-    p.add_argument("--tasks", nargs="*", default=["class_scene", "class_object", "room_layout", "segmentsemantic", "normal", "autoencoder", "jigsaw"])
+    p.add_argument(
+        "--tasks",
+        nargs="*",
+        default=[
+            "class_scene",
+            "class_object",
+            "room_layout",
+            "segmentsemantic",
+            "normal",
+            "autoencoder",
+            "jigsaw",
+        ],
+    )
     p.add_argument("--held-out", default="jigsaw")
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--k", type=int, default=20, help="evaluated architectures of the new task")
@@ -42,7 +54,9 @@ def main(argv=None) -> None:
 
     # 2. meta-train and wrap it as a MetaPredictor (save/load like the shipped weights)
     config = MetaConfig(algorithm="boil", steps=args.steps, adapt_steps=20)
-    result = meta_train(train, config=config, seed=0, callback=lambda s, loss: print(f"  step {s}: loss {loss:.3f}"))
+    result = meta_train(
+        train, config=config, seed=0, callback=lambda s, loss: print(f"  step {s}: loss {loss:.3f}")
+    )
     predictor = MetaPredictor.from_result(result)
     with tempfile.TemporaryDirectory() as tmp:
         predictor = MetaPredictor.load(predictor.save(Path(tmp) / "my_predictor.pt"))
@@ -55,7 +69,9 @@ def main(argv=None) -> None:
     others = [new.archs[i] for i in rest]
     rho0 = spearmanr(predictor.predict(others), new.scores[rest]).statistic
     rho = spearmanr(adapted.predict(others), new.scores[rest]).statistic
-    print(f"{new.name}: Spearman zero-shot {rho0:.3f}, adapted on K={args.k}: {rho:.3f} ({len(rest)} archs ranked)")
+    print(
+        f"{new.name}: Spearman zero-shot {rho0:.3f}, adapted on K={args.k}: {rho:.3f} ({len(rest)} archs ranked)"
+    )
     best = rest[np.argsort(-adapted.predict(others))[:5]]
     print("top-5 predicted:", [new.archs[i].to_string() for i in best])
 

@@ -38,10 +38,10 @@ def main(argv=None) -> None:
     _, all_scores = bench.table(args.task)
 
     def objective(trial: optuna.Trial) -> float:
-        arch = space.suggest(trial)                                 # proposed by MetaNASSampler
-        trial.suggest_float("lr", 1e-4, 1e-1, log=True)             # sampled by TPE (independent)
+        arch = space.suggest(trial)  # proposed by MetaNASSampler
+        trial.suggest_float("lr", 1e-4, 1e-1, log=True)  # sampled by TPE (independent)
         trial.set_user_attr("arch", space.to_string(arch))
-        return bench.query(arch, args.task)                         # your training goes here
+        return bench.query(arch, args.task)  # your training goes here
 
     study = optuna.create_study(
         study_name=f"meta-nas-{args.benchmark}-{args.task}",
@@ -52,7 +52,9 @@ def main(argv=None) -> None:
     )
     study.optimize(objective, n_trials=args.trials)
     best = study.best_trial
-    print(f"{len(study.trials)} trials; best {best.value:.3f} (task best {np.nanmax(all_scores):.3f}): {best.user_attrs['arch']}")
+    print(
+        f"{len(study.trials)} trials; best {best.value:.3f} (task best {np.nanmax(all_scores):.3f}): {best.user_attrs['arch']}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,12 +43,16 @@ def main(argv=None) -> None:
         param_space=bench.space.ray_space(),
         tune_config=tune.TuneConfig(metric="valid", mode="max", num_samples=args.samples),
         run_config=tune.RunConfig(
-            storage_path=args.storage or tempfile.mkdtemp(prefix="nmt-ray-"), name="nas-benchmark", verbose=0
+            storage_path=args.storage or tempfile.mkdtemp(prefix="nmt-ray-"),
+            name="nas-benchmark",
+            verbose=0,
         ),
     )
     results = tuner.fit()
     best = results.get_best_result()
-    print(f"{len(results)} trials, {results.num_errors} errors; best valid {best.metrics['valid']:.3f}: {best.metrics['arch']}")
+    print(
+        f"{len(results)} trials, {results.num_errors} errors; best valid {best.metrics['valid']:.3f}: {best.metrics['arch']}"
+    )
     ray.shutdown()
 
 

@@ -40,19 +40,26 @@ def main(argv=None) -> None:
     else:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     bench = load_benchmark(args.benchmark)
-    searcher = ConcurrencyLimiter(MetaNASSearch(bench.space, metric="valid", mode="max", seed=0), max_concurrent=args.concurrency)
+    searcher = ConcurrencyLimiter(
+        MetaNASSearch(bench.space, metric="valid", mode="max", seed=0),
+        max_concurrent=args.concurrency,
+    )
     tuner = tune.Tuner(
         bench.trainable(args.task),
         tune_config=tune.TuneConfig(search_alg=searcher, num_samples=args.samples),
         run_config=tune.RunConfig(
-            storage_path=args.storage or tempfile.mkdtemp(prefix="nmt-ray-"), name="meta-nas", verbose=0
+            storage_path=args.storage or tempfile.mkdtemp(prefix="nmt-ray-"),
+            name="meta-nas",
+            verbose=0,
         ),
     )
     results = tuner.fit()
     best = results.get_best_result(metric="valid", mode="max")
     _, y = bench.table(args.task)
-    print(f"{len(results)} trials, {results.num_errors} errors; best valid {best.metrics['valid']:.3f} "
-          f"(task best {max(y):.3f}): {best.metrics['arch']}")
+    print(
+        f"{len(results)} trials, {results.num_errors} errors; best valid {best.metrics['valid']:.3f} "
+        f"(task best {max(y):.3f}): {best.metrics['arch']}"
+    )
     ray.shutdown()
 
 

@@ -33,7 +33,9 @@ def main(argv=None) -> None:
     if args.smoke_test:
         args.trials = 4
 
-    kwargs = {} if args.benchmark in ("nasbench_graph", "analognas") else {"data_root": args.data_root}
+    kwargs = (
+        {} if args.benchmark in ("nasbench_graph", "analognas") else {"data_root": args.data_root}
+    )
     bench = load_benchmark(args.benchmark, **kwargs)
     space = bench.space
     config_space = {**space.syne_space(), "benchmark": args.benchmark, "task": args.task}
@@ -42,7 +44,9 @@ def main(argv=None) -> None:
     searcher = MetaNASSyneSearcher(config_space, space=space, random_seed=0)
     tuner = Tuner(
         trial_backend=LocalBackend(entry_point=benchmark_entry_point()),
-        scheduler=SingleObjectiveScheduler(config_space, metric="valid", do_minimize=False, searcher=searcher),
+        scheduler=SingleObjectiveScheduler(
+            config_space, metric="valid", do_minimize=False, searcher=searcher
+        ),
         stop_criterion=StoppingCriterion(max_num_trials_finished=args.trials),
         n_workers=args.workers,
         sleep_time=0.2,
@@ -52,7 +56,9 @@ def main(argv=None) -> None:
     tuner.run()
     best_arch, best = max(searcher.history, key=lambda t: t[1])
     _, y = bench.table(args.task)
-    print(f"{len(searcher.history)} trials; best valid {best:.3f} (task best {max(y):.3f}): {space.to_string(best_arch)}")
+    print(
+        f"{len(searcher.history)} trials; best valid {best:.3f} (task best {max(y):.3f}): {space.to_string(best_arch)}"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import numpy as np
 
 __all__ = ["as_generator", "child_seed"]
 
+
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     """Return a ``numpy`` generator for ``seed`` (an int, ``None`` or a generator, used as is)."""
     if isinstance(seed, np.random.Generator):

@@ -52,7 +52,10 @@ def _benchmarks_report(out: list[str], data_root: str | None) -> None:
     corr_lines: list[str] = []
     for name in available_benchmarks():
         try:
-            bench = load_benchmark(name, **({} if name in ("nasbench_graph", "analognas") else {"data_root": data_root}))
+            bench = load_benchmark(
+                name,
+                **({} if name in ("nasbench_graph", "analognas") else {"data_root": data_root}),
+            )
         except DataNotFoundError as exc:
             out.append(f"| {name} | (data not found: {exc}) | | | | |")
             continue
@@ -64,7 +67,9 @@ def _benchmarks_report(out: list[str], data_root: str | None) -> None:
                 f"| {name} | {task} | {len(archs):,} | {np.max(y[ok]):.3f} | {np.median(y[ok]):.3f} | "
                 f"{np.quantile(y[ok], 0.99):.3f} |"
             )
-            columns[task] = dict(zip((a.key if name == "nasbench_graph" else a.spec for a in archs), y))
+            columns[task] = dict(
+                zip((a.key if name == "nasbench_graph" else a.spec for a in archs), y)
+            )
         if len(columns) > 1:
             tasks = list(columns)
             rhos, sizes = [], []
@@ -96,19 +101,37 @@ def _demo(args: argparse.Namespace) -> int:
     predictor = MetaPredictor.pretrained(args.weights)
     held = [t for t in predictor.info.get("config", {}).get("pool", {}).get("exclude", [])]
     print(f"# nas-meta-tune demo: {args.task}, {args.trials} trials x {len(seeds)} seeds\n")
-    print(f"predictor: shipped weights {args.weights!r}, meta-trained without {held or 'nothing'}\n")
+    print(
+        f"predictor: shipped weights {args.weights!r}, meta-trained without {held or 'nothing'}\n"
+    )
     start = time.perf_counter()
     with tqdm(total=len(methods) * len(seeds) * args.trials, desc="trials", unit="trial") as bar:
-        runs = compare(args.task, methods, n_trials=args.trials, seeds=seeds, predictor=predictor,
-                       data_root=args.data_root, on_trial=lambda: bar.update(1))
+        runs = compare(
+            args.task,
+            methods,
+            n_trials=args.trials,
+            seeds=seeds,
+            predictor=predictor,
+            data_root=args.data_root,
+            on_trial=lambda: bar.update(1),
+        )
     checkpoints = [t for t in (10, 20, 50, 100, 200, 500) if t <= args.trials]
-    lines = ["| method | " + " | ".join(f"regret @{t}" for t in checkpoints) + " | median ms/trial |", "|---|" + "---|" * (len(checkpoints) + 1)]
+    lines = [
+        "| method | " + " | ".join(f"regret @{t}" for t in checkpoints) + " | median ms/trial |",
+        "|---|" + "---|" * (len(checkpoints) + 1),
+    ]
     for m in methods:
         reg = np.array([r["regret"] for r in runs[m]])
         ms = [x for r in runs[m] for x in r["overhead_ms"]]
         cells = [f"{reg[:, t - 1].mean():.2f} ± {reg[:, t - 1].std():.2f}" for t in checkpoints]
-        lines.append(f"| {m} | " + " | ".join(cells) + f" | {np.median(ms):.0f} |" if ms else f"| {m} | " + " | ".join(cells) + " | - |")
-    print("\nRegret (best accuracy of the task minus best found, accuracy points; mean ± std over seeds):\n")
+        lines.append(
+            f"| {m} | " + " | ".join(cells) + f" | {np.median(ms):.0f} |"
+            if ms
+            else f"| {m} | " + " | ".join(cells) + " | - |"
+        )
+    print(
+        "\nRegret (best accuracy of the task minus best found, accuracy points; mean ± std over seeds):\n"
+    )
     print("\n".join(lines))
     out_dir = args.output_dir
     import os
@@ -126,7 +149,11 @@ def _demo(args: argparse.Namespace) -> int:
         x = np.arange(1, args.trials + 1)
         for m in methods:
             reg = np.array([r["regret"] for r in runs[m]])
-            mean, lo, hi = reg.mean(0), np.percentile(reg, 25, axis=0), np.percentile(reg, 75, axis=0)
+            mean, lo, hi = (
+                reg.mean(0),
+                np.percentile(reg, 25, axis=0),
+                np.percentile(reg, 75, axis=0),
+            )
             ax.plot(x, mean, label=m)
             ax.fill_between(x, lo, hi, alpha=0.2)
         ax.set_xlabel("trials")
@@ -151,15 +178,24 @@ def _meta_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
 
     def report(step: int, loss: float) -> None:
-        print(f"step {step:5d}/{config.meta.steps}  loss {loss:.4f}  {time.perf_counter() - start:6.1f} s", flush=True)
+        print(
+            f"step {step:5d}/{config.meta.steps}  loss {loss:.4f}  {time.perf_counter() - start:6.1f} s",
+            flush=True,
+        )
 
-    predictor = run_meta_train(config, data_root=args.data_root, exclude=args.exclude, callback=report)
+    predictor = run_meta_train(
+        config, data_root=args.data_root, exclude=args.exclude, callback=report
+    )
     command = "nas-meta-tune " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
     if args.install:
-        path = install_weights(predictor, config.name, command=command, config_file=str(args.config).split("/")[-1])
+        path = install_weights(
+            predictor, config.name, command=command, config_file=str(args.config).split("/")[-1]
+        )
     else:
         path = predictor.save(args.out or f"{config.name}.pt")
-    print(f"meta-trained on {len(predictor.info['tasks'])} tasks in {predictor.info['seconds']} s -> {path}")
+    print(
+        f"meta-trained on {len(predictor.info['tasks'])} tasks in {predictor.info['seconds']} s -> {path}"
+    )
     return 0
 
 
@@ -183,7 +219,13 @@ def _eval_predictor(args: argparse.Namespace) -> int:
     config = TrainConfig(raw, config.source)
     methods = args.methods or list(METHODS)
     result = evaluate_held_out(
-        args.task, config=config, methods=methods, ks=args.k, seeds=args.seeds, data_root=args.data_root, progress=print
+        args.task,
+        config=config,
+        methods=methods,
+        ks=args.k,
+        seeds=args.seeds,
+        data_root=args.data_root,
+        progress=print,
     )
     print("\n| method | " + " | ".join(f"K={k}" for k in args.k) + " |")
     print("|---|" + "---|" * len(args.k))
@@ -199,25 +241,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nas-meta-tune", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("meta-train", help="meta-train the GCN predictor from a TOML config")
-    p.add_argument("--config", required=True, help="TOML training config (see nas_meta_tune/predictors/weights/default.toml)")
+    p.add_argument(
+        "--config",
+        required=True,
+        help="TOML training config (see nas_meta_tune/predictors/weights/default.toml)",
+    )
     p.add_argument("--out", default=None, help="weights file to write (default: <name>.pt)")
-    p.add_argument("--install", action="store_true", help="write into the package's weights/ and MANIFEST.json")
+    p.add_argument(
+        "--install", action="store_true", help="write into the package's weights/ and MANIFEST.json"
+    )
     p.add_argument("--exclude", nargs="*", default=[], help="extra family/task names to leave out")
     p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
     p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
     p = sub.add_parser("eval-predictor", help="leave-one-task-out few-shot evaluation")
     p.add_argument("--task", required=True, help="held-out task, e.g. transnas_micro/jigsaw")
-    p.add_argument("--config", default=None, help="TOML training config (default: the shipped default's)")
-    p.add_argument("--pool", choices=("config", "family"), default="family", help="meta-train on the config's pool or the task's family")
+    p.add_argument(
+        "--config", default=None, help="TOML training config (default: the shipped default's)"
+    )
+    p.add_argument(
+        "--pool",
+        choices=("config", "family"),
+        default="family",
+        help="meta-train on the config's pool or the task's family",
+    )
     p.add_argument("--methods", nargs="*", default=None, help="subset of methods (default: all)")
     p.add_argument("--k", nargs="*", type=int, default=[0, 5, 10, 20, 50], help="support-set sizes")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
     p.add_argument("--data-root", default=None)
     p.add_argument("--output", default=None, help="write the JSON result here")
-    p = sub.add_parser("demo", help="MetaNASSampler vs TPE vs random on a task the predictor never saw")
+    p = sub.add_parser(
+        "demo", help="MetaNASSampler vs TPE vs random on a task the predictor never saw"
+    )
     p.add_argument("--task", default="nasbench_graph/cora")
-    p.add_argument("--weights", default="demo_cora_held_out", help="shipped predictor weights (must not have seen the task)")
+    p.add_argument(
+        "--weights",
+        default="demo_cora_held_out",
+        help="shipped predictor weights (must not have seen the task)",
+    )
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--methods", nargs="*", default=["meta_nas", "tpe", "random"])
@@ -229,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         p = sub.add_parser(cmd, help=help_)
         p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
-        p.add_argument("--output", default=None, help="also write the report (markdown) to this file")
+        p.add_argument(
+            "--output", default=None, help="also write the report (markdown) to this file"
+        )
     args = parser.parse_args(argv)
     args.argv = None if argv is None else list(argv)
     if args.command == "meta-train":

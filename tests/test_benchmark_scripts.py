@@ -16,17 +16,31 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 def test_benchmark_smoke(script, tmp_path):
     before = {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")}
     out = subprocess.run(
-        [sys.executable, str(BENCH / script), "--smoke-test"], capture_output=True, text=True, timeout=600, cwd=BENCH,
+        [sys.executable, str(BENCH / script), "--smoke-test"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=BENCH,
         env={**__import__("os").environ, "TMPDIR": str(tmp_path)},
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
-    assert {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")} == before, "smoke tests write no results"
+    assert {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")} == before, (
+        "smoke tests write no results"
+    )
     if script == "predictor.py":
         res = json.loads(out.stdout[out.stdout.index("{") :])
-        assert set(res["transnas_micro/jigsaw"]) >= {"boil", "zero_shot", "random_forest", "transfer_ridge"}
+        assert set(res["transnas_micro/jigsaw"]) >= {
+            "boil",
+            "zero_shot",
+            "random_forest",
+            "transfer_ridge",
+        }
     if script == "search.py":
         res = json.loads(out.stdout.strip().splitlines()[-1])
         runs = res["results"]["transnas_micro/jigsaw"]
         assert set(runs) == {"meta_nas", "random", "syne_re", "static_transfer"}
         assert all(runs[m]["10"]["seeds"] == 1 and runs[m]["10"]["regret"] >= 0 for m in runs)
-        assert set(res["overhead_ms"]) == {"meta_nas", "random", "syne_re"} and res["overhead_ms"]["meta_nas"]["100"] > 0
+        assert (
+            set(res["overhead_ms"]) == {"meta_nas", "random", "syne_re"}
+            and res["overhead_ms"]["meta_nas"]["100"] > 0
+        )

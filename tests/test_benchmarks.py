@@ -35,7 +35,9 @@ def test_nasbench_graph_matches_package():
     # any configuration of an equivalence class finds its value
     for a in space.sample(100, seed=1):
         links, ops = a.spec
-        assert bench.query(a, "cora") == pytest.approx(100 * light_read("cora")[Arch(list(links), list(ops)).valid_hash()]["valid_perf"])
+        assert bench.query(a, "cora") == pytest.approx(
+            100 * light_read("cora")[Arch(list(links), list(ops)).valid_hash()]["valid_perf"]
+        )
     with pytest.raises(NotInBenchmarkError, match="proteins was run only with"):
         bench.query("0,0,1,2|gat,gat,gat,gat", "proteins")
 
@@ -51,7 +53,9 @@ def test_analognas_matches_pickle_and_decoding():
         arch = space.to_arch(dict(zip(space.param_names, decode_analog_tuple(t))))
         assert bench.query(arch, "baseline") == pytest.approx(raw[t].baseline_accuracy)
         assert bench.query(arch, "noisy") == pytest.approx(raw[t].noisy_accuracy)
-        assert bench.query(arch, "analog_drift_3600") == pytest.approx(raw[t].analog_drift_3600.value)
+        assert bench.query(arch, "analog_drift_3600") == pytest.approx(
+            raw[t].analog_drift_3600.value
+        )
 
 
 def _has_path(arch) -> bool:
@@ -95,10 +99,14 @@ def test_nb201_parquet_matches_file_and_package(data_root):
     for i in RNG.choice(len(df), 40, replace=False):
         row = df.iloc[i]
         arch = bench.space.from_string(row["arch_str"])
-        assert bench.query(arch, "cifar10-valid", "valid_12") == pytest.approx(row["h12_cifar10valid_val"])
+        assert bench.query(arch, "cifar10-valid", "valid_12") == pytest.approx(
+            row["h12_cifar10valid_val"]
+        )
         seeds = [row[f"h200_imagenet16_val_acc_s{k}"] for k in range(3)]
         assert bench.query(arch, "ImageNet16-120") == pytest.approx(np.nanmean(seeds))
-        assert bench.query(arch, "ImageNet16-120") == pytest.approx(simple.query(arch, "ImageNet16-120"), abs=1e-4)
+        assert bench.query(arch, "ImageNet16-120") == pytest.approx(
+            simple.query(arch, "ImageNet16-120"), abs=1e-4
+        )
 
 
 def test_nb201_learning_curves_end_at_table_value(data_root):
@@ -109,7 +117,11 @@ def test_nb201_learning_curves_end_at_table_value(data_root):
     assert curve[-1] == pytest.approx(bench.query(s, "cifar10-valid"), abs=1e-4)
     assert curve[-1] > curve[0]
     with pytest.raises(NotInBenchmarkError, match="offline sample has curves"):
-        bench.learning_curve(DARTS := "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|", "cifar10-valid")
+        bench.learning_curve(
+            DARTS
+            := "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+            "cifar10-valid",
+        )
     assert DARTS
 
 
@@ -146,7 +158,9 @@ def test_unknown_names_list_choices():
     with pytest.raises(UnknownNameError, match="valid"):
         load_benchmark("nasbench_graph").table("cora", "accuracy")
     with pytest.raises(KeyError):  # UnknownNameError is a KeyError too
-        load_benchmark("analognas").query("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "digital")
+        load_benchmark("analognas").query(
+            "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "digital"
+        )
 
 
 def test_missing_data_names_the_path(tmp_path):
@@ -188,7 +202,9 @@ def test_optuna_objective_runs_a_real_study():
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     bench = load_benchmark("nasbench_graph")
-    study = optuna.create_study(direction=bench.direction(), sampler=optuna.samplers.TPESampler(seed=0))
+    study = optuna.create_study(
+        direction=bench.direction(), sampler=optuna.samplers.TPESampler(seed=0)
+    )
     study.optimize(bench.objective("cora"), n_trials=15)
     best = study.best_trial
     assert best.value == pytest.approx(bench.query(best.user_attrs["arch"], "cora"))

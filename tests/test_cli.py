@@ -45,8 +45,28 @@ def test_meta_train_and_eval_predictor_commands(capsys, tmp_path):
     p = MetaPredictor.load(out)
     assert p.info["tasks"] == ["transnas_micro/class_scene", "transnas_micro/normal"]
     res = tmp_path / "eval.json"
-    assert main(["eval-predictor", "--task", "transnas_micro/jigsaw", "--config", str(cfg), "--methods", "boil", "static_transfer",
-                 "--k", "0", "10", "--seeds", "2", "--output", str(res)]) == 0
+    assert (
+        main(
+            [
+                "eval-predictor",
+                "--task",
+                "transnas_micro/jigsaw",
+                "--config",
+                str(cfg),
+                "--methods",
+                "boil",
+                "static_transfer",
+                "--k",
+                "0",
+                "10",
+                "--seeds",
+                "2",
+                "--output",
+                str(res),
+            ]
+        )
+        == 0
+    )
     import json
 
     data = json.loads(res.read_text())["transnas_micro/jigsaw"]

@@ -44,7 +44,9 @@ def test_empty_batch():
 
 
 def test_adjacency_onehot_layout_nb201():
-    arch = get_space("nb201").from_string("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|nor_conv_3x3~0|avg_pool_3x3~1|none~2|")
+    arch = get_space("nb201").from_string(
+        "|none~0|+|skip_connect~0|nor_conv_1x1~1|+|nor_conv_3x3~0|avg_pool_3x3~1|none~2|"
+    )
     v = adjacency_onehot(arch)
     n = 8
     tokens = arch.space.local_ops

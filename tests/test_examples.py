@@ -17,7 +17,11 @@ def test_example_smoke(script):
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)
     out = subprocess.run(
-        [sys.executable, str(script), "--smoke-test"], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, str(script), "--smoke-test"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     assert out.stdout.strip(), "an example prints what it found"

@@ -25,7 +25,9 @@ CORE_CHECK = textwrap.dedent(
 
 
 def test_core_imports_without_frameworks():
-    out = subprocess.run([sys.executable, "-c", CORE_CHECK], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", CORE_CHECK], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.strip()) >= 15  # spaces, encodings, benchmarks, cli, ...
 

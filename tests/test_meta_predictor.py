@@ -27,7 +27,10 @@ TINY = MetaConfig(steps=60, meta_batch=2, query=40, k_range=(5, 20), inner_steps
 
 @pytest.fixture(scope="module")
 def transnas(data_root):
-    return {t: load_task(f"transnas_micro/{t}", data_root) for t in ("jigsaw", "class_scene", "class_object", "normal")}
+    return {
+        t: load_task(f"transnas_micro/{t}", data_root)
+        for t in ("jigsaw", "class_scene", "class_object", "normal")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +86,25 @@ def test_adapt_returns_new_predictor_and_leaves_init_unchanged(trained, transnas
     assert not np.allclose(adapted.predict(target.archs[:50]), trained.predict(target.archs[:50]))
     # adapting an adapted predictor starts from the meta-init unless warm_start
     again = adapted.adapt(target.archs[:20], target.scores[:20], steps=10)
-    np.testing.assert_allclose(again.predict(target.archs[:50]), adapted.predict(target.archs[:50]), atol=1e-5)
+    np.testing.assert_allclose(
+        again.predict(target.archs[:50]), adapted.predict(target.archs[:50]), atol=1e-5
+    )
     warm = adapted.adapt(target.archs[:20], target.scores[:20], steps=10, warm_start=True)
     assert not np.allclose(warm.predict(target.archs[:50]), adapted.predict(target.archs[:50]))
-    np.testing.assert_allclose(adapted.meta_init().predict(target.archs[:50]), trained.predict(target.archs[:50]), atol=1e-6)
+    np.testing.assert_allclose(
+        adapted.meta_init().predict(target.archs[:50]),
+        trained.predict(target.archs[:50]),
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("algorithm", ["boil", "anil", "maml"])
 def test_inner_loop_updates_only_its_parameter_group(algorithm, trained, transnas):
     model = trained.model
     target = transnas["jigsaw"]
-    params = adapt_parameters(model, target.archs[:15], target.scores[:15], algorithm=algorithm, steps=3, lr=0.1)
+    params = adapt_parameters(
+        model, target.archs[:15], target.scores[:15], algorithm=algorithm, steps=3, lr=0.1
+    )
     names = set(inner_param_names(model, algorithm))
     for n, p in model.named_parameters():
         changed = not torch.equal(p.detach(), params[n])
@@ -132,11 +143,17 @@ def test_save_load_round_trip_and_pickle(trained, transnas, tmp_path):
     adapted = trained.adapt(target.archs[:20], target.scores[:20])
     path = adapted.save(tmp_path / "p.pt")
     loaded = MetaPredictor.load(path, sha256=file_sha256(path))
-    np.testing.assert_array_equal(loaded.predict(target.archs[:30]), adapted.predict(target.archs[:30]))
+    np.testing.assert_array_equal(
+        loaded.predict(target.archs[:30]), adapted.predict(target.archs[:30])
+    )
     assert loaded.n_adapted == 20 and loaded.algorithm == "boil"
-    np.testing.assert_array_equal(loaded.meta_init().predict(target.archs[:30]), trained.predict(target.archs[:30]))
+    np.testing.assert_array_equal(
+        loaded.meta_init().predict(target.archs[:30]), trained.predict(target.archs[:30])
+    )
     clone = pickle.loads(pickle.dumps(adapted))
-    np.testing.assert_array_equal(clone.predict(target.archs[:30]), adapted.predict(target.archs[:30]))
+    np.testing.assert_array_equal(
+        clone.predict(target.archs[:30]), adapted.predict(target.archs[:30])
+    )
 
 
 def test_corrupt_weights_raise_clear_errors(trained, tmp_path):

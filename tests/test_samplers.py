@@ -43,7 +43,10 @@ def _objective(space, table, sign=1.0):
 
 
 def _keys(study, space):
-    return [space.from_params({k: v for k, v in t.params.items() if k in space.param_names}).key for t in study.trials]
+    return [
+        space.from_params({k: v for k, v in t.params.items() if k in space.param_names}).key
+        for t in study.trials
+    ]
 
 
 def test_proposer_first_proposal_is_zero_shot_best(predictor):
@@ -61,7 +64,11 @@ def test_proposer_never_repeats_and_rejects_other_space(predictor):
     pending = space.sample(5, seed=2)
     out = prop.propose(hist, pending, n=20)
     keys = {a.key for a in out}
-    assert len(keys) == 20 and not keys & {a.key for a, _ in hist} and not keys & {a.key for a in pending}
+    assert (
+        len(keys) == 20
+        and not keys & {a.key for a, _ in hist}
+        and not keys & {a.key for a in pending}
+    )
     with pytest.raises(SpaceMismatchError):
         prop.propose([(get_space("transnas_micro").sample(1, seed=0)[0], 1.0)])
 
@@ -72,7 +79,10 @@ def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
     hist = [(a, table[a.key]) for a in archs]
     probe = space.sample(200, seed=4)
     prop = MetaNASProposer(space, predictor, seed=0, warm_steps=3, reinit_every=3)
-    fresh = [predictor.adapt([a for a, _ in hist[:n]], [s for _, s in hist[:n]]).predict(probe) for n in (20, 21, 22, 23)]
+    fresh = [
+        predictor.adapt([a for a, _ in hist[:n]], [s for _, s in hist[:n]]).predict(probe)
+        for n in (20, 21, 22, 23)
+    ]
     got = []
     for n in (20, 21, 22, 23):
         prop.propose(hist[:n])
@@ -80,32 +90,46 @@ def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
     # 1st and 4th proposals re-adapt from the meta-init; 2nd and 3rd continue the previous weights
     np.testing.assert_allclose(got[0], fresh[0], atol=1e-5)
     np.testing.assert_allclose(got[3], fresh[3], atol=1e-5)
-    assert not np.allclose(got[1], fresh[1], atol=1e-4) and not np.allclose(got[2], fresh[2], atol=1e-4)
+    assert not np.allclose(got[1], fresh[1], atol=1e-4) and not np.allclose(
+        got[2], fresh[2], atol=1e-4
+    )
     # a history that is not a superset of the last one (another study) re-adapts from the meta-init
     prop.propose(hist[:20])
     prop.propose(hist[20:40])
     np.testing.assert_allclose(
-        prop.last_adapted.predict(probe), predictor.adapt([a for a, _ in hist[20:40]], [s for _, s in hist[20:40]]).predict(probe), atol=1e-5
+        prop.last_adapted.predict(probe),
+        predictor.adapt([a for a, _ in hist[20:40]], [s for _, s in hist[20:40]]).predict(probe),
+        atol=1e-5,
     )
     # warm_steps=None: a proposal depends on the history only, whatever came before
     cold = MetaNASProposer(space, predictor, seed=0, warm_steps=None)
     cold.propose(hist[:30])
     cold.propose(hist[:31])
-    np.testing.assert_allclose(cold.last_adapted.predict(probe), predictor.adapt([a for a, _ in hist[:31]], [s for _, s in hist[:31]]).predict(probe), atol=1e-5)
+    np.testing.assert_allclose(
+        cold.last_adapted.predict(probe),
+        predictor.adapt([a for a, _ in hist[:31]], [s for _, s in hist[:31]]).predict(probe),
+        atol=1e-5,
+    )
 
 
 def test_optuna_study_maximize_and_minimize(nb201, predictor):
     space, table = nb201
     best = max(table.values())
     for direction, sign in (("maximize", 1.0), ("minimize", -1.0)):
-        study = optuna.create_study(direction=direction, sampler=MetaNASSampler(space, predictor, seed=0))
+        study = optuna.create_study(
+            direction=direction, sampler=MetaNASSampler(space, predictor, seed=0)
+        )
         study.optimize(_objective(space, table, sign), n_trials=12)
         keys = _keys(study, space)
         assert len(set(keys)) == 12, "no architecture twice"
         regret = best - sign * study.best_value
-        assert regret < 3.0, f"{direction}: regret {regret:.2f} after 12 trials (random's median is ~10)"
+        assert regret < 3.0, (
+            f"{direction}: regret {regret:.2f} after 12 trials (random's median is ~10)"
+        )
     # same seed, same proposals
-    again = optuna.create_study(direction="minimize", sampler=MetaNASSampler(space, predictor, seed=0))
+    again = optuna.create_study(
+        direction="minimize", sampler=MetaNASSampler(space, predictor, seed=0)
+    )
     again.optimize(_objective(space, table, -1.0), n_trials=12)
     assert _keys(again, space) == keys
 
@@ -118,7 +142,9 @@ def test_joint_arch_and_lr_objective_and_threads(nb201, predictor):
         lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
         return table[arch.key] - abs(math.log10(lr) + 2)  # a real table plus a synthetic lr term
 
-    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, predictor, seed=1))
+    study = optuna.create_study(
+        direction="maximize", sampler=MetaNASSampler(space, predictor, seed=1)
+    )
     study.optimize(objective, n_trials=10, n_jobs=2)
     assert len(study.trials) == 10 and all("lr" in t.params for t in study.trials)
     assert len(set(_keys(study, space))) == 10
@@ -149,10 +175,14 @@ def test_failed_pruned_and_nan_trials_keep_the_study_running(nb201, predictor):
     history, pending = sampler.history(study)
     assert len(history) == 6 + 3  # COMPLETE plus PRUNED with an intermediate value
     scores = {a.key: s for a, s in history}
-    cap = float(np.median([t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]))
+    cap = float(
+        np.median([t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
+    )
     for t in study.trials:
         key = space.from_params(t.params).key
-        if t.state == optuna.trial.TrialState.PRUNED:  # the last intermediate value, capped at the median
+        if (
+            t.state == optuna.trial.TrialState.PRUNED
+        ):  # the last intermediate value, capped at the median
             assert scores[key] == pytest.approx(min(t.intermediate_values[1], cap))
         elif t.state == optuna.trial.TrialState.COMPLETE:
             assert scores[key] == pytest.approx(t.value)
@@ -161,13 +191,22 @@ def test_failed_pruned_and_nan_trials_keep_the_study_running(nb201, predictor):
 def test_sqlite_resume_and_space_mismatch(nb201, predictor, tmp_path):
     space, table = nb201
     url = f"sqlite:///{tmp_path / 'nas.db'}"
-    study = optuna.create_study(study_name="s", storage=url, direction="maximize", sampler=MetaNASSampler(space, predictor, seed=0))
+    study = optuna.create_study(
+        study_name="s",
+        storage=url,
+        direction="maximize",
+        sampler=MetaNASSampler(space, predictor, seed=0),
+    )
     study.optimize(_objective(space, table), n_trials=5)
-    resumed = optuna.load_study(study_name="s", storage=url, sampler=MetaNASSampler(space, predictor, seed=5))
+    resumed = optuna.load_study(
+        study_name="s", storage=url, sampler=MetaNASSampler(space, predictor, seed=5)
+    )
     resumed.optimize(_objective(space, table), n_trials=5)
     assert len(set(_keys(resumed, space))) == 10
     # a sampler for another space with the same parameter names but other choices is refused
-    other = optuna.load_study(study_name="s", storage=url, sampler=MetaNASSampler("transnas_micro", predictor, seed=0))
+    other = optuna.load_study(
+        study_name="s", storage=url, sampler=MetaNASSampler("transnas_micro", predictor, seed=0)
+    )
     with pytest.raises(SpaceMismatchError, match="another search space"):
         other.optimize(lambda t: get_space("transnas_micro").suggest(t) and 0.0, n_trials=1)
 
@@ -175,13 +214,17 @@ def test_sqlite_resume_and_space_mismatch(nb201, predictor, tmp_path):
 def test_trial_half_way_through_its_suggest_calls_is_pending_not_a_mismatch(nb201, predictor):
     # another worker has suggested only some of the cell's edges so far (seen on CI with a journal)
     space, table = nb201
-    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, predictor, seed=0))
+    study = optuna.create_study(
+        direction="maximize", sampler=MetaNASSampler(space, predictor, seed=0)
+    )
     half = study.ask()
     for param in space.params[:2]:
         half.suggest_categorical(param.name, list(param.choices))
     full = study.ask()
     arch = space.suggest(full)
-    claimed = space.from_string(study._storage.get_trial(half._trial_id).system_attrs["nas_meta_tune:proposal"])
+    claimed = space.from_string(
+        study._storage.get_trial(half._trial_id).system_attrs["nas_meta_tune:proposal"]
+    )
     assert arch.key != claimed.key
     study.tell(full, table[arch.key])
     # the half-suggested trial is still pending: its claim is not proposed again
@@ -208,14 +251,19 @@ def test_journal_storage_with_two_processes(nb201, tmp_path, data_root):
         study.optimize(lambda t: table[space.suggest(t).key], n_trials=6)
         """
     )
-    procs = [subprocess.Popen([sys.executable, "-c", worker], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", worker], stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-3000:]
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    study = optuna.load_study(study_name="j", storage=JournalStorage(JournalFileBackend(str(journal))))
+    study = optuna.load_study(
+        study_name="j", storage=JournalStorage(JournalFileBackend(str(journal)))
+    )
     space = get_space("nb201")
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 12
@@ -225,7 +273,9 @@ def test_journal_storage_with_two_processes(nb201, tmp_path, data_root):
 
 
 def test_multi_objective_is_refused(predictor):
-    study = optuna.create_study(directions=["maximize", "minimize"], sampler=MetaNASSampler("nb201", predictor))
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=MetaNASSampler("nb201", predictor)
+    )
     with pytest.raises(ValueError, match="single-objective"):
         study.optimize(lambda t: (get_space("nb201").suggest(t) and 1.0, 2.0), n_trials=1)
 
@@ -241,7 +291,9 @@ def test_sampler_pickles_with_its_predictor(nb201, predictor):
     assert _keys(a, space) == _keys(b, space)
 
 
-def test_ray_tune_searcher_with_concurrency_limit_and_restore(ray_cluster, nb201, predictor, tmp_path):
+def test_ray_tune_searcher_with_concurrency_limit_and_restore(
+    ray_cluster, nb201, predictor, tmp_path
+):
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
@@ -287,7 +339,9 @@ def test_ray_optuna_search_with_meta_sampler(ray_cluster, nb201, predictor, tmp_
     def trainable(config):
         tune.report({"acc": table[space.from_params(config).key]})
 
-    search = OptunaSearch(space=None, sampler=MetaNASSampler(space, predictor, seed=0), metric="acc", mode="max")
+    search = OptunaSearch(
+        space=None, sampler=MetaNASSampler(space, predictor, seed=0), metric="acc", mode="max"
+    )
     tuner = tune.Tuner(
         trainable,
         param_space=space.ray_space(),
@@ -309,9 +363,16 @@ def test_syne_tune_local_backend(nb201, predictor, tmp_path, data_root):
     from nas_meta_tune.samplers import MetaNASSyneSearcher
 
     space, _ = nb201
-    config_space = {**space.syne_space(), "benchmark": "nb201", "task": "cifar100", "data_root": str(data_root)}
+    config_space = {
+        **space.syne_space(),
+        "benchmark": "nb201",
+        "task": "cifar100",
+        "data_root": str(data_root),
+    }
     searcher = MetaNASSyneSearcher(config_space, space=space, predictor=predictor, random_seed=0)
-    scheduler = SingleObjectiveScheduler(config_space, metric="valid", do_minimize=False, searcher=searcher)
+    scheduler = SingleObjectiveScheduler(
+        config_space, metric="valid", do_minimize=False, searcher=searcher
+    )
     tuner = Tuner(
         trial_backend=LocalBackend(entry_point=benchmark_entry_point()),
         scheduler=scheduler,

@@ -22,10 +22,14 @@ def test_nb201_official_string_and_params():
     space = get_space("nb201")
     arch = space.from_string(DARTS_LIKE_NB201)
     assert arch.to_string() == DARTS_LIKE_NB201
-    assert arch.to_params() == {f"edge_{s}_{d}": "nor_conv_3x3" for s, d in ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))}
+    assert arch.to_params() == {
+        f"edge_{s}_{d}": "nor_conv_3x3" for s, d in ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+    }
     s = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
     a = space.from_string(s)
-    assert a.to_params()["edge_0_1"] == "avg_pool_3x3" and a.to_params()["edge_2_3"] == "skip_connect"
+    assert (
+        a.to_params()["edge_0_1"] == "avg_pool_3x3" and a.to_params()["edge_2_3"] == "skip_connect"
+    )
 
 
 def test_nb201_key_convention():
@@ -53,7 +57,10 @@ def test_nb201_key_convention():
     "bad, match",
     [
         ("|nor_conv_3x3~0|+|nor_conv_3x3~0|", "3 nodes"),
-        ("|conv~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|", "unknown operation 'conv'"),
+        (
+            "|conv~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|",
+            "unknown operation 'conv'",
+        ),
         ("|none~0|+|none~0|+|none~0|none~1|none~2|", "2 incoming"),
         ("|none~0|+|none~0|none~0|+|none~0|none~1|none~2|", "repeated input"),
         ("|none-0|+|none~0|none~1|+|none~0|none~1|none~2|", "op~i"),
@@ -78,12 +85,20 @@ def test_transnas_micro():
     archs = space.enumerate()
     assert len(archs) == 4_096
     a = space.from_string("64-41414-3_33_333")
-    assert a.to_params() == {f"edge_{s}_{d}": "nor_conv_3x3" for s, d in ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))}
+    assert a.to_params() == {
+        f"edge_{s}_{d}": "nor_conv_3x3" for s, d in ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+    }
     b = space.from_string("64-41414-1_02_103")
     assert b.to_string() == "64-41414-1_02_103"
     assert b.to_params()["edge_0_1"] == "skip_connect" and b.to_params()["edge_0_2"] == "none"
-    assert b.to_params()["edge_1_2"] == "nor_conv_1x1" and b.to_params()["edge_2_3"] == "nor_conv_3x3"
-    for bad, match in (("64-41414-4_33_333", "op codes 0-3"), ("64-1234-3_33_333", "skeleton"), ("3_33_333", "micro cell")):
+    assert (
+        b.to_params()["edge_1_2"] == "nor_conv_1x1" and b.to_params()["edge_2_3"] == "nor_conv_3x3"
+    )
+    for bad, match in (
+        ("64-41414-4_33_333", "op codes 0-3"),
+        ("64-1234-3_33_333", "skeleton"),
+        ("3_33_333", "micro cell"),
+    ):
         with pytest.raises(InvalidArchitectureError, match=match):
             space.from_string(bad)
     # the same cells mean the same functions in NB201 and TransNAS: their graphs agree

@@ -14,7 +14,9 @@ from nas_meta_tune.encodings import adjacency_onehot, path_encoding
 from nas_meta_tune.spaces import VOCABULARY, available_spaces
 
 SPACES = available_spaces()
-settings.register_profile("nmt", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "nmt", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("nmt")
 
 
@@ -172,7 +174,10 @@ def test_ray_and_syne_views_sample_valid_params(space):
     ok = 0
     for _ in range(30):
         cfg = {k: v.sample() for k, v in ray_space.items()}
-        scfg = {k: v.sample(random_state=np.random.RandomState(int(rng.integers(1 << 30)))) for k, v in syne_space.items()}
+        scfg = {
+            k: v.sample(random_state=np.random.RandomState(int(rng.integers(1 << 30))))
+            for k, v in syne_space.items()
+        }
         for c in (cfg, scfg):
             try:
                 space.from_params(c)

@@ -51,7 +51,9 @@ def available_benchmarks() -> list[str]:
     return list(_REGISTRY)
 
 
-def load_benchmark(name: str, data_root: str | os.PathLike[str] | None = None, **kwargs: Any) -> Benchmark:
+def load_benchmark(
+    name: str, data_root: str | os.PathLike[str] | None = None, **kwargs: Any
+) -> Benchmark:
     """Load a benchmark by name (instances without extra ``kwargs`` are cached and shared).
 
     Args:

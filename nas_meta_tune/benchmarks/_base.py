@@ -142,13 +142,17 @@ class Benchmark(ABC):
             )
         if seed is not None:
             if metric not in tab.seeds:
-                raise ValueError(f"metric {metric!r} of {self.name!r}/{task!r} has no per-seed values.")
+                raise ValueError(
+                    f"metric {metric!r} of {self.name!r}/{task!r} has no per-seed values."
+                )
             per_seed = tab.seeds[metric]
             if not 0 <= seed < per_seed.shape[1] or np.isnan(per_seed[i, seed]):
                 raise ValueError(f"seed index {seed} not available for {arch!r} on {task!r}.")
             return float(per_seed[i, seed])
         if metric not in tab.values:
-            raise ValueError(f"metric {metric!r} is not available for task {task!r} of {self.name!r}.")
+            raise ValueError(
+                f"metric {metric!r} is not available for task {task!r} of {self.name!r}."
+            )
         return float(tab.values[metric][i])
 
     def _missing_hint(self, arch: Architecture, task: str) -> str:
@@ -162,7 +166,9 @@ class Benchmark(ABC):
         tab = self._table_of(task)
         self.check_metric(metric)
         if metric not in tab.values:
-            raise ValueError(f"metric {metric!r} is not available for task {task!r} of {self.name!r}.")
+            raise ValueError(
+                f"metric {metric!r} is not available for task {task!r} of {self.name!r}."
+            )
         return list(tab.archs), tab.values[metric].copy()
 
     def values(self, archs: Sequence[Architecture], task: str, metric: str = "valid") -> np.ndarray:
@@ -175,15 +181,21 @@ class Benchmark(ABC):
         out[ok] = col[idx[ok]]
         return out
 
-    def learning_curve(self, arch: Architecture | str | Mapping[str, Any], task: str, metric: str = "valid") -> np.ndarray:
+    def learning_curve(
+        self, arch: Architecture | str | Mapping[str, Any], task: str, metric: str = "valid"
+    ) -> np.ndarray:
         """Per-epoch values of ``metric`` while training ``arch`` on ``task``.
 
         Raises:
             NotImplementedError: this benchmark has no learning curves.
         """
-        raise NotImplementedError(f"benchmark {self.name!r} has no learning curves (final values only).")
+        raise NotImplementedError(
+            f"benchmark {self.name!r} has no learning curves (final values only)."
+        )
 
-    def curve_or_none(self, arch: Architecture, task: str, metric: str = "valid") -> np.ndarray | None:
+    def curve_or_none(
+        self, arch: Architecture, task: str, metric: str = "valid"
+    ) -> np.ndarray | None:
         """:meth:`learning_curve` or ``None`` where there is none for this architecture."""
         try:
             return self.learning_curve(arch, task, metric)

@@ -99,6 +99,9 @@ class AnalogNASBenchmark(Benchmark):
         raw = self._records()
         attr = _TASK_ATTR[task]
         keys = sorted(raw)
-        archs = [self.space.to_arch(dict(zip(self.space.param_names, decode_analog_tuple(k)))) for k in keys]
+        archs = [
+            self.space.to_arch(dict(zip(self.space.param_names, decode_analog_tuple(k))))
+            for k in keys
+        ]
         vals = np.array([_value(getattr(raw[k], attr)) for k in keys])
         return TaskTable(archs, {"valid": vals[:, 0], "uncertainty": vals[:, 1]})

@@ -39,7 +39,17 @@ class NASBenchGraphBenchmark(Benchmark):
     """
 
     name = "nasbench_graph"
-    tasks = ("arxiv", "citeseer", "computers", "cora", "cs", "photo", "physics", "proteins", "pubmed")
+    tasks = (
+        "arxiv",
+        "citeseer",
+        "computers",
+        "cora",
+        "cs",
+        "photo",
+        "physics",
+        "proteins",
+        "pubmed",
+    )
     metrics = ("valid", "test", "latency", "params")
 
     def __init__(self) -> None:

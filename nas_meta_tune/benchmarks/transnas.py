@@ -23,7 +23,15 @@ class TransNASMicroBenchmark(Benchmark):
     ``zen`` is the Zen-NAS zero-cost score stored with it."""
 
     name = "transnas_micro"
-    tasks = ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic", "normal", "autoencoder")
+    tasks = (
+        "class_scene",
+        "class_object",
+        "jigsaw",
+        "room_layout",
+        "segmentsemantic",
+        "normal",
+        "autoencoder",
+    )
     metrics = ("valid", "zen")
 
     def __init__(self, data_root: str | os.PathLike[str] | None = None) -> None:
@@ -40,8 +48,13 @@ class TransNASMicroBenchmark(Benchmark):
         df = self._df[self._df["task"] == task].sort_values("idx")
         codes = df[[f"op{i}" for i in range(6)]].to_numpy()
         names = self.space.param_names
-        archs = [self.space.to_arch(dict(zip(names, (self.space.ops[c] for c in row)))) for row in codes]
+        archs = [
+            self.space.to_arch(dict(zip(names, (self.space.ops[c] for c in row)))) for row in codes
+        ]
         return TaskTable(
             archs,
-            {"valid": df["val_accuracy"].to_numpy(np.float64), "zen": df["zen_score"].to_numpy(np.float64)},
+            {
+                "valid": df["val_accuracy"].to_numpy(np.float64),
+                "zen": df["zen_score"].to_numpy(np.float64),
+            },
         )

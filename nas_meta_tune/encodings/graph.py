@@ -61,7 +61,9 @@ def batch_graphs(archs: Sequence[Architecture]) -> GraphBatch:
         empty = np.zeros(0, dtype=np.int64)
         return GraphBatch(empty, np.zeros((2, 0), dtype=np.int64), empty, ptr)
     op_index = np.concatenate([g.op_indices for g in graphs])
-    n_edges = np.fromiter((g.edge_index.shape[1] for g in graphs), dtype=np.int64, count=len(graphs))
+    n_edges = np.fromiter(
+        (g.edge_index.shape[1] for g in graphs), dtype=np.int64, count=len(graphs)
+    )
     edge_index = np.concatenate([g.edge_index for g in graphs], axis=1)
     edge_index = edge_index + np.repeat(ptr[:-1], n_edges)[None, :]
     batch = np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)
@@ -94,7 +96,9 @@ def dense_batch(archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray, 
 def _tensors(gb: GraphBatch, device: torch.device | str | None) -> dict[str, torch.Tensor]:
     import torch
 
-    x = torch.nn.functional.one_hot(torch.from_numpy(gb.op_index), len(VOCABULARY)).to(torch.float32)
+    x = torch.nn.functional.one_hot(torch.from_numpy(gb.op_index), len(VOCABULARY)).to(
+        torch.float32
+    )
     out = {
         "x": x,
         "op_index": torch.from_numpy(gb.op_index),
@@ -127,6 +131,8 @@ def to_pyg_batch(
     from torch_geometric.data import Batch
 
     t = _tensors(batch_graphs(archs), device)
-    b = Batch(x=t["x"], edge_index=t["edge_index"], op_index=t["op_index"], batch=t["batch"], ptr=t["ptr"])
+    b = Batch(
+        x=t["x"], edge_index=t["edge_index"], op_index=t["op_index"], batch=t["batch"], ptr=t["ptr"]
+    )
     b._num_graphs = len(archs)
     return b

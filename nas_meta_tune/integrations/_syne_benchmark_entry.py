@@ -21,14 +21,18 @@ def main() -> None:
     p.add_argument("--data_root", default=None)
     args, rest = p.parse_known_args()
     raw = dict(zip((k.lstrip("-") for k in rest[::2]), rest[1::2]))
-    kwargs = {} if args.benchmark in ("nasbench_graph", "analognas") else {"data_root": args.data_root}
+    kwargs = (
+        {} if args.benchmark in ("nasbench_graph", "analognas") else {"data_root": args.data_root}
+    )
     bench = load_benchmark(args.benchmark, **kwargs)
     space = bench.space
     params = {}
     for prm in space.params:
         if prm.name in raw:
             # the command line carries strings: map back to the typed choice
-            params[prm.name] = next((c for c in prm.choices if str(c) == raw[prm.name]), raw[prm.name])
+            params[prm.name] = next(
+                (c for c in prm.choices if str(c) == raw[prm.name]), raw[prm.name]
+            )
     arch = space.from_params(params)
     Reporter()(**{args.metric: float(bench.query(arch, args.task, args.metric))})
 

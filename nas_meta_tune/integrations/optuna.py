@@ -22,8 +22,8 @@ require("optuna", feature="sampler comparisons")
 import optuna  # noqa: E402
 
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ._regret import regret_curve  # noqa: E402
 from ..predictors.tasks import load_task, load_task_pool  # noqa: E402
+from ._regret import regret_curve  # noqa: E402
 
 __all__ = ["SAMPLERS", "SYNE_SEARCHERS", "make_sampler", "regret_curve", "run_method", "compare"]
 
@@ -31,7 +31,9 @@ SAMPLERS = ("meta_nas", "tpe", "random", "gp", "static_transfer")
 SYNE_SEARCHERS = ("syne_re", "syne_bore")  # Syne Tune searchers, run by integrations.syne
 
 
-def make_sampler(name: str, space: Any, seed: int, predictor: MetaPredictor | None = None) -> optuna.samplers.BaseSampler:
+def make_sampler(
+    name: str, space: Any, seed: int, predictor: MetaPredictor | None = None
+) -> optuna.samplers.BaseSampler:
     """A fresh Optuna sampler of the given method name."""
     if name == "meta_nas":
         from ..samplers.optuna import MetaNASSampler
@@ -61,7 +63,9 @@ def run_method(
     if method in SYNE_SEARCHERS:
         from .syne import run_syne_searcher
 
-        return run_syne_searcher(method, task_name, n_trials=n_trials, seed=seed, data_root=data_root, on_trial=on_trial)
+        return run_syne_searcher(
+            method, task_name, n_trials=n_trials, seed=seed, data_root=data_root, on_trial=on_trial
+        )
     task = load_task(task_name, data_root)
     table = {a.key: s for a, s in zip(task.archs, task.scores)}
     best = float(np.max(task.scores))
@@ -99,7 +103,11 @@ def run_method(
         if on_trial:
             on_trial()
     values = [t.value if t.value is not None else np.nan for t in study.trials]
-    return {"values": values, "regret": regret_curve(values, best).tolist(), "overhead_ms": overhead}
+    return {
+        "values": values,
+        "regret": regret_curve(values, best).tolist(),
+        "overhead_ms": overhead,
+    }
 
 
 def compare(
@@ -115,6 +123,17 @@ def compare(
     """``{method: [run per seed]}`` (see :func:`run_method`)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return {
-        m: [run_method(m, task_name, n_trials=n_trials, seed=s, predictor=predictor, data_root=data_root, on_trial=on_trial) for s in seeds]
+        m: [
+            run_method(
+                m,
+                task_name,
+                n_trials=n_trials,
+                seed=s,
+                predictor=predictor,
+                data_root=data_root,
+                on_trial=on_trial,
+            )
+            for s in seeds
+        ]
         for m in methods
     }

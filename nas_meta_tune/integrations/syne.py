@@ -64,6 +64,7 @@ def run_syne_searcher(
 
     require("syne_tune", feature="Syne Tune baselines")
     from syne_tune.optimizer.schedulers.searchers.regularized_evolution import RegularizedEvolution
+
     task = load_task(task_name, data_root)
     space = task.space
     table = {a.key: float(s) for a, s in zip(task.archs, task.scores)}
@@ -87,10 +88,22 @@ def run_syne_searcher(
     finally:
         np.random.set_state(global_state)
     best = float(np.max(task.scores))
-    return {"values": values, "regret": regret_curve(values, best).tolist(), "overhead_ms": overhead}
+    return {
+        "values": values,
+        "regret": regret_curve(values, best).tolist(),
+        "overhead_ms": overhead,
+    }
 
 
-def _search_loop(searcher: Any, space: SearchSpace, table: dict[str, float], n_trials: int, values: list[float], overhead: list[float], on_trial: Callable[[], None] | None) -> None:
+def _search_loop(
+    searcher: Any,
+    space: SearchSpace,
+    table: dict[str, float],
+    n_trials: int,
+    values: list[float],
+    overhead: list[float],
+    on_trial: Callable[[], None] | None,
+) -> None:
     for trial_id in range(n_trials):
         t0 = time.perf_counter()
         config = searcher.suggest()

@@ -63,7 +63,9 @@ _log = get_logger(__name__)
 class MetaFewShot(BaselinePredictor):
     """A :class:`MetaPredictor` behind the baseline ``fit``/``predict`` interface (fit = adapt)."""
 
-    def __init__(self, predictor: MetaPredictor, *, adapt: bool = True, steps: int | None = None) -> None:
+    def __init__(
+        self, predictor: MetaPredictor, *, adapt: bool = True, steps: int | None = None
+    ) -> None:
         self.base = predictor
         self.adapt_on_fit = adapt
         self.steps = steps
@@ -71,7 +73,11 @@ class MetaFewShot(BaselinePredictor):
         self.name = predictor.algorithm if adapt else "zero_shot"
 
     def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> MetaFewShot:
-        self.current = self.base.adapt(archs, scores, steps=self.steps) if self.adapt_on_fit and len(archs) >= 2 else self.base
+        self.current = (
+            self.base.adapt(archs, scores, steps=self.steps)
+            if self.adapt_on_fit and len(archs) >= 2
+            else self.base
+        )
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
@@ -88,7 +94,9 @@ class ScratchGCN(BaselinePredictor):
         self.model: MetaPredictor | None = None
 
     def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> ScratchGCN:
-        self.model = MetaPredictor(train_from_scratch(archs, scores, steps=self.steps, seed=self.seed))
+        self.model = MetaPredictor(
+            train_from_scratch(archs, scores, steps=self.steps, seed=self.seed)
+        )
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
@@ -134,7 +142,9 @@ def evaluate_held_out(
         meta_needed.append("boil")
     for alg in meta_needed:
         t0 = time.perf_counter()
-        predictor = run_meta_train(_config_for(config, alg), data_root=data_root, exclude=[held_out])
+        predictor = run_meta_train(
+            _config_for(config, alg), data_root=data_root, exclude=[held_out]
+        )
         meta_seconds[alg] = round(time.perf_counter() - t0, 1)
         say(f"{held_out}: meta-trained {alg} in {meta_seconds[alg]} s")
         if alg in methods:
@@ -158,7 +168,10 @@ def evaluate_held_out(
         per_k: dict[int, dict[str, float]] = {}
         for k in ks:
             make = factories[method]
-            rows = [few_shot_scores(lambda s=seed, f=make: f(s), target, k, seed) for seed in range(seeds)]
+            rows = [
+                few_shot_scores(lambda s=seed, f=make: f(s), target, k, seed)
+                for seed in range(seeds)
+            ]
             rho = np.array([r["spearman"] for r in rows])
             tau = np.array([r["kendall"] for r in rows])
             per_k[int(k)] = {
@@ -168,7 +181,9 @@ def evaluate_held_out(
                 "seeds": len(rows),
             }
         out[method] = per_k
-        say(f"{held_out}: {method} " + " ".join(f"K={k}:{v['spearman']:.3f}" for k, v in per_k.items()))
+        say(
+            f"{held_out}: {method} "
+            + " ".join(f"K={k}:{v['spearman']:.3f}" for k, v in per_k.items())
+        )
     out["_meta_seconds"] = meta_seconds
     return out
-

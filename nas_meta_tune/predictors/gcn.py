@@ -65,7 +65,9 @@ class GCNPredictor(nn.Module):
         self.config = config or GCNConfig()
         c = self.config
         if c.in_dim != len(VOCABULARY):
-            raise ValueError(f"in_dim must equal the vocabulary size {len(VOCABULARY)}, got {c.in_dim}.")
+            raise ValueError(
+                f"in_dim must equal the vocabulary size {len(VOCABULARY)}, got {c.in_dim}."
+            )
         self.embed = nn.Linear(c.in_dim, c.hidden)
         self.fwd = nn.ModuleList(DenseGCNConv(c.hidden, c.hidden) for _ in range(c.layers))
         self.bwd = nn.ModuleList(DenseGCNConv(c.hidden, c.hidden) for _ in range(c.layers))

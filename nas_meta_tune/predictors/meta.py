@@ -91,7 +91,9 @@ class MetaConfig:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, but got {self.algorithm=}.")
         if self.loss not in ("mse", "pairwise", "mse+pairwise"):
-            raise ValueError(f"loss must be 'mse', 'pairwise' or 'mse+pairwise', but got {self.loss=}.")
+            raise ValueError(
+                f"loss must be 'mse', 'pairwise' or 'mse+pairwise', but got {self.loss=}."
+            )
         lo, hi = self.k_range
         if not 1 <= lo <= hi:
             raise ValueError(f"k_range must satisfy 1 <= low <= high, but got {self.k_range=}.")
@@ -121,7 +123,9 @@ def inner_param_names(model: GCNPredictor, algorithm: str) -> list[str]:
     raise ValueError(f"algorithm must be one of {ALGORITHMS}, but got {algorithm=}.")
 
 
-def regression_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "mse+pairwise") -> torch.Tensor:
+def regression_loss(
+    pred: torch.Tensor, target: torch.Tensor, kind: str = "mse+pairwise"
+) -> torch.Tensor:
     """MSE on rank-normalised targets and/or a logistic pairwise ranking loss."""
     loss = pred.new_zeros(())
     if "mse" in kind:
@@ -148,7 +152,9 @@ def _sgd_steps(
 ) -> dict[str, torch.Tensor]:
     for _ in range(steps):
         loss = regression_loss(functional_call(model, params, inputs), target, loss_kind)
-        grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=create_graph, allow_unused=True)
+        grads = torch.autograd.grad(
+            loss, [params[n] for n in names], create_graph=create_graph, allow_unused=True
+        )
         params = dict(params)
         for n, g in zip(names, grads):
             if g is not None:
@@ -190,7 +196,9 @@ def adapt_parameters(
                 value = regression_loss(functional_call(model, params, inputs), target, loss)
                 if not torch.isfinite(value):
                     # the last step diverged (too large a step for these samples): undo it and stop
-                    _log.warning("adaptation diverged at step %d; keeping the last finite parameters", step)
+                    _log.warning(
+                        "adaptation diverged at step %d; keeping the last finite parameters", step
+                    )
                     params = previous
                     break
                 if step == steps:
@@ -217,7 +225,9 @@ class MetaTrainResult:
     history: list[float] = field(default_factory=list)
 
 
-def _episode_sets(task: NASTask, k: int, q: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _episode_sets(
+    task: NASTask, k: int, q: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     n = len(task)
     k = min(k, n - 2)
     q = min(q, n - k)
@@ -260,7 +270,9 @@ def meta_train(
         opt = torch.optim.Adam(model.parameters(), lr=cfg.outer_lr)
         names = inner_param_names(model, cfg.algorithm)
         # cosine decay of the outer learning rate
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
+        )
         history: list[float] = []
         running = []
         for step in range(cfg.steps):
@@ -279,11 +291,21 @@ def meta_train(
                     s_in = model.inputs([task.archs[i] for i in s_idx])
                     s_y = torch.as_tensor(normalize_scores(task.scores[s_idx]), dtype=torch.float32)
                     adapted = _sgd_steps(
-                        model, params, names, s_in, s_y, cfg.inner_steps, cfg.inner_lr, cfg.loss, not cfg.first_order
+                        model,
+                        params,
+                        names,
+                        s_in,
+                        s_y,
+                        cfg.inner_steps,
+                        cfg.inner_lr,
+                        cfg.loss,
+                        not cfg.first_order,
                     )
                     loss = regression_loss(functional_call(model, adapted, q_in), q_y, cfg.loss)
                     if cfg.zero_shot_weight > 0:
-                        loss = loss + cfg.zero_shot_weight * regression_loss(model(*q_in), q_y, cfg.loss)
+                        loss = loss + cfg.zero_shot_weight * regression_loss(
+                            model(*q_in), q_y, cfg.loss
+                        )
                 (loss / cfg.meta_batch).backward()
                 total += float(loss.detach()) / cfg.meta_batch
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -296,10 +318,16 @@ def meta_train(
                 if callback is not None:
                     callback(step + 1, history[-1])
             if time_budget_s is not None and time.perf_counter() - start > time_budget_s:
-                _log.warning("meta_train stopped by its time budget after %d of %d steps", step + 1, cfg.steps)
+                _log.warning(
+                    "meta_train stopped by its time budget after %d of %d steps",
+                    step + 1,
+                    cfg.steps,
+                )
                 break
     model.eval()
-    return MetaTrainResult(model, cfg, [t.name for t in tasks], time.perf_counter() - start, history)
+    return MetaTrainResult(
+        model, cfg, [t.name for t in tasks], time.perf_counter() - start, history
+    )
 
 
 def train_from_scratch(

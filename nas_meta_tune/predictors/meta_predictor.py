@@ -87,7 +87,9 @@ def _tensor_digest(state: dict[str, torch.Tensor], header: dict[str, Any]) -> st
     return h.hexdigest()
 
 
-def _check_archs_scores(archs: Sequence[Architecture], scores: Any) -> tuple[list[Architecture], np.ndarray]:
+def _check_archs_scores(
+    archs: Sequence[Architecture], scores: Any
+) -> tuple[list[Architecture], np.ndarray]:
     archs = list(archs)
     y = np.asarray(scores, dtype=np.float64).reshape(-1)
     if len(archs) != len(y):
@@ -100,7 +102,9 @@ def _check_archs_scores(archs: Sequence[Architecture], scores: Any) -> tuple[lis
         )
     for a in archs:
         if not isinstance(a, Architecture):
-            raise TypeError(f"expected Architecture objects (use space.to_arch(...)), but got {type(a).__name__}.")
+            raise TypeError(
+                f"expected Architecture objects (use space.to_arch(...)), but got {type(a).__name__}."
+            )
     return archs, y
 
 
@@ -117,17 +121,27 @@ class MetaPredictor:
     :func:`~nas_meta_tune.predictors.meta.meta_train`.
     """
 
-    def __init__(self, model: GCNPredictor, config: MetaConfig | None = None, *, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: GCNPredictor,
+        config: MetaConfig | None = None,
+        *,
+        info: dict[str, Any] | None = None,
+    ) -> None:
         self._model = model.eval()
         self.config = config or MetaConfig()
         self.info: dict[str, Any] = dict(info or {})
         # the meta-initialisation this predictor adapts from (a predictor that is not adapted is its own init)
-        self._init_state: dict[str, torch.Tensor] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._init_state: dict[str, torch.Tensor] = {
+            k: v.detach().clone() for k, v in model.state_dict().items()
+        }
         self._n_adapted = 0
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_result(cls, result: MetaTrainResult, *, info: dict[str, Any] | None = None) -> MetaPredictor:
+    def from_result(
+        cls, result: MetaTrainResult, *, info: dict[str, Any] | None = None
+    ) -> MetaPredictor:
         """Wrap the model of a :func:`~nas_meta_tune.predictors.meta.meta_train` run."""
         meta = {"tasks": list(result.tasks), "seconds": round(result.seconds, 1), **(info or {})}
         return cls(copy.deepcopy(result.model), result.config, info=meta)
@@ -146,7 +160,9 @@ class MetaPredictor:
         entry = manifest[name]
         path = WEIGHTS_DIR / entry["file"]
         if not path.exists():
-            raise CorruptWeightsError("the shipped weights file is missing; reinstall nas-meta-tune.", path=path)
+            raise CorruptWeightsError(
+                "the shipped weights file is missing; reinstall nas-meta-tune.", path=path
+            )
         return cls.load(path, sha256=entry["sha256"])
 
     # ----------------------------------------------------------------- properties
@@ -197,7 +213,9 @@ class MetaPredictor:
         if steps < 0 or not lr > 0:
             raise ValueError(f"adapt() needs steps >= 0 and lr > 0, but got {steps=}, {lr=}.")
         start = self._model if warm_start else self._init_model()
-        params = adapt_parameters(start, archs, y, algorithm=self.algorithm, steps=steps, lr=lr, loss=self.config.loss)
+        params = adapt_parameters(
+            start, archs, y, algorithm=self.algorithm, steps=steps, lr=lr, loss=self.config.loss
+        )
         model = GCNPredictor(self._model.config)
         model.load_state_dict({**model.state_dict(), **params}, strict=True)
         out = MetaPredictor(model, self.config, info=self.info)
@@ -214,7 +232,9 @@ class MetaPredictor:
 
     def meta_init(self) -> MetaPredictor:
         """The un-adapted meta-initialisation this predictor came from."""
-        return MetaPredictor(self._init_model() if self._n_adapted else self._model, self.config, info=self.info)
+        return MetaPredictor(
+            self._init_model() if self._n_adapted else self._model, self.config, info=self.info
+        )
 
     @torch.no_grad()
     def embed(self, archs: Sequence[Architecture], *, batch_size: int = 8192) -> np.ndarray:
@@ -278,14 +298,20 @@ class MetaPredictor:
 
     @classmethod
     def _from_payload(cls, payload: Any, path: object = None) -> MetaPredictor:
-        if not isinstance(payload, dict) or not {"header", "state", "init", "checksum"} <= set(payload):
-            raise CorruptWeightsError("not a nas-meta-tune predictor file (missing header/state/checksum).", path=path)
+        if not isinstance(payload, dict) or not {"header", "state", "init", "checksum"} <= set(
+            payload
+        ):
+            raise CorruptWeightsError(
+                "not a nas-meta-tune predictor file (missing header/state/checksum).", path=path
+            )
         try:
             header = json.loads(payload["header"])
         except (TypeError, ValueError) as exc:
             raise CorruptWeightsError(f"unreadable header: {exc}", path=path) from exc
         if header.get("format") != _FORMAT:
-            raise CorruptWeightsError(f"unknown format {header.get('format')!r}, expected {_FORMAT!r}.", path=path)
+            raise CorruptWeightsError(
+                f"unknown format {header.get('format')!r}, expected {_FORMAT!r}.", path=path
+            )
         if header.get("version") != _FORMAT_VERSION:
             raise CorruptWeightsError(
                 f"format version {header.get('version')!r}, but this nas-meta-tune reads version {_FORMAT_VERSION}; "
@@ -295,7 +321,10 @@ class MetaPredictor:
         state, init = payload["state"], payload["init"]
         digest = _tensor_digest({**state, **{"init." + k: v for k, v in init.items()}}, header)
         if digest != payload["checksum"]:
-            raise CorruptWeightsError("the weights do not match their embedded SHA-256 (altered or damaged file).", path=path)
+            raise CorruptWeightsError(
+                "the weights do not match their embedded SHA-256 (altered or damaged file).",
+                path=path,
+            )
         try:
             gcn = GCNConfig(**header["gcn"])
             meta = dict(header["meta"])
@@ -306,7 +335,9 @@ class MetaPredictor:
             init_model = GCNPredictor(gcn)
             init_model.load_state_dict(init, strict=True)
         except (TypeError, ValueError, KeyError, RuntimeError) as exc:
-            raise CorruptWeightsError(f"weights do not fit the recorded model: {exc}", path=path) from exc
+            raise CorruptWeightsError(
+                f"weights do not fit the recorded model: {exc}", path=path
+            ) from exc
         out = cls(model, config, info=header.get("info", {}))
         out._init_state = {k: v.detach().clone() for k, v in init_model.state_dict().items()}
         out._n_adapted = int(header.get("n_adapted", 0))
@@ -348,7 +379,9 @@ class MetaPredictor:
                 warnings.simplefilter("ignore")
                 payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for damaged zip/pickle data
-            raise CorruptWeightsError(f"cannot be read as predictor weights ({type(exc).__name__}: {exc}).", path=path) from exc
+            raise CorruptWeightsError(
+                f"cannot be read as predictor weights ({type(exc).__name__}: {exc}).", path=path
+            ) from exc
         return cls._from_payload(payload, path)
 
     def __getstate__(self) -> dict[str, Any]:

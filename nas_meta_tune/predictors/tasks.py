@@ -24,13 +24,32 @@ __all__ = ["NASTask", "FAMILIES", "EVAL_TASKS", "load_task", "load_task_pool", "
 FAMILIES: dict[str, tuple[str, ...]] = {
     "nb201": ("cifar10-valid", "cifar100", "ImageNet16-120"),
     "analognas": ("baseline", "ptq", "qat", "noisy", "analog"),
-    "transnas_micro": ("class_scene", "class_object", "jigsaw", "room_layout", "segmentsemantic", "normal", "autoencoder"),
-    "nasbench_graph": ("arxiv", "citeseer", "computers", "cora", "cs", "photo", "physics", "pubmed"),
+    "transnas_micro": (
+        "class_scene",
+        "class_object",
+        "jigsaw",
+        "room_layout",
+        "segmentsemantic",
+        "normal",
+        "autoencoder",
+    ),
+    "nasbench_graph": (
+        "arxiv",
+        "citeseer",
+        "computers",
+        "cora",
+        "cs",
+        "photo",
+        "physics",
+        "pubmed",
+    ),
     "nb101": ("cifar10",),
     "darts": ("cifar10",),
 }
 #: families whose tasks are held out in the leave-one-task-out evaluation
-EVAL_TASKS: dict[str, tuple[str, ...]] = {f: FAMILIES[f] for f in ("nasbench_graph", "nb201", "transnas_micro", "analognas")}
+EVAL_TASKS: dict[str, tuple[str, ...]] = {
+    f: FAMILIES[f] for f in ("nasbench_graph", "nb201", "transnas_micro", "analognas")
+}
 
 
 def normalize_scores(y: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -71,7 +90,9 @@ class NASTask:
             self.archs = [a for a, keep in zip(self.archs, ok) if keep]
             self.scores = self.scores[ok]
         if len(self.archs) != len(self.scores):
-            raise ValueError(f"task {self.name!r}: {len(self.archs)} archs but {len(self.scores)} scores.")
+            raise ValueError(
+                f"task {self.name!r}: {len(self.archs)} archs but {len(self.scores)} scores."
+            )
 
     @property
     def family(self) -> str:

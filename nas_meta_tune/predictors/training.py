@@ -53,10 +53,14 @@ class TrainConfig:
     def __init__(self, raw: dict[str, Any], source: str = "<dict>") -> None:
         unknown = set(raw) - self._TOP
         if unknown:
-            raise ValueError(f"{source}: unknown keys {sorted(unknown)}; allowed: {sorted(self._TOP)}.")
+            raise ValueError(
+                f"{source}: unknown keys {sorted(unknown)}; allowed: {sorted(self._TOP)}."
+            )
         pool = dict(raw.get("pool", {}))
         if set(pool) - self._POOL:
-            raise ValueError(f"{source}: unknown [pool] keys {sorted(set(pool) - self._POOL)}; allowed: {sorted(self._POOL)}.")
+            raise ValueError(
+                f"{source}: unknown [pool] keys {sorted(set(pool) - self._POOL)}; allowed: {sorted(self._POOL)}."
+            )
         self.name: str = str(raw.get("name", "custom"))
         self.seed: int = int(raw.get("seed", 0))
         self.time_budget_s: float | None = raw.get("time_budget_s")
@@ -98,7 +102,12 @@ def load_train_config(path: str | os.PathLike[str]) -> TrainConfig:
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent, timeout=10
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+            timeout=10,
         )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
@@ -113,17 +122,31 @@ def run_meta_train(
     callback: Callable[[int, float], None] | None = None,
 ) -> MetaPredictor:
     """Meta-train the predictor a config describes; ``exclude`` adds held-out tasks."""
-    tasks = load_task_pool(config.families, tasks=config.tasks, exclude=[*config.exclude, *(exclude or [])], data_root=data_root)
+    tasks = load_task_pool(
+        config.families,
+        tasks=config.tasks,
+        exclude=[*config.exclude, *(exclude or [])],
+        data_root=data_root,
+    )
     if not tasks:
         raise ValueError(f"{config.source}: the task pool is empty after exclusions.")
     _log.info("meta-training %s on %d tasks", config.meta.algorithm, len(tasks))
     result = meta_train(
-        tasks, config=config.meta, gcn=config.gcn, seed=config.seed, callback=callback, time_budget_s=config.time_budget_s
+        tasks,
+        config=config.meta,
+        gcn=config.gcn,
+        seed=config.seed,
+        callback=callback,
+        time_budget_s=config.time_budget_s,
     )
-    return MetaPredictor.from_result(result, info={"config": config.to_dict(), "commit": _git_commit()})
+    return MetaPredictor.from_result(
+        result, info={"config": config.to_dict(), "commit": _git_commit()}
+    )
 
 
-def install_weights(predictor: MetaPredictor, name: str, *, command: str, config_file: str | None = None) -> Path:
+def install_weights(
+    predictor: MetaPredictor, name: str, *, command: str, config_file: str | None = None
+) -> Path:
     """Save ``predictor`` as the shipped weights ``name`` and record its SHA-256 in the manifest."""
     path = predictor.save(WEIGHTS_DIR / f"{name}.pt")
     manifest_path = WEIGHTS_DIR / "MANIFEST.json"

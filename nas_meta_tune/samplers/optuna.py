@@ -105,11 +105,15 @@ class MetaNASSampler(BaseSampler):
             pool_size=pool_size,
             **proposer_kwargs,
         )
-        self._independent = independent_sampler if independent_sampler is not None else TPESampler(seed=seed)
+        self._independent = (
+            independent_sampler if independent_sampler is not None else TPESampler(seed=seed)
+        )
         self._use_pruned = use_pruned
         self._lock = threading.Lock()
         self._warned: set[int] = set()
-        self._search_space = {p.name: CategoricalDistribution(list(p.choices)) for p in self._space.params}
+        self._search_space = {
+            p.name: CategoricalDistribution(list(p.choices)) for p in self._space.params
+        }
 
     @property
     def space(self) -> SearchSpace:
@@ -141,20 +145,27 @@ class MetaNASSampler(BaseSampler):
             return None
         for n in names:
             dist = trial.distributions[n]
-            if not isinstance(dist, CategoricalDistribution) or set(dist.choices) != set(self._search_space[n].choices):
+            if not isinstance(dist, CategoricalDistribution) or set(dist.choices) != set(
+                self._search_space[n].choices
+            ):
                 raise SpaceMismatchError(
                     f"trial {trial.number} has parameter {n!r} with {dist}, but this sampler's space expects "
                     f"{self._search_space[n]}; the study was made for another search space.",
                     space=self._space.name,
                 )
-        if len(names) < len(self._search_space) and trial.state in (TrialState.RUNNING, TrialState.WAITING):
+        if len(names) < len(self._search_space) and trial.state in (
+            TrialState.RUNNING,
+            TrialState.WAITING,
+        ):
             # another worker is still between its first and last ``suggest`` call: its architecture
             # is its claim (or not known yet), not a mismatch
             return None
         try:
             return self._space.from_params({n: trial.params[n] for n in names})
         except InvalidArchitectureError as exc:
-            raise SpaceMismatchError(f"trial {trial.number}: {exc}", space=self._space.name) from exc
+            raise SpaceMismatchError(
+                f"trial {trial.number}: {exc}", space=self._space.name
+            ) from exc
 
     def _score(self, trial: FrozenTrial, sign: float) -> float | None:
         if trial.state == TrialState.COMPLETE:
@@ -166,7 +177,10 @@ class MetaNASSampler(BaseSampler):
         if value is None or not math.isfinite(value):
             if trial.number not in self._warned:
                 self._warned.add(trial.number)
-                warnings.warn(f"MetaNASSampler: trial {trial.number} has a non-finite value {value}; it is skipped.", stacklevel=3)
+                warnings.warn(
+                    f"MetaNASSampler: trial {trial.number} has a non-finite value {value}; it is skipped.",
+                    stacklevel=3,
+                )
             return None
         return sign * float(value)
 
@@ -179,7 +193,9 @@ class MetaNASSampler(BaseSampler):
         except InvalidArchitectureError:
             return None
 
-    def history(self, study: Study, current: FrozenTrial | None = None) -> tuple[list[tuple[Architecture, float]], list[Architecture]]:
+    def history(
+        self, study: Study, current: FrozenTrial | None = None
+    ) -> tuple[list[tuple[Architecture, float]], list[Architecture]]:
         """``(evaluated (arch, score) pairs, pending archs)`` rebuilt from the study's trials
         (score higher = better whatever the direction)."""
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
@@ -204,7 +220,11 @@ class MetaNASSampler(BaseSampler):
             else:
                 pruned.append((arch, s))
         if pruned:
-            cap = float(np.median([s for _, s in complete])) if complete else min(s for _, s in pruned)
+            cap = (
+                float(np.median([s for _, s in complete]))
+                if complete
+                else min(s for _, s in pruned)
+            )
             complete.extend((a, min(s, cap)) for a, s in pruned)
         return complete, pending
 
@@ -221,7 +241,9 @@ class MetaNASSampler(BaseSampler):
         return claims
 
     # ------------------------------------------------------------ BaseSampler
-    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
         if len(study.directions) > 1:
             raise ValueError(
                 "MetaNASSampler supports single-objective studies only; for several objectives, tune one "
@@ -229,7 +251,9 @@ class MetaNASSampler(BaseSampler):
             )
         return dict(self._search_space)
 
-    def sample_relative(self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         if not search_space:
             return {}
         with self._lock:
@@ -237,7 +261,10 @@ class MetaNASSampler(BaseSampler):
             try:
                 ranked = self._proposer.propose(history, pending, n=8)
             except SpaceExhaustedError:
-                warnings.warn("MetaNASSampler: every architecture was evaluated; sampling independently.", stacklevel=2)
+                warnings.warn(
+                    "MetaNASSampler: every architecture was evaluated; sampling independently.",
+                    stacklevel=2,
+                )
                 return {}
             arch = self._claim(study, trial, ranked)
         params = arch.to_params()
@@ -261,12 +288,18 @@ class MetaNASSampler(BaseSampler):
         return arch
 
     def sample_independent(
-        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
     ) -> Any:
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._independent.before_trial(study, trial)
 
-    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
         self._independent.after_trial(study, trial, state, values)

@@ -82,7 +82,9 @@ class MetaNASSearch(Searcher):
     def space(self) -> SearchSpace:
         return self._space
 
-    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict, **spec: Any
+    ) -> bool:
         if metric is not None:
             self._metric = metric
         if mode is not None:
@@ -91,7 +93,9 @@ class MetaNASSearch(Searcher):
             self._mode = mode
         names = {p.name for p in self._space.params}
         # keys of param_space that are not architecture parameters are passed through
-        self._constants = {k: v for k, v in (config or {}).items() if k not in names and not hasattr(v, "sample")}
+        self._constants = {
+            k: v for k, v in (config or {}).items() if k not in names and not hasattr(v, "sample")
+        }
         return True
 
     def suggest(self, trial_id: str) -> dict | None:
@@ -104,7 +108,9 @@ class MetaNASSearch(Searcher):
             arch = self._first.pop(0)
         else:
             try:
-                arch = self._proposer.propose_one(self._history, [*self._no_score, *self._live.values()])
+                arch = self._proposer.propose_one(
+                    self._history, [*self._no_score, *self._live.values()]
+                )
             except SpaceExhaustedError:
                 _log.warning("MetaNASSearch: every architecture was evaluated; stopping.")
                 return Searcher.FINISHED
@@ -114,7 +120,9 @@ class MetaNASSearch(Searcher):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         return None
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+    def on_trial_complete(
+        self, trial_id: str, result: dict | None = None, error: bool = False
+    ) -> None:
         arch = self._live.pop(trial_id, None)
         if arch is None:
             return
@@ -125,16 +133,29 @@ class MetaNASSearch(Searcher):
             value = None
         if value is None or not math.isfinite(value):
             if not error:
-                _log.warning("MetaNASSearch: trial %s ended without a finite %r; not used for adaptation.", trial_id, self._metric)
+                _log.warning(
+                    "MetaNASSearch: trial %s ended without a finite %r; not used for adaptation.",
+                    trial_id,
+                    self._metric,
+                )
             self._no_score.append(arch)
             return
         self._history.append((arch, value if self._mode == "max" else -value))
 
-    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False, pruned: bool = False, intermediate_values: Any = None) -> None:
+    def add_evaluated_point(
+        self,
+        parameters: dict,
+        value: float,
+        error: bool = False,
+        pruned: bool = False,
+        intermediate_values: Any = None,
+    ) -> None:
         try:
             arch = self._space.from_params(parameters)
         except InvalidArchitectureError as exc:
-            raise SpaceMismatchError(f"evaluated point does not belong to the space: {exc}", space=self._space.name) from exc
+            raise SpaceMismatchError(
+                f"evaluated point does not belong to the space: {exc}", space=self._space.name
+            ) from exc
         if error or value is None or not math.isfinite(float(value)):
             self._no_score.append(arch)
         else:
@@ -160,7 +181,10 @@ class MetaNASSearch(Searcher):
 
     def set_state(self, state: dict) -> None:
         if state["space"] != self._space.name:
-            raise SpaceMismatchError(f"checkpoint is for space {state['space']!r}, not {self._space.name!r}.", space=self._space.name)
+            raise SpaceMismatchError(
+                f"checkpoint is for space {state['space']!r}, not {self._space.name!r}.",
+                space=self._space.name,
+            )
         f = self._space.from_params
         self._metric, self._mode = state["metric"], state["mode"]
         self._history = [(f(p), s) for p, s in state["history"]]

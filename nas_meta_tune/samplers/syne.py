@@ -57,14 +57,23 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         random_seed: int | None = None,
         **proposer_kwargs: Any,
     ) -> None:
-        super().__init__(config_space, points_to_evaluate=points_to_evaluate, random_seed=random_seed)
+        super().__init__(
+            config_space, points_to_evaluate=points_to_evaluate, random_seed=random_seed
+        )
         self._space = get_space(space) if isinstance(space, str) else space
         names = {p.name for p in self._space.params}
         missing = names - set(config_space)
         if missing:
-            raise SpaceMismatchError(f"config_space lacks the architecture parameters {sorted(missing)}.", space=self._space.name)
-        self._constants = {k: v for k, v in config_space.items() if k not in names and not hasattr(v, "sample")}
-        self._proposer = MetaNASProposer(self._space, predictor, seed=self.random_seed, **proposer_kwargs)
+            raise SpaceMismatchError(
+                f"config_space lacks the architecture parameters {sorted(missing)}.",
+                space=self._space.name,
+            )
+        self._constants = {
+            k: v for k, v in config_space.items() if k not in names and not hasattr(v, "sample")
+        }
+        self._proposer = MetaNASProposer(
+            self._space, predictor, seed=self.random_seed, **proposer_kwargs
+        )
         self._history: list[tuple[Architecture, float]] = []
         self._dead: list[Architecture] = []
         self._pending: dict[str, Architecture] = {}
@@ -73,7 +82,9 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         try:
             return self._space.from_params(config)
         except InvalidArchitectureError as exc:
-            raise SpaceMismatchError(f"configuration does not belong to the space: {exc}", space=self._space.name) from exc
+            raise SpaceMismatchError(
+                f"configuration does not belong to the space: {exc}", space=self._space.name
+            ) from exc
 
     def suggest(self, **kwargs: Any) -> dict[str, Any] | None:
         config = self._next_points_to_evaluate()
@@ -81,7 +92,9 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
             arch = self._arch(config)
         else:
             try:
-                arch = self._proposer.propose_one(self._history, [*self._dead, *self._pending.values()])
+                arch = self._proposer.propose_one(
+                    self._history, [*self._dead, *self._pending.values()]
+                )
             except SpaceExhaustedError:
                 return None
             config = {**self._constants, **arch.to_params()}
@@ -96,7 +109,11 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         except (TypeError, ValueError):
             value = math.nan
         if not math.isfinite(value):
-            _log.warning("MetaNASSyneSearcher: trial %s reported %r; not used for adaptation.", trial_id, metric)
+            _log.warning(
+                "MetaNASSyneSearcher: trial %s reported %r; not used for adaptation.",
+                trial_id,
+                metric,
+            )
             self._dead.append(arch)
             return
         self._history.append((arch, -value))  # Syne hands over a metric to minimise

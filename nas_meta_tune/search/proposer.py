@@ -115,7 +115,9 @@ class MetaNASProposer:
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, but got {beta=}.")
         if max_history < 2 or pool_size < 1 or n_parents < 0:
-            raise ValueError(f"need max_history >= 2, pool_size >= 1, n_parents >= 0; got {max_history=}, {pool_size=}, {n_parents=}.")
+            raise ValueError(
+                f"need max_history >= 2, pool_size >= 1, n_parents >= 0; got {max_history=}, {pool_size=}, {n_parents=}."
+            )
         self.predictor = predictor if predictor is not None else MetaPredictor.pretrained()
         self.acquisition = acquisition
         self.beta = float(beta)
@@ -126,10 +128,14 @@ class MetaNASProposer:
         self.n_parents = int(n_parents)
         self.score_limit = int(score_limit)
         if warm_steps is not None and (warm_steps < 1 or reinit_every < 1):
-            raise ValueError(f"need warm_steps >= 1 and reinit_every >= 1, got {warm_steps=}, {reinit_every=}.")
+            raise ValueError(
+                f"need warm_steps >= 1 and reinit_every >= 1, got {warm_steps=}, {reinit_every=}."
+            )
         self.warm_steps = warm_steps
         self.reinit_every = int(reinit_every)
-        self._warm: tuple[frozenset[str], MetaPredictor, int] | None = None  # (history keys, model, age)
+        self._warm: tuple[frozenset[str], MetaPredictor, int] | None = (
+            None  # (history keys, model, age)
+        )
         self._shortlist: list[Architecture] | None = None
         self.seed = seed
         self._rng = as_generator(seed)
@@ -146,10 +152,15 @@ class MetaNASProposer:
         if not isinstance(arch, Architecture):
             raise TypeError(f"expected an Architecture, got {type(arch).__name__}.")
         if arch.space.name != self.space.name:
-            raise SpaceMismatchError(f"architecture of space {arch.space.name!r} given to a proposer of {self.space.name!r}.", space=self.space.name)
+            raise SpaceMismatchError(
+                f"architecture of space {arch.space.name!r} given to a proposer of {self.space.name!r}.",
+                space=self.space.name,
+            )
         return arch
 
-    def _history_subset(self, archs: list[Architecture], y: np.ndarray) -> tuple[list[Architecture], np.ndarray]:
+    def _history_subset(
+        self, archs: list[Architecture], y: np.ndarray
+    ) -> tuple[list[Architecture], np.ndarray]:
         if len(archs) <= self.max_history:
             return archs, y
         order = np.argsort(-y, kind="stable")
@@ -159,7 +170,9 @@ class MetaNASProposer:
         pick = np.concatenate([best, rng.choice(rest, self.max_history - half, replace=False)])
         return [archs[i] for i in pick], y[pick]
 
-    def adapted(self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray) -> MetaPredictor:
+    def adapted(
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+    ) -> MetaPredictor:
         """The predictor adapted on (a bounded subset of) the history."""
         y = np.asarray(scores, dtype=np.float64)
         if len(archs) < 2 or np.ptp(y) == 0:
@@ -168,7 +181,11 @@ class MetaNASProposer:
         if self.warm_steps is None:
             return self.predictor.adapt(a, yy, steps=self.adapt_steps)
         keys = frozenset(x.key for x in archs)
-        if self._warm is not None and self._warm[0] <= keys and self._warm[2] + 1 < self.reinit_every:
+        if (
+            self._warm is not None
+            and self._warm[0] <= keys
+            and self._warm[2] + 1 < self.reinit_every
+        ):
             model = self._warm[1].adapt(a, yy, steps=self.warm_steps, warm_start=True)
             self._warm = (keys, model, self._warm[2] + 1)
         else:
@@ -185,7 +202,9 @@ class MetaNASProposer:
             zero_shot = self.predictor.predict(full)
             order = np.argsort(-zero_shot, kind="stable")
             n_top = (3 * self.score_limit) // 4
-            rest = np.random.default_rng(self.seed).choice(order[n_top:], self.score_limit - n_top, replace=False)
+            rest = np.random.default_rng(self.seed).choice(
+                order[n_top:], self.score_limit - n_top, replace=False
+            )
             self._shortlist = [full[i] for i in np.sort(np.concatenate([order[:n_top], rest]))]
         return self._shortlist
 
@@ -201,7 +220,9 @@ class MetaNASProposer:
                 seen.add(k)
                 out.append(a)
         if not out and _enumerated(self.space, self.enumerate_limit) is not None:
-            out = [a for a in _enumerated(self.space, self.enumerate_limit) if a.key not in excluded]
+            out = [
+                a for a in _enumerated(self.space, self.enumerate_limit) if a.key not in excluded
+            ]
         return out
 
     def _acquire(self, mean: np.ndarray, std: np.ndarray, incumbent: float | None) -> np.ndarray:
@@ -247,7 +268,9 @@ class MetaNASProposer:
         self.last_adapted = model
         cands = self.candidates(archs, excluded)
         if not cands:
-            raise SpaceExhaustedError(f"every architecture of {self.space.name!r} has been evaluated or is pending.")
+            raise SpaceExhaustedError(
+                f"every architecture of {self.space.name!r} has been evaluated or is pending."
+            )
         mean, std = model.predict(cands, return_std=True, seed=int(self._rng.integers(2**31)))
         incumbent = None
         if len(y) >= 2 and np.ptp(y) > 0:
@@ -259,7 +282,11 @@ class MetaNASProposer:
         top = top[np.argsort(-score[top], kind="stable")]
         return [cands[i] for i in top]
 
-    def propose_one(self, history: Iterable[tuple[Architecture, float]] = (), pending: Iterable[Architecture] = ()) -> Architecture:
+    def propose_one(
+        self,
+        history: Iterable[tuple[Architecture, float]] = (),
+        pending: Iterable[Architecture] = (),
+    ) -> Architecture:
         return self.propose(history, pending, n=1)[0]
 
     def state(self) -> dict[str, Any]:

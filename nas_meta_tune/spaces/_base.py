@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Param", "ArchGraph", "Architecture", "SearchSpace"]
 
+
 @dataclass(frozen=True)
 class Param:
     """One categorical hyperparameter of a search space.
@@ -54,12 +55,15 @@ class Param:
             if isinstance(self.choices[0], int):
                 try:
                     as_int = int(value)
-                    if (as_int == value or str(as_int) == str(value).strip()) and as_int in self.choices:
+                    if (
+                        as_int == value or str(as_int) == str(value).strip()
+                    ) and as_int in self.choices:
                         return as_int
                 except (TypeError, ValueError, OverflowError):
                     pass
         raise InvalidArchitectureError(
-            f"{self.name}={value!r} is not allowed; choose one of {list(self.choices)}.", space=space
+            f"{self.name}={value!r} is not allowed; choose one of {list(self.choices)}.",
+            space=space,
         )
 
 
@@ -307,7 +311,9 @@ class SearchSpace(ABC):
     # ------------------------------------------------------------ conversion
     def _check(self, arch: Architecture) -> Architecture:
         if not isinstance(arch, Architecture):
-            raise TypeError(f"expected an Architecture of space {self.name!r}, got {type(arch).__name__}.")
+            raise TypeError(
+                f"expected an Architecture of space {self.name!r}, got {type(arch).__name__}."
+            )
         if arch.space.name != self.name:
             raise SpaceMismatchError(
                 f"architecture belongs to space {arch.space.name!r}, not {self.name!r}: {arch!r}"
@@ -333,12 +339,15 @@ class SearchSpace(ABC):
                 continue
             if p.name not in mapping or mapping[p.name] is None:
                 raise InvalidArchitectureError(
-                    f"missing value for parameter {p.name!r} (got parameters {sorted(keys, key=str)[:8]}).", space=self.name
+                    f"missing value for parameter {p.name!r} (got parameters {sorted(keys, key=str)[:8]}).",
+                    space=self.name,
                 )
             values[p.name] = p.coerce(mapping[p.name], self.name)
         return values
 
-    def to_arch(self, config: ConfigSpace.Configuration | Mapping[str, Any] | Architecture) -> Architecture:
+    def to_arch(
+        self, config: ConfigSpace.Configuration | Mapping[str, Any] | Architecture
+    ) -> Architecture:
         """Architecture of a configuration of :attr:`configspace` (or a dict of its values).
 
         Raises:
@@ -362,7 +371,8 @@ class SearchSpace(ABC):
         """
         if not isinstance(params, Mapping):
             raise InvalidArchitectureError(
-                f"expected a mapping of parameter values, got {type(params).__name__}.", space=self.name
+                f"expected a mapping of parameter values, got {type(params).__name__}.",
+                space=self.name,
             )
         return Architecture(self, self._spec_from_params(self._values(params, strict=False)))
 
@@ -393,7 +403,9 @@ class SearchSpace(ABC):
     def from_string(self, s: str) -> Architecture:
         """Parse the official string form; ``InvalidArchitectureError`` says what is malformed."""
         if not isinstance(s, str):
-            raise InvalidArchitectureError(f"expected a string, got {type(s).__name__}.", space=self.name)
+            raise InvalidArchitectureError(
+                f"expected a string, got {type(s).__name__}.", space=self.name
+            )
         return Architecture(self, self._from_string(s))
 
     def to_graph(self, arch: Architecture) -> ArchGraph:
@@ -409,7 +421,9 @@ class SearchSpace(ABC):
     def validate(self, arch: Architecture) -> Architecture:
         """Return ``arch`` if it is a valid architecture of this space, else raise."""
         self._check(arch)
-        rebuilt = self._spec_from_params(self._values(self._params_from_spec(arch.spec), strict=True))
+        rebuilt = self._spec_from_params(
+            self._values(self._params_from_spec(arch.spec), strict=True)
+        )
         if rebuilt != arch.spec:
             raise InvalidArchitectureError(f"{arch!r} is not in canonical form.", space=self.name)
         return arch
@@ -476,7 +490,9 @@ class SearchSpace(ABC):
                 return self._spec_from_params(values)
             except InvalidArchitectureError:
                 continue
-        raise RuntimeError(f"could not sample a valid architecture of {self.name!r}")  # pragma: no cover
+        raise RuntimeError(
+            f"could not sample a valid architecture of {self.name!r}"
+        )  # pragma: no cover
 
     def _active_in_order(self, values: dict[str, Any]) -> Iterator[Param]:
         # values is filled by the caller while iterating, so conditions see their parents
@@ -507,7 +523,9 @@ class SearchSpace(ABC):
                 k = self.key(arch)
                 if k in seen:
                     if tries > 50 * n + 10_000:
-                        raise ValueError(f"space {self.name!r} has fewer than {n} unique architectures.")
+                        raise ValueError(
+                            f"space {self.name!r} has fewer than {n} unique architectures."
+                        )
                     continue
                 seen.add(k)
             out.append(arch)
@@ -526,7 +544,9 @@ class SearchSpace(ABC):
                 out[s] = a
         return list(out.values())
 
-    def mutate(self, arch: Architecture, seed: int | np.random.Generator | None = None) -> Architecture:
+    def mutate(
+        self, arch: Architecture, seed: int | np.random.Generator | None = None
+    ) -> Architecture:
         """A random neighbour of ``arch`` (see :meth:`neighbors`)."""
         nbrs = self.neighbors(arch)
         if not nbrs:

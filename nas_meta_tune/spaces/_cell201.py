@@ -58,7 +58,9 @@ class TopologyCellSpace(SearchSpace):
 
     def _check_ops(self, ops: tuple[str, ...]) -> tuple[str, ...]:
         if len(ops) != 6:
-            raise InvalidArchitectureError(f"a cell needs 6 edge operations, got {len(ops)}.", space=self.name)
+            raise InvalidArchitectureError(
+                f"a cell needs 6 edge operations, got {len(ops)}.", space=self.name
+            )
         for op in ops:
             if op not in self.ops:
                 raise InvalidArchitectureError(

@@ -85,7 +85,9 @@ class NASBenchGraphSpace(SearchSpace):
                     f"unknown operation {op!r}; choose one of {list(self.ops)}.", space=self.name
                 )
         if all(op == "skip" for op in ops):
-            raise InvalidArchitectureError("the all-'skip' cell is excluded by the benchmark.", space=self.name)
+            raise InvalidArchitectureError(
+                "the all-'skip' cell is excluded by the benchmark.", space=self.name
+            )
         return (tuple(links), tuple(ops))
 
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
@@ -114,7 +116,8 @@ class NASBenchGraphSpace(SearchSpace):
         m = _STR_RE.match(s.strip())
         if not m:
             raise InvalidArchitectureError(
-                f"expected '<4 links>|<4 ops>' like '0,0,1,2|gcn,gat,skip,fc', got {s!r}.", space=self.name
+                f"expected '<4 links>|<4 ops>' like '0,0,1,2|gcn,gat,skip,fc', got {s!r}.",
+                space=self.name,
             )
         links = tuple(int(m.group(i)) for i in range(1, 5))
         ops = tuple(o.strip().strip("'\"") for o in m.group(5).strip("[] ").split(","))
@@ -126,7 +129,9 @@ class NASBenchGraphSpace(SearchSpace):
         edges = [(src, i) for i, src in enumerate(links, start=1)]
         used = set(links)
         edges += [(i, 5) for i in range(1, 5) if i not in used]
-        return ArchGraph(("input",) + tuple(self.unified_ops[o] for o in ops) + ("output",), tuple(sorted(edges)))
+        return ArchGraph(
+            ("input",) + tuple(self.unified_ops[o] for o in ops) + ("output",), tuple(sorted(edges))
+        )
 
     def _enumerate_specs(self) -> Iterator[Hashable]:
         import itertools

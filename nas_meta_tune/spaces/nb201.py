@@ -50,20 +50,26 @@ class NB201Space(TopologyCellSpace):
         for dst, part in enumerate(parts, start=1):
             m = _NODE_RE.match(part)
             if not m:
-                raise InvalidArchitectureError(f"node {dst} {part!r} is not of the form '|op~i|...|'.", space=self.name)
+                raise InvalidArchitectureError(
+                    f"node {dst} {part!r} is not of the form '|op~i|...|'.", space=self.name
+                )
             items = m.group(1).split("|")
             if len(items) != dst:
                 raise InvalidArchitectureError(
-                    f"node {dst} must have {dst} incoming edge(s), got {len(items)} in {part!r}.", space=self.name
+                    f"node {dst} must have {dst} incoming edge(s), got {len(items)} in {part!r}.",
+                    space=self.name,
                 )
             for item in items:
                 op, sep, src = item.partition("~")
                 if not sep or not src.isdigit():
-                    raise InvalidArchitectureError(f"edge {item!r} is not of the form 'op~i'.", space=self.name)
+                    raise InvalidArchitectureError(
+                        f"edge {item!r} is not of the form 'op~i'.", space=self.name
+                    )
                 key = (int(src), dst)
                 if key not in EDGES or key in ops:
                     raise InvalidArchitectureError(
-                        f"edge {item!r} of node {dst}: missing or repeated input node {src}.", space=self.name
+                        f"edge {item!r} of node {dst}: missing or repeated input node {src}.",
+                        space=self.name,
                     )
                 ops[key] = op
         return self._check_ops(tuple(ops[e] for e in EDGES))

@@ -73,7 +73,9 @@ def op_index(token: str) -> int:
     try:
         return OP_INDEX[token]
     except KeyError:
-        raise KeyError(f"{token!r} is not a unified operation; known: {', '.join(VOCABULARY)}") from None
+        raise KeyError(
+            f"{token!r} is not a unified operation; known: {', '.join(VOCABULARY)}"
+        ) from None
 
 
 def vocabulary_table() -> str:

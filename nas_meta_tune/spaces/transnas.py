@@ -25,7 +25,12 @@ class TransNASMicroSpace(TopologyCellSpace):
 
     name = "transnas_micro"
     ops = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
-    unified_ops = {"none": "none", "skip_connect": "skip", "nor_conv_1x1": "conv1x1", "nor_conv_3x3": "conv3x3"}
+    unified_ops = {
+        "none": "none",
+        "skip_connect": "skip",
+        "nor_conv_1x1": "conv1x1",
+        "nor_conv_3x3": "conv3x3",
+    }
     prefix = "64-41414"
 
     def _to_string(self, spec: Hashable) -> str:
