@@ -1,0 +1,40 @@
+"""Learning-curve models and the stop/continue rule every pruner and scheduler shares.
+
+* :class:`ParametricEnsemble`: Domhan et al. (2015)'s parametric families, fitted by bounded
+  least squares on a grid and combined into a Bayesian model average (no training data needed).
+* :class:`LearnedExtrapolator`: a regressor (LightGBM or SVR) trained on earlier runs, as in
+  LcSVR / NAS-Bench-x11.
+* :class:`LCRankNet`: a pairwise learning-curve ranker (Wistuba & Pedapati 2020).
+* :func:`should_stop`: stop iff ``P(final >= best) < threshold`` for a :class:`CurvePrediction`.
+* :func:`clean_curve` and loaders of real curves (:func:`load_nb201_curves`,
+  :func:`load_lcbench_curves`).
+
+Values are always "higher is better": negate losses before passing them.
+
+Example:
+    >>> from nas_meta_tune.curves import ParametricEnsemble, should_stop
+    >>> pred = ParametricEnsemble().predict([1, 2, 3, 4, 5], [40, 55, 62, 66, 68], target_step=50)
+    >>> should_stop(pred, best=95.0, threshold=0.05)
+    True
+"""
+
+from __future__ import annotations
+
+from .data import LearningCurve, clean_curve, load_lcbench_curves, load_nb201_curves
+from .decisions import CurvePrediction, should_stop
+from .learned import LearnedExtrapolator
+from .parametric import PARAMETRIC_FAMILIES, ParametricEnsemble
+from .ranking import LCRankNet
+
+__all__ = [
+    "CurvePrediction",
+    "LCRankNet",
+    "LearnedExtrapolator",
+    "LearningCurve",
+    "PARAMETRIC_FAMILIES",
+    "ParametricEnsemble",
+    "clean_curve",
+    "load_lcbench_curves",
+    "load_nb201_curves",
+    "should_stop",
+]

@@ -1,0 +1,105 @@
+"""The one stop/continue rule every pruner and scheduler shares.
+
+A learning-curve model turns a partial curve into a :class:`CurvePrediction` of the value the run
+will reach at its final step. Following Domhan et al. (IJCAI 2015), a run is stopped when it is
+unlikely to beat the best value seen so far: :func:`should_stop` returns ``True`` iff
+``P(final >= best) < threshold``. The rule is pure (no state, no randomness), so Optuna pruners,
+Ray Tune schedulers and Syne Tune schedulers all decide identically for the same prediction.
+
+Values are always "higher is better"; callers negate losses. :func:`clean_curve` is re-exported
+here so that adapters find the whole rule (clean, predict, decide) in one place.
+
+Example:
+    >>> pred = CurvePrediction(mean=0.80, std=0.02)
+    >>> should_stop(pred, best=0.90, threshold=0.05)
+    True
+    >>> should_stop(pred, best=0.81, threshold=0.05)
+    False
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import clean_curve
+
+__all__ = ["CurvePrediction", "should_stop", "clean_curve"]
+
+
+@dataclass(frozen=True)
+class CurvePrediction:
+    """A predictive distribution of a run's final value (higher is better).
+
+    Attributes:
+        mean: Predicted final value.
+        std: Predictive standard deviation (``>= 0``).
+        samples: Optional ``float64[k]`` draws from the predictive distribution; when given,
+            :meth:`prob_at_least` counts them instead of using a normal distribution. Not part
+            of equality comparisons.
+
+    Raises:
+        ValueError: If ``mean`` or ``std`` is not finite, ``std < 0``, or ``samples`` holds
+            non-finite values.
+    """
+
+    mean: float
+    std: float
+    samples: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        mean, std = float(self.mean), float(self.std)
+        if not math.isfinite(mean):
+            raise ValueError(f"mean must be finite, but got mean={self.mean!r}.")
+        if not math.isfinite(std) or std < 0:
+            raise ValueError(f"std must be finite and >= 0, but got std={self.std!r}.")
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
+        if self.samples is not None:
+            s = np.asarray(self.samples, dtype=np.float64).reshape(-1)
+            if not np.isfinite(s).all():
+                raise ValueError("samples must all be finite.")
+            object.__setattr__(self, "samples", s if s.size else None)
+
+    def prob_at_least(self, x: float) -> float:
+        """``P(final >= x)``, in ``[0, 1]``.
+
+        From the samples if there are any, else from ``Normal(mean, std)`` (a point mass at
+        ``mean`` when ``std == 0``). ``x = -inf`` gives 1, ``x = +inf`` gives 0.
+
+        Raises:
+            ValueError: If ``x`` is NaN.
+        """
+        x = float(x)
+        if math.isnan(x):
+            raise ValueError(f"x must not be NaN, but got {x=}.")
+        if self.samples is not None:
+            return float(np.mean(self.samples >= x))
+        if self.std == 0.0 or math.isinf(x):
+            return 1.0 if self.mean >= x else 0.0
+        z = (x - self.mean) / self.std
+        return float(min(1.0, max(0.0, 0.5 * math.erfc(z / math.sqrt(2.0)))))
+
+
+def should_stop(prediction: CurvePrediction, best: float, threshold: float) -> bool:
+    """``True`` iff ``prediction.prob_at_least(best) < threshold``.
+
+    Args:
+        prediction: Predicted final value of the run under consideration.
+        best: Best final value seen so far (higher is better). ``-inf`` or ``NaN`` means "no
+            incumbent yet" and never stops a run.
+        threshold: Probability in ``[0, 1]`` below which the run is stopped (Domhan et al. used
+            0.05). ``0`` never stops.
+
+    Raises:
+        ValueError: If ``threshold`` is not in ``[0, 1]``.
+    """
+    threshold = float(threshold)
+    if not 0.0 <= threshold <= 1.0:  # also rejects NaN
+        raise ValueError(f"threshold must lie in [0, 1], but got {threshold=}.")
+    best = float(best)
+    if math.isnan(best):
+        return False
+    return bool(prediction.prob_at_least(best) < threshold)
