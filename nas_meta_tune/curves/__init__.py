@@ -6,6 +6,8 @@
   LcSVR / NAS-Bench-x11.
 * :class:`LCRankNet`: a pairwise learning-curve ranker (Wistuba & Pedapati 2020).
 * :func:`should_stop`: stop iff ``P(final >= best) < threshold`` for a :class:`CurvePrediction`.
+* :class:`LCStoppingRule` (``stopping.py``): the decision every pruner and scheduler calls, and
+  :class:`CurveTracker`, the curve book-keeping of the stateful schedulers.
 * :func:`clean_curve` and loaders of real curves (:func:`load_nb201_curves`,
   :func:`load_lcbench_curves`).
 
@@ -25,8 +27,14 @@ from .decisions import CurvePrediction, should_stop
 from .learned import LearnedExtrapolator
 from .parametric import PARAMETRIC_FAMILIES, ParametricEnsemble
 from .ranking import LCRankNet
+from .stopping import METHODS, CompletedCurve, CurveTracker, LCStoppingRule, StopDecision
 
 __all__ = [
+    "METHODS",
+    "CompletedCurve",
+    "CurveTracker",
+    "LCStoppingRule",
+    "StopDecision",
     "CurvePrediction",
     "LCRankNet",
     "LearnedExtrapolator",

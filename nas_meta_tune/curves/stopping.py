@@ -1,0 +1,324 @@
+"""The framework-neutral early-stopping rule behind every pruner and scheduler of the package.
+
+Optuna pruners, Ray Tune schedulers and the Syne Tune scheduler only translate their framework's
+trials into ``(steps, values)`` curves and call :meth:`LCStoppingRule.decide`; the rule is here,
+so all three frameworks stop the same trials.
+
+A partial curve is stopped when the model gives it a probability below ``threshold`` of ending
+at least as high as the best completed curve (Domhan et al. 2015's rule; for ``"rank"`` the
+probability is LCRankNet's P(this curve ends above the best completed one), Wistuba & Pedapati
+2020). Values are "higher is better": adapters negate them for minimisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._logging import get_logger
+from .decisions import clean_curve, should_stop
+from .learned import LearnedExtrapolator
+from .parametric import CurvePrediction, ParametricEnsemble
+from .ranking import LCRankNet
+
+__all__ = [
+    "METHODS",
+    "CompletedCurve",
+    "StopDecision",
+    "LCStoppingRule",
+    "CurveTracker",
+    "signed_range",
+]
+
+METHODS = ("parametric", "learned", "rank")
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CompletedCurve:
+    """A finished trial's curve (higher is better) and, optionally, its architecture features."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    features: np.ndarray | None = None
+
+    @property
+    def final(self) -> float:
+        return float(self.values[-1])
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """What :meth:`LCStoppingRule.decide` concluded, and why."""
+
+    stop: bool
+    reason: str
+    prob: float = float("nan")  # P(ends >= best completed) under the model
+    prediction: CurvePrediction | None = field(default=None, repr=False)
+
+
+class LCStoppingRule:
+    """Decide whether a partial learning curve should be stopped.
+
+    Args:
+        method: ``"parametric"`` (ensemble of parametric curve families, no training needed),
+            ``"learned"`` (NAS-Bench-x11-style regressor fitted on the completed curves; falls
+            back to the parametric ensemble while there are fewer than its ``min_train``) or
+            ``"rank"`` (LCRankNet, fine-tuned on the completed curves, from ``rank_model`` if
+            given, e.g. one pre-trained on prior curves).
+        max_step: The step at which a curve ends (the prediction target).
+        min_step: No decision before a curve has reached this step (warm-up).
+        interval: Decide only when a curve crosses a decision step ``min_step + k * interval``
+            (with missing steps: the first report past one); 1 with integer epochs decides at
+            every epoch.
+        threshold: Stop when the probability of ending at least as high as the best completed
+            curve is below this.
+        min_completed: No decision before this many curves have completed.
+        value_range: Known range of the values (e.g. ``(0, 100)`` for accuracies in percent;
+            "higher is better" units), which constrains the parametric families.
+        seed: Seeds the models.
+        rank_model: Initial LCRankNet for ``method="rank"``.
+        rank_epochs: Fine-tuning epochs of the LCRankNet on each new set of completed curves.
+    """
+
+    def __init__(
+        self,
+        *,
+        method: str = "parametric",
+        max_step: float,
+        min_step: float = 1,
+        interval: float = 1,
+        threshold: float = 0.05,
+        min_completed: int = 1,
+        value_range: tuple[float, float] | None = None,
+        seed: int | None = 0,
+        rank_model: LCRankNet | None = None,
+        rank_epochs: int = 30,
+    ) -> None:
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
+        if not (np.isfinite(max_step) and max_step > 0):
+            raise ValueError(f"max_step must be a positive number, but got {max_step=}.")
+        if not (0 <= min_step <= max_step):
+            raise ValueError(f"min_step must be in [0, max_step], but got {min_step=}.")
+        if not (np.isfinite(interval) and interval > 0):
+            raise ValueError(f"interval must be a positive number, but got {interval=}.")
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), but got {threshold=}.")
+        if min_completed < 1:
+            raise ValueError(f"min_completed must be >= 1, but got {min_completed=}.")
+        self.method = method
+        self.max_step = float(max_step)
+        self.min_step = float(min_step)
+        self.interval = float(interval)
+        self.threshold = float(threshold)
+        self.min_completed = int(min_completed)
+        self.seed = seed
+        self.rank_epochs = int(rank_epochs)
+        self.value_range = value_range
+        self._parametric = ParametricEnsemble(seed=seed, bounds=value_range)
+        self._rank_init = rank_model
+        self._fitted: tuple[str, object] | None = None  # (fingerprint of the completed set, model)
+
+    def __repr__(self) -> str:
+        return f"LCStoppingRule(method={self.method!r}, max_step={self.max_step:g}, threshold={self.threshold:g})"
+
+    # ------------------------------------------------------------------ models
+    @staticmethod
+    def _fingerprint(completed: Sequence[CompletedCurve]) -> str:
+        h = hashlib.sha1()
+        for c in completed:
+            h.update(np.asarray(c.steps, dtype=np.float64).tobytes())
+            h.update(np.asarray(c.values, dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+    def _model(self, completed: Sequence[CompletedCurve]) -> object:
+        """The learned / ranking model fitted on ``completed`` (refitted only when it changes)."""
+        key = self._fingerprint(completed)
+        if self._fitted is not None and self._fitted[0] == key:
+            return self._fitted[1]
+        curves = [(c.steps, c.values) for c in completed]
+        finals = [c.final for c in completed]
+        feats = [c.features for c in completed]
+        features = np.stack(feats) if all(f is not None for f in feats) and feats else None
+        if self.method == "learned":
+            model: object = LearnedExtrapolator(seed=self.seed).fit(
+                curves, finals, self.max_step, features=features
+            )
+        else:
+            model = LCRankNet(feature_dim=0, seed=self.seed)
+            if self._rank_init is not None:
+                model.load_state_dict(self._rank_init.state_dict())
+            if len(completed) >= 2:
+                model.fit(curves, finals, epochs=self.rank_epochs)
+        self._fitted = (key, model)
+        return model
+
+    def _at_decision_step(self, s: np.ndarray) -> bool:
+        k_last = np.floor((s[-1] - self.min_step) / self.interval + 1e-9)
+        if len(s) == 1 or s[-2] < self.min_step:
+            return True
+        return bool(k_last > np.floor((s[-2] - self.min_step) / self.interval + 1e-9))
+
+    # ------------------------------------------------------------------ the decision
+    def decide(
+        self,
+        steps: Sequence[float] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
+        completed: Sequence[CompletedCurve],
+        *,
+        features: np.ndarray | None = None,
+    ) -> StopDecision:
+        """Stop or continue the partial curve ``(steps, values)``; never raises on numeric input.
+
+        Args:
+            steps: Steps reported so far (any order; repeated steps keep the last value).
+            values: Values at those steps, higher is better; NaN / inf are ignored.
+            completed: Curves of the finished trials (the reference best is their best final).
+            features: Architecture features of this trial (``method="learned"`` only).
+        """
+        s, v = clean_curve(steps, values)
+        done = [c for c in completed if len(c.values) and np.isfinite(c.final)]
+        if len(s) == 0:
+            return StopDecision(False, "no finite value reported yet")
+        if s[-1] < self.min_step:
+            return StopDecision(False, f"warm-up: step {s[-1]:g} < min_step {self.min_step:g}")
+        if s[-1] >= self.max_step:
+            return StopDecision(False, "curve already at max_step")
+        if not self._at_decision_step(s):
+            return StopDecision(False, "between decision steps")
+        if len(done) < self.min_completed:
+            return StopDecision(
+                False, f"{len(done)} completed curve(s) < min_completed {self.min_completed}"
+            )
+        try:
+            return self._decide(s, v, done, features)
+        except Exception as exc:  # a model failure must never stop a study: the trial goes on
+            _log.warning(
+                "LCStoppingRule(%s): no decision (%s: %s); the trial continues.",
+                self.method,
+                type(exc).__name__,
+                exc,
+            )
+            return StopDecision(False, f"model error: {type(exc).__name__}: {exc}")
+
+    def _decide(
+        self, s: np.ndarray, v: np.ndarray, done: list[CompletedCurve], features: np.ndarray | None
+    ) -> StopDecision:
+        best_curve = max(done, key=lambda c: c.final)
+        best = best_curve.final
+        if self.method == "rank":
+            model = self._model(done)
+            assert isinstance(model, LCRankNet)
+            prob = float(
+                model.prob_better(
+                    (s, v), (best_curve.steps, best_curve.values), target_step=self.max_step
+                )
+            )
+            stop = prob < self.threshold
+            return StopDecision(
+                stop,
+                f"P(ends above the best completed) = {prob:.3f} vs threshold {self.threshold:g}",
+                prob,
+            )
+        if self.method == "learned":
+            model = self._model(done)
+            assert isinstance(model, LearnedExtrapolator)
+            pred = model.predict(s, v, self.max_step, features=features)
+        else:
+            pred = self._parametric.predict(s, v, self.max_step)
+        prob = pred.prob_at_least(best)
+        stop = should_stop(pred, best, self.threshold)
+        return StopDecision(
+            stop,
+            f"P(final >= best {best:.4g}) = {prob:.3f} (predicted {pred.mean:.4g} ± {pred.std:.2g})",
+            prob,
+            pred,
+        )
+
+
+def signed_range(value_range: tuple[float, float] | None, mode: str) -> tuple[float, float] | None:
+    """``value_range`` in "higher is better" units for a metric of direction ``mode``."""
+    if value_range is None:
+        return None
+    lo, hi = float(value_range[0]), float(value_range[1])
+    if not lo < hi:
+        raise ValueError(
+            f"value_range must be (low, high) with low < high, but got {value_range=}."
+        )
+    return (lo, hi) if mode == "max" else (-hi, -lo)
+
+
+class CurveTracker:
+    """Curves of the running and completed trials of a stateful scheduler (Ray Tune, Syne Tune).
+
+    Optuna pruners read curves from storage; schedulers see results one at a time, so they keep
+    them here: :meth:`on_result` records a value and returns the rule's decision,
+    :meth:`on_complete` turns the trial's curve into a reference curve, :meth:`on_remove` forgets
+    a stopped or failed trial. Values are "higher is better" (pass ``mode="min"`` to negate).
+
+    Args:
+        rule: The stopping rule.
+        mode: ``"max"`` or ``"min"``: the direction of the reported metric.
+    """
+
+    def __init__(self, rule: LCStoppingRule, *, mode: str = "max") -> None:
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', but got {mode=}.")
+        self.rule = rule
+        self.mode = mode
+        self._running: dict[str, dict[float, float]] = {}
+        self._completed: list[CompletedCurve] = []
+
+    @property
+    def completed(self) -> list[CompletedCurve]:
+        return list(self._completed)
+
+    def _sign(self, value: float) -> float:
+        return value if self.mode == "max" else -value
+
+    def on_result(self, trial_id: str, step: float | None, value: float | None) -> StopDecision:
+        """Record ``value`` at ``step`` (missing, non-numeric or non-finite: ignored) and decide."""
+        curve = self._running.setdefault(str(trial_id), {})
+        try:
+            step_f, value_f = float(step), float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return StopDecision(False, "result without a numeric step and metric")
+        if np.isfinite(step_f) and np.isfinite(value_f):
+            curve[step_f] = self._sign(value_f)
+        else:
+            return StopDecision(False, "non-finite step or metric ignored")
+        steps = np.fromiter(curve.keys(), dtype=np.float64)
+        values = np.fromiter(curve.values(), dtype=np.float64)
+        return self.rule.decide(steps, values, self._completed)
+
+    def on_complete(self, trial_id: str) -> None:
+        """The trial finished its schedule: its curve becomes a reference curve."""
+        curve = self._running.pop(str(trial_id), None)
+        if curve:
+            s, v = clean_curve(list(curve.keys()), list(curve.values()))
+            if len(s):
+                self._completed.append(CompletedCurve(s, v))
+
+    def on_remove(self, trial_id: str) -> None:
+        """The trial was stopped or failed: its partial curve is dropped."""
+        self._running.pop(str(trial_id), None)
+
+    def state(self) -> dict:
+        """Picklable state (curves only; models are refitted on demand)."""
+        return {
+            "mode": self.mode,
+            "running": {k: dict(v) for k, v in self._running.items()},
+            "completed": [(c.steps.tolist(), c.values.tolist()) for c in self._completed],
+        }
+
+    def set_state(self, state: dict) -> None:
+        self.mode = state["mode"]
+        self._running = {k: dict(v) for k, v in state["running"].items()}
+        self._completed = [
+            CompletedCurve(np.asarray(s, dtype=np.float64), np.asarray(v, dtype=np.float64))
+            for s, v in state["completed"]
+        ]

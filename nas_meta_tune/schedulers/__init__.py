@@ -1,0 +1,41 @@
+"""Framework adapters that decide *whether a trial should go on*: learning-curve extrapolation and
+ranking as Optuna pruners, Ray Tune schedulers and a Syne Tune scheduler.
+
+All of them call the same rule, :class:`nas_meta_tune.curves.stopping.LCStoppingRule`. Each
+adapter imports its framework only when used::
+
+    from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner          # optuna
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler, LCRankScheduler    # ray[tune]
+    from nas_meta_tune.schedulers import LCExtrapolationSyneScheduler                 # syne-tune
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "LCExtrapolationPruner",
+    "LCRankPruner",
+    "report",
+    "should_prune",
+    "LCExtrapolationScheduler",
+    "LCRankScheduler",
+    "LCExtrapolationSyneScheduler",
+]
+
+_WHERE = {
+    "LCExtrapolationPruner": ".optuna",
+    "LCRankPruner": ".optuna",
+    "report": ".optuna",
+    "should_prune": ".optuna",
+    "LCExtrapolationScheduler": ".ray",
+    "LCRankScheduler": ".ray",
+    "LCExtrapolationSyneScheduler": ".syne",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

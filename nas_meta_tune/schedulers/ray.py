@@ -1,0 +1,236 @@
+"""Learning-curve schedulers for Ray Tune: ``LCExtrapolationScheduler`` and ``LCRankScheduler``.
+
+Usage::
+
+    tuner = tune.Tuner(
+        trainable,
+        param_space=space.ray_space(),
+        tune_config=tune.TuneConfig(
+            metric="valid_acc", mode="max", num_samples=100,
+            search_alg=MetaNASSearch(space),
+            scheduler=LCExtrapolationScheduler(max_t=100, grace_period=10),
+        ),
+    )
+
+Both are ``FIFOScheduler`` subclasses: trials run in order, and at each decision step (every
+``interval`` of ``time_attr`` after ``grace_period``) a trial is stopped when the curve model gives
+it a probability below ``threshold`` of ending at least as high as the best trial that ran its
+full schedule. A trial the scheduler stopped is forgotten; one that completed becomes a reference
+curve. Results without the metric or ``time_attr``, or with NaN / inf, are ignored (CONTINUE).
+``save`` / ``restore`` keep the curves, so a restored Tuner goes on with them.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import TYPE_CHECKING, Any
+
+from .._imports import require
+from .._logging import get_logger
+
+require("ray.tune", feature="LCExtrapolationScheduler")
+
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler  # noqa: E402
+
+from ..curves.ranking import LCRankNet  # noqa: E402
+from ..curves.stopping import CurveTracker, LCStoppingRule, signed_range  # noqa: E402
+
+if TYPE_CHECKING:
+    from ray.tune.experiment import Trial
+
+__all__ = ["LCExtrapolationScheduler", "LCRankScheduler"]
+
+_log = get_logger(__name__)
+
+
+class LCExtrapolationScheduler(FIFOScheduler):
+    """Stop Ray Tune trials whose learning curve is unlikely to beat the best completed one.
+
+    Args:
+        max_t: The ``time_attr`` value at which a trial's schedule ends.
+        metric, mode: The reported metric and ``"max"`` / ``"min"`` (or from ``TuneConfig``).
+        time_attr: The result key that counts progress (``training_iteration``, ``epoch``...).
+        grace_period: No decision before this ``time_attr`` value.
+        interval: Decide every this much ``time_attr`` after ``grace_period``.
+        threshold: Stop when P(final >= best completed final) < threshold.
+        method: ``"parametric"`` or ``"learned"`` (see :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
+        min_completed: No decision before this many trials have completed.
+        value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
+        seed: Seeds the models.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_t: float,
+        metric: str | None = None,
+        mode: str | None = None,
+        time_attr: str = "training_iteration",
+        grace_period: float = 1,
+        interval: float = 1,
+        threshold: float = 0.05,
+        method: str = "parametric",
+        min_completed: int = 1,
+        value_range: tuple[float, float] | None = None,
+        seed: int | None = 0,
+    ) -> None:
+        if method not in ("parametric", "learned"):
+            raise ValueError(
+                f"method must be 'parametric' or 'learned' (LCRankScheduler ranks), but got {method=}."
+            )
+        kwargs = dict(
+            method=method,
+            max_step=max_t,
+            min_step=grace_period,
+            interval=interval,
+            threshold=threshold,
+            min_completed=min_completed,
+            seed=seed,
+        )
+        self._setup(kwargs, value_range, metric, mode, time_attr)
+
+    def _setup(
+        self,
+        rule_kwargs: dict[str, Any],
+        value_range: tuple[float, float] | None,
+        metric: str | None,
+        mode: str | None,
+        time_attr: str,
+    ) -> None:
+        super().__init__()
+        if mode not in (None, "max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', but got {mode=}.")
+        self._metric = metric
+        self._mode = mode
+        self._time_attr = time_attr
+        self._rule_kwargs = rule_kwargs
+        self._value_range = value_range
+        self._tracker = self._new_tracker(mode or "max")
+        self._stopped: set[str] = set()
+        self.num_stopped = 0
+
+    def _new_tracker(self, mode: str) -> CurveTracker:
+        return CurveTracker(
+            LCStoppingRule(**self._rule_kwargs, value_range=signed_range(self._value_range, mode)),
+            mode=mode,
+        )
+
+    @property
+    def tracker(self) -> CurveTracker:
+        return self._tracker
+
+    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        if (self._metric and metric) or (self._mode and mode):
+            return False
+        if metric:
+            self._metric = metric
+        if mode:
+            if mode not in ("max", "min"):
+                return False
+            self._mode = mode
+            self._tracker = self._new_tracker(mode)
+        return True
+
+    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        if not self._metric or not self._mode:
+            raise ValueError(
+                f"{type(self).__name__} needs a metric and a mode (got metric={self._metric!r}, mode={self._mode!r}): "
+                "pass them to the scheduler or to tune.TuneConfig."
+            )
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict) -> str:
+        decision = self._tracker.on_result(
+            trial.trial_id, result.get(self._time_attr), result.get(self._metric)
+        )
+        if decision.stop:
+            self._stopped.add(trial.trial_id)
+            self._tracker.on_remove(trial.trial_id)
+            self.num_stopped += 1
+            _log.info(
+                "%s: stopping trial %s at %s=%s: %s",
+                type(self).__name__,
+                trial.trial_id,
+                self._time_attr,
+                result.get(self._time_attr),
+                decision.reason,
+            )
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
+
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict) -> None:
+        # Ray also calls this for trials the scheduler stopped: only finished schedules become references
+        if trial.trial_id in self._stopped:
+            self._stopped.discard(trial.trial_id)
+            self._tracker.on_remove(trial.trial_id)
+            return
+        if result:
+            self._tracker.on_result(
+                trial.trial_id, result.get(self._time_attr), result.get(self._metric)
+            )
+        self._tracker.on_complete(trial.trial_id)
+
+    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        self._tracker.on_remove(trial.trial_id)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        self._tracker.on_remove(trial.trial_id)
+
+    def debug_string(self) -> str:
+        return f"Using {type(self).__name__}: {len(self._tracker.completed)} reference curves, {self.num_stopped} trials stopped."
+
+    def save(self, checkpoint_path: str) -> None:
+        state = {
+            "tracker": self._tracker.state(),
+            "stopped": sorted(self._stopped),
+            "num_stopped": self.num_stopped,
+            "metric": self._metric,
+            "mode": self._mode,
+        }
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(state, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            state = pickle.load(f)
+        self._metric = self._metric or state["metric"]
+        self._mode = self._mode or state["mode"]
+        self._tracker = self._new_tracker(self._mode or "max")
+        self._tracker.set_state(state["tracker"])
+        self._stopped = set(state["stopped"])
+        self.num_stopped = state["num_stopped"]
+
+
+class LCRankScheduler(LCExtrapolationScheduler):
+    """Stop Ray Tune trials that LCRankNet (Wistuba & Pedapati 2020) ranks unlikely to end above
+    the best completed trial; the model is fine-tuned on the completed curves, from ``pretrained``
+    if given. Arguments as :class:`LCExtrapolationScheduler`, plus ``pretrained`` and
+    ``finetune_epochs``."""
+
+    def __init__(
+        self,
+        *,
+        max_t: float,
+        metric: str | None = None,
+        mode: str | None = None,
+        time_attr: str = "training_iteration",
+        grace_period: float = 1,
+        interval: float = 1,
+        threshold: float = 0.05,
+        min_completed: int = 2,
+        value_range: tuple[float, float] | None = None,
+        seed: int | None = 0,
+        pretrained: LCRankNet | None = None,
+        finetune_epochs: int = 30,
+    ) -> None:
+        kwargs = dict(
+            method="rank",
+            max_step=max_t,
+            min_step=grace_period,
+            interval=interval,
+            threshold=threshold,
+            min_completed=min_completed,
+            seed=seed,
+            rank_model=pretrained,
+            rank_epochs=finetune_epochs,
+        )
+        self._setup(kwargs, value_range, metric, mode, time_attr)

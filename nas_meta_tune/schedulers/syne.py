@@ -1,0 +1,138 @@
+"""Learning-curve early stopping for Syne Tune: ``LCExtrapolationSyneScheduler``.
+
+Like Syne Tune's ``MedianStoppingRule``, it wraps the scheduler that proposes configurations (e.g.
+``SingleObjectiveScheduler(searcher=MetaNASSyneSearcher(...))``) and adds the stopping rule::
+
+    scheduler = LCExtrapolationSyneScheduler(
+        SingleObjectiveScheduler(config_space, searcher=MetaNASSyneSearcher(space), metric="valid_acc", do_minimize=False),
+        metric="valid_acc", mode="max", time_attr="epoch", max_t=100, grace_period=10,
+    )
+
+A trial is stopped (``SchedulerDecision.STOP``) when the curve model gives it a probability below
+``threshold`` of ending at least as high as the best trial that completed; otherwise the wrapped
+scheduler decides. Results without the metric or ``time_attr`` or with NaN / inf are passed on
+to the wrapped scheduler untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._imports import require
+from .._logging import get_logger
+
+require("syne_tune", feature="LCExtrapolationSyneScheduler")
+
+from syne_tune.backend.trial_status import Trial  # noqa: E402
+from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion  # noqa: E402
+
+from ..curves.ranking import LCRankNet  # noqa: E402
+from ..curves.stopping import METHODS, CurveTracker, LCStoppingRule, signed_range  # noqa: E402
+
+__all__ = ["LCExtrapolationSyneScheduler"]
+
+_log = get_logger(__name__)
+
+
+class LCExtrapolationSyneScheduler(TrialScheduler):
+    """Stop Syne Tune trials whose learning curve is unlikely to beat the best completed one.
+
+    Args:
+        scheduler: The wrapped scheduler (suggestions, and decisions for trials not stopped).
+        metric: The reported metric.
+        mode: ``"max"`` or ``"min"``.
+        time_attr: The result key counting progress (e.g. ``"epoch"``).
+        max_t: The ``time_attr`` value at which a trial's schedule ends.
+        grace_period: No decision before this ``time_attr`` value.
+        interval: Decide every this much ``time_attr`` after ``grace_period``.
+        threshold: Stop when P(final >= best completed final) < threshold.
+        method: ``"parametric"``, ``"learned"`` or ``"rank"`` (LCRankNet).
+        min_completed: No decision before this many trials have completed.
+        value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
+        random_seed: Seeds the models.
+        rank_model: Initial LCRankNet for ``method="rank"``.
+    """
+
+    def __init__(
+        self,
+        scheduler: TrialScheduler,
+        *,
+        metric: str,
+        mode: str = "max",
+        time_attr: str = "epoch",
+        max_t: float,
+        grace_period: float = 1,
+        interval: float = 1,
+        threshold: float = 0.05,
+        method: str = "parametric",
+        min_completed: int = 1,
+        value_range: tuple[float, float] | None = None,
+        random_seed: int | None = 0,
+        rank_model: LCRankNet | None = None,
+    ) -> None:
+        super().__init__(random_seed=random_seed)
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
+        self.scheduler = scheduler
+        self.metric = metric
+        self.time_attr = time_attr
+        rule = LCStoppingRule(
+            method=method,
+            max_step=max_t,
+            min_step=grace_period,
+            interval=interval,
+            threshold=threshold,
+            min_completed=min_completed,
+            value_range=signed_range(value_range, mode),
+            seed=random_seed,
+            rank_model=rank_model,
+        )
+        self.tracker = CurveTracker(rule, mode=mode)
+        self._stopped: set[str] = set()
+        self.num_stopped = 0
+
+    def suggest(self) -> TrialSuggestion | None:
+        return self.scheduler.suggest()
+
+    def on_trial_add(self, trial: Trial) -> None:
+        self.scheduler.on_trial_add(trial)
+
+    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
+        decision = self.tracker.on_result(
+            str(trial.trial_id), result.get(self.time_attr), result.get(self.metric)
+        )
+        if decision.stop:
+            self._stopped.add(str(trial.trial_id))
+            self.tracker.on_remove(str(trial.trial_id))
+            self.num_stopped += 1
+            _log.info(
+                "LCExtrapolationSyneScheduler: stopping trial %s: %s",
+                trial.trial_id,
+                decision.reason,
+            )
+            return SchedulerDecision.STOP
+        return self.scheduler.on_trial_result(trial, result)
+
+    def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
+        tid = str(trial.trial_id)
+        if tid in self._stopped:
+            self._stopped.discard(tid)
+            self.tracker.on_remove(tid)
+        else:
+            self.tracker.on_complete(tid)
+        self.scheduler.on_trial_complete(trial, result)
+
+    def on_trial_error(self, trial: Trial) -> None:
+        self.tracker.on_remove(str(trial.trial_id))
+        self.scheduler.on_trial_error(trial)
+
+    def on_trial_remove(self, trial: Trial) -> None:
+        self.tracker.on_remove(str(trial.trial_id))
+        self.scheduler.on_trial_remove(trial)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "scheduler_name": type(self).__name__,
+            "wrapped": self.scheduler.metadata().get("scheduler_name"),
+            "num_stopped": self.num_stopped,
+        }

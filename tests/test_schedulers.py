@@ -1,0 +1,301 @@
+"""Learning-curve pruners (Optuna) and schedulers (Ray Tune, Syne Tune) on real curves.
+
+Curves: the YAHPO LCBench surrogate (per-epoch validation accuracy of MLPs on OpenML tasks,
+a surrogate of real LCBench runs) and the real NATS-Bench / NB201 per-epoch logs.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nas_meta_tune.curves import load_lcbench_curves
+
+optuna = pytest.importorskip("optuna")
+from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner, report, should_prune  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+EPOCHS = 52
+
+
+@pytest.fixture(scope="module")
+def curves(data_root):
+    """40 LCBench-surrogate curves of one task, each 52 epochs of validation accuracy (%)."""
+    return load_lcbench_curves(data_root, task_ids=["3945"], n_configs=40, seed=0)
+
+
+def _replay(study, curves, n, *, transform=lambda v: v, helpers=False):
+    """Run ``n`` trials, trial i replaying curve i epoch by epoch; returns epochs used per trial."""
+    used = {}
+
+    def objective(trial):
+        c = curves[trial.number]
+        for step, v in zip(c.steps, c.values):
+            used[trial.number] = int(step)
+            if helpers:
+                report(trial, transform(v), int(step))
+                if should_prune(trial):
+                    raise optuna.TrialPruned()
+            else:
+                trial.report(transform(v), int(step))
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+        return transform(c.final) if not helpers else (transform(c.final), 1.0)
+
+    study.optimize(objective, n_trials=n)
+    return used
+
+
+def _pruned(study):
+    return sorted(t.number for t in study.trials if t.state == optuna.trial.TrialState.PRUNED)
+
+
+@pytest.mark.parametrize("method", ["parametric", "learned"])
+def test_extrapolation_pruner_saves_epochs_on_real_curves(curves, method):
+    pruner = LCExtrapolationPruner(
+        max_step=EPOCHS, min_step=5, value_range=(0, 100), method=method, min_completed=3
+    )
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    used = _replay(study, curves, len(curves))
+    pruned = _pruned(study)
+    assert pruned, "nothing was pruned"
+    assert all(used[i] >= 5 for i in pruned), "pruned during warm-up"
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials[:3]), (
+        "pruned before min_completed"
+    )
+    assert sum(used.values()) < 0.8 * EPOCHS * len(curves)
+    # pruned trials are mostly the ones that end below the best of the completed trials
+    best_so_far = np.maximum.accumulate([c.final for c in curves])
+    worse = [curves[i].final < best_so_far[i - 1] for i in pruned]
+    assert np.mean(worse) >= 0.8
+    assert pruner.last_decision is not None
+
+
+def test_minimize_prunes_the_same_trials_as_maximize(curves):
+    runs = []
+    for direction, transform in (("maximize", lambda v: v), ("minimize", lambda v: 100.0 - v)):
+        pruner = LCExtrapolationPruner(max_step=EPOCHS, min_step=5, value_range=(0, 100))
+        study = optuna.create_study(direction=direction, pruner=pruner)
+        _replay(study, curves, 20, transform=transform)
+        runs.append(_pruned(study))
+    assert runs[0] == runs[1] and runs[0]
+
+
+def test_rank_pruner_on_real_curves(curves):
+    pruner = LCRankPruner(
+        max_step=EPOCHS, min_step=5, min_completed=4, finetune_epochs=20, threshold=0.1
+    )
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    used = _replay(study, curves, 24)
+    assert _pruned(study) and sum(used.values()) < EPOCHS * 24
+    assert "P(ends above" in pruner.last_decision.reason
+
+
+def test_pruner_with_sqlite_storage_and_threads(curves, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'p.db'}"
+    pruner = LCExtrapolationPruner(
+        max_step=EPOCHS, min_step=5, value_range=(0, 100), min_completed=2
+    )
+    study = optuna.create_study(
+        direction="maximize", pruner=pruner, storage=storage, study_name="p"
+    )
+    _replay(study, curves, 16)
+    again = optuna.load_study(
+        study_name="p", storage=storage, pruner=pickle.loads(pickle.dumps(pruner))
+    )
+    again.optimize(lambda t: float(curves[t.number % len(curves)].final), n_trials=2, n_jobs=2)
+    states = [t.state for t in again.trials]
+    assert len(states) == 18 and optuna.trial.TrialState.PRUNED in states
+
+
+def test_multi_objective_pruning_on_a_chosen_objective(curves):
+    pruner = LCExtrapolationPruner(max_step=EPOCHS, min_step=5, value_range=(0, 100), objective=0)
+    study = optuna.create_study(directions=["maximize", "minimize"], pruner=pruner)
+    _replay(study, curves, 20, helpers=True)
+    assert _pruned(study)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert complete and all(len(t.values) == 2 for t in complete)
+    # other pruners cannot prune multi-objective studies: a clear error, not Optuna's NotImplementedError
+    other = optuna.create_study(
+        directions=["maximize", "minimize"], pruner=optuna.pruners.MedianPruner()
+    )
+    trial = other.ask()
+    report(trial, 1.0, 1)
+    with pytest.raises(ValueError, match="multi-objective"):
+        should_prune(trial)
+    with pytest.raises(ValueError, match="objective"):
+        bad = optuna.create_study(
+            directions=["maximize", "minimize"],
+            pruner=LCExtrapolationPruner(max_step=10, objective=5),
+        )
+        t = bad.ask()
+        report(t, 1.0, 1)
+        should_prune(t)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="threshold"):
+        LCExtrapolationPruner(max_step=10, threshold=1.5)
+    with pytest.raises(ValueError, match="method"):
+        LCExtrapolationPruner(max_step=10, method="rank")
+    with pytest.raises(ValueError, match="value_range"):
+        LCExtrapolationPruner(max_step=10, value_range=(1, 0))
+    with pytest.raises(ValueError, match="max_step"):
+        LCExtrapolationPruner(max_step=float("nan"))
+
+
+_num = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.floats(min_value=-1e300, max_value=1e300),
+    st.integers(min_value=-(10**9), max_value=10**9).map(float),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    current=st.lists(st.tuples(st.integers(min_value=0, max_value=60), _num), max_size=25),
+    done=st.lists(
+        st.lists(st.tuples(st.integers(min_value=0, max_value=60), _num), min_size=1, max_size=10),
+        max_size=3,
+    ),
+    final=_num,
+    direction=st.sampled_from(["maximize", "minimize"]),
+    method=st.sampled_from(["parametric", "learned"]),
+)
+def test_fuzzed_intermediate_values_always_give_a_decision(current, done, final, direction, method):
+    pruner = LCExtrapolationPruner(max_step=50, min_step=1, method=method, min_completed=1)
+    study = optuna.create_study(direction=direction, pruner=pruner)
+    for curve in done:
+        iv = {}
+        for s, v in curve:
+            iv.setdefault(s, v)
+        value = final if math.isfinite(final) else 0.0
+        study.add_trial(optuna.trial.create_trial(value=value, intermediate_values=iv))
+    trial = study.ask()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna warns about (and ignores) a repeated step
+        for s, v in current:
+            trial.report(v, s)
+    assert isinstance(pruner.prune(study, study._storage.get_trial(trial._trial_id)), bool)
+
+
+# ---------------------------------------------------------------------------------- Ray Tune
+def test_ray_scheduler_stops_trials_and_saves_its_state(ray_cluster, curves, tmp_path):
+    from ray import tune
+
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler
+
+    def _ray_trainable(
+        config,
+    ):  # nested: pickled by value to the workers (this module is not importable there)
+        from ray import tune
+
+        for epoch, v in enumerate(config["curve"], start=1):
+            tune.report({"acc": float(v), "epoch": epoch})
+
+    scheduler = LCExtrapolationScheduler(
+        max_t=EPOCHS, time_attr="epoch", grace_period=5, value_range=(0, 100), min_completed=2
+    )
+    tuner = tune.Tuner(
+        _ray_trainable,
+        param_space={"curve": tune.grid_search([c.values.tolist() for c in curves[:12]])},
+        tune_config=tune.TuneConfig(
+            metric="acc", mode="max", scheduler=scheduler, max_concurrent_trials=2
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
+    )
+    results = tuner.fit()
+    epochs = [r.metrics["epoch"] for r in results]
+    assert len(epochs) == 12 and min(epochs) < EPOCHS and max(epochs) == EPOCHS
+    assert not results.errors
+    # the scheduler the driver held was pickled to the trial runner; check save/restore on a fresh copy
+    fresh = LCExtrapolationScheduler(
+        max_t=EPOCHS,
+        metric="acc",
+        mode="max",
+        time_attr="epoch",
+        grace_period=5,
+        value_range=(0, 100),
+    )
+    for i, c in enumerate(curves[:3]):
+        for s, v in zip(c.steps, c.values):
+            fresh.tracker.on_result(str(i), s, v)
+        fresh.tracker.on_complete(str(i))
+    path = tmp_path / "sched.pkl"
+    fresh.save(str(path))
+    restored = LCExtrapolationScheduler(
+        max_t=EPOCHS, time_attr="epoch", grace_period=5, value_range=(0, 100)
+    )
+    restored.restore(str(path))
+    assert len(restored.tracker.completed) == 3 and restored._metric == "acc"
+    partial = curves[5]
+    d1 = fresh.tracker.rule.decide(partial.steps[:10], partial.values[:10], fresh.tracker.completed)
+    d2 = restored.tracker.rule.decide(
+        partial.steps[:10], partial.values[:10], restored.tracker.completed
+    )
+    assert d1.stop == d2.stop and d1.prob == pytest.approx(d2.prob)
+
+
+def test_ray_scheduler_ignores_results_without_the_metric_and_nan(curves):
+    from ray.tune.experiment import Trial
+
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler, LCRankScheduler
+
+    trial = Trial("__fake", stub=True)
+    for cls in (LCExtrapolationScheduler, LCRankScheduler):
+        s = cls(max_t=EPOCHS, metric="acc", mode="max", time_attr="epoch")
+        assert s.on_trial_result(None, trial, {"epoch": 1}) == "CONTINUE"
+        assert s.on_trial_result(None, trial, {"epoch": 2, "acc": float("nan")}) == "CONTINUE"
+        assert s.on_trial_result(None, trial, {"acc": 3.0}) == "CONTINUE"
+        assert s.on_trial_result(None, trial, {"epoch": "x", "acc": None}) == "CONTINUE"
+
+
+# ---------------------------------------------------------------------------------- Syne Tune
+def test_syne_scheduler_stops_trials_in_a_sequential_run(curves):
+    pytest.importorskip("syne_tune")
+    from datetime import datetime
+
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.config_space import choice
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+    from syne_tune.optimizer.schedulers.single_objective_scheduler import SingleObjectiveScheduler
+
+    from nas_meta_tune.schedulers import LCExtrapolationSyneScheduler
+
+    inner = SingleObjectiveScheduler(
+        {"i": choice(list(range(len(curves))))},
+        metric="acc",
+        do_minimize=False,
+        searcher="random_search",
+        random_seed=0,
+    )
+    scheduler = LCExtrapolationSyneScheduler(
+        inner,
+        metric="acc",
+        mode="max",
+        time_attr="epoch",
+        max_t=EPOCHS,
+        grace_period=5,
+        value_range=(0, 100),
+    )
+    used = []
+    for trial_id in range(20):
+        suggestion = scheduler.suggest()
+        trial = Trial(trial_id=trial_id, config=suggestion.config, creation_time=datetime.now())
+        scheduler.on_trial_add(trial)
+        c = curves[suggestion.config["i"]]
+        for epoch, v in zip(c.steps, c.values):
+            result = {"acc": float(v), "epoch": int(epoch)}
+            decision = scheduler.on_trial_result(trial, result)
+            if decision == SchedulerDecision.STOP:
+                break
+        used.append(int(epoch))
+        scheduler.on_trial_complete(trial, result)
+    assert scheduler.num_stopped > 0 and min(used) < EPOCHS
+    assert len(scheduler.tracker.completed) == 20 - scheduler.num_stopped
