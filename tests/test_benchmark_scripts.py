@@ -12,7 +12,9 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.parametrize("script", ["predictor.py", "search.py", "encodings.py"])
+@pytest.mark.parametrize(
+    "script", ["predictor.py", "search.py", "encodings.py", "pruning.py", "record_curves.py"]
+)
 def test_benchmark_smoke(script, tmp_path):
     before = {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")}
     out = subprocess.run(
@@ -35,6 +37,22 @@ def test_benchmark_smoke(script, tmp_path):
             "random_forest",
             "transfer_ridge",
         }
+    if script == "pruning.py":
+        res = json.loads(out.stdout.strip().splitlines()[-2])["lcbench/3945"]
+        assert set(res) == {
+            "none",
+            "median",
+            "sha",
+            "hyperband",
+            "wilcoxon",
+            "asha",
+            "lce",
+            "lce_learned",
+            "lcrank",
+        }
+        assert res["none"]["regret"] == 0 and all(
+            res[m]["epochs"] <= res["none"]["epochs"] for m in res
+        )
     if script == "search.py":
         res = json.loads(out.stdout.strip().splitlines()[-1])
         runs = res["results"]["transnas_micro/jigsaw"]

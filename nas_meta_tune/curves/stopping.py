@@ -82,6 +82,9 @@ class LCStoppingRule:
         seed: Seeds the models.
         rank_model: Initial LCRankNet for ``method="rank"``.
         rank_epochs: Fine-tuning epochs of the LCRankNet on each new set of completed curves.
+        refit_every: Refit the learned / ranking model once this many more curves have completed
+            than at its last fit (1: after every completion; larger bounds the cost of long
+            studies).
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class LCStoppingRule:
         seed: int | None = 0,
         rank_model: LCRankNet | None = None,
         rank_epochs: int = 30,
+        refit_every: int = 1,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
@@ -108,6 +112,8 @@ class LCStoppingRule:
             raise ValueError(f"interval must be a positive number, but got {interval=}.")
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1), but got {threshold=}.")
+        if refit_every < 1:
+            raise ValueError(f"refit_every must be >= 1, but got {refit_every=}.")
         if min_completed < 1:
             raise ValueError(f"min_completed must be >= 1, but got {min_completed=}.")
         self.method = method
@@ -118,10 +124,13 @@ class LCStoppingRule:
         self.min_completed = int(min_completed)
         self.seed = seed
         self.rank_epochs = int(rank_epochs)
+        self.refit_every = int(refit_every)
         self.value_range = value_range
         self._parametric = ParametricEnsemble(seed=seed, bounds=value_range)
         self._rank_init = rank_model
-        self._fitted: tuple[str, object] | None = None  # (fingerprint of the completed set, model)
+        self._fitted: tuple[str, int, object] | None = (
+            None  # (fingerprint of the completed set, its size, model)
+        )
 
     def __repr__(self) -> str:
         return f"LCStoppingRule(method={self.method!r}, max_step={self.max_step:g}, threshold={self.threshold:g})"
@@ -138,8 +147,10 @@ class LCStoppingRule:
     def _model(self, completed: Sequence[CompletedCurve]) -> object:
         """The learned / ranking model fitted on ``completed`` (refitted only when it changes)."""
         key = self._fingerprint(completed)
-        if self._fitted is not None and self._fitted[0] == key:
-            return self._fitted[1]
+        if self._fitted is not None and (
+            self._fitted[0] == key or 0 <= len(completed) - self._fitted[1] < self.refit_every
+        ):
+            return self._fitted[2]
         curves = [(c.steps, c.values) for c in completed]
         finals = [c.final for c in completed]
         feats = [c.features for c in completed]
@@ -153,8 +164,8 @@ class LCStoppingRule:
             if self._rank_init is not None:
                 model.load_state_dict(self._rank_init.state_dict())
             if len(completed) >= 2:
-                model.fit(curves, finals, epochs=self.rank_epochs)
-        self._fitted = (key, model)
+                model.fit(curves, finals, target_step=self.max_step, epochs=self.rank_epochs)
+        self._fitted = (key, len(completed), model)
         return model
 
     def _at_decision_step(self, s: np.ndarray) -> bool:

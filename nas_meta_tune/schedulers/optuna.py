@@ -75,10 +75,9 @@ class LCExtrapolationPruner(BasePruner):
             parametric curve families.
         objective: In a multi-objective study, the index of the objective whose curve is pruned
             on (with :func:`report` / :func:`should_prune`); ignored otherwise.
+        refit_every: Refit the learned model after this many new completed trials.
         seed: Seeds the models.
     """
-
-    _method = "parametric"
 
     def __init__(
         self,
@@ -91,6 +90,7 @@ class LCExtrapolationPruner(BasePruner):
         min_completed: int = 1,
         value_range: tuple[float, float] | None = None,
         objective: int = 0,
+        refit_every: int = 1,
         seed: int | None = 0,
     ) -> None:
         if method not in ("parametric", "learned"):
@@ -105,6 +105,7 @@ class LCExtrapolationPruner(BasePruner):
                 interval=interval_steps,
                 threshold=threshold,
                 min_completed=min_completed,
+                refit_every=refit_every,
                 seed=seed,
             ),
             objective,
@@ -230,6 +231,7 @@ class LCRankPruner(LCExtrapolationPruner):
             :class:`LCExtrapolationPruner`.
         pretrained: Initial ranking model.
         finetune_epochs: Fine-tuning epochs per new set of completed curves.
+        refit_every: Fine-tune after this many new completed trials (bounds the cost).
     """
 
     def __init__(
@@ -245,6 +247,7 @@ class LCRankPruner(LCExtrapolationPruner):
         seed: int | None = 0,
         pretrained: LCRankNet | None = None,
         finetune_epochs: int = 30,
+        refit_every: int = 1,
     ) -> None:
         self._setup(
             dict(
@@ -257,6 +260,7 @@ class LCRankPruner(LCExtrapolationPruner):
                 seed=seed,
                 rank_model=pretrained,
                 rank_epochs=finetune_epochs,
+                refit_every=refit_every,
             ),
             objective,
             value_range,

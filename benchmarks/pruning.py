@@ -1,0 +1,439 @@
+"""Early stopping on real learning curves: our pruners vs Optuna's and Ray's, in replayed studies.
+
+Each testbed is a pool of learning curves. One study (per seed) runs ``--trials`` trials, trial i
+replaying a curve drawn at random from the pool epoch by epoch through ``trial.report`` /
+``trial.should_prune`` (Ray's ASHA gets the same results through its ``on_trial_result``). Pruned
+trials stop consuming epochs and never become the incumbent. Reported per method, mean over seeds:
+
+* ``epochs``: total epochs trained; ``speedup``: the no-pruning total divided by it;
+* ``regret``: best final value among the study's curves minus the final value of the best
+  *completed* trial (0 for no pruning), in the curves' units (accuracy points);
+* ``decision_ms``: median time of one pruning decision;
+* anytime regret against cumulative epochs (``pruning.png``).
+
+Methods: ``none``, Optuna's ``median``, ``sha`` (SuccessiveHalving), ``hyperband``, ``wilcoxon``,
+Ray's ``asha``, and ours: ``lce`` (parametric extrapolation), ``lce_learned`` (learned
+extrapolator fitted on the study's completed curves) and ``lcrank`` (LCRankNet pre-trained on
+other tasks' curves, fine-tuned on the study's).
+
+Testbeds: ``lcbench/<task>`` (the YAHPO LCBench surrogate: per-epoch validation accuracy of MLPs,
+52 epochs; a surrogate of real runs), ``nb201`` (the real NATS-Bench per-epoch logs:
+36 runs of 200 epochs) and ``gnn/<dataset>`` (curves this project recorded by training
+NAS-Bench-Graph architectures, ``benchmarks/data/gnn_curves.npz``, when present).
+
+Also: extrapolation error of the predicted final value from 10/20/50% of each curve vs the last
+value seen.
+
+Run:
+    python benchmarks/pruning.py --seeds 10 --workers 2
+Results: benchmarks/results/pruning.json, benchmarks/results/pruning.png, a RESULTS.md section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from _common import HERE, RESULTS, meta, update_results_md, write_json
+
+METHODS = ("none", "median", "sha", "hyperband", "wilcoxon", "asha", "lce", "lce_learned", "lcrank")
+LCBENCH_TASKS = ("3945", "7593", "34539", "126025")
+FRACTIONS = (0.1, 0.2, 0.5)
+GNN_FILE = HERE / "data" / "gnn_curves.npz"
+
+
+# ------------------------------------------------------------------------------- testbeds
+def load_testbed(name: str, data_root: str | None) -> tuple[np.ndarray, float]:
+    """``(curves float[n, E], value_range upper)``: a pool of complete, equally long curves."""
+    from nas_meta_tune.curves import load_lcbench_curves, load_nb201_curves
+
+    if name.startswith("lcbench/"):
+        cs = load_lcbench_curves(data_root, task_ids=[name.split("/", 1)[1]], n_configs=600, seed=0)
+        return np.stack([c.values for c in cs]), 100.0
+    if name == "nb201":
+        cs = [c for c in load_nb201_curves(data_root) if len(c.values) == 200]
+        return np.stack([c.values for c in cs]), 100.0
+    if name.startswith("gnn/"):
+        ds = name.split("/", 1)[1]
+        z = np.load(GNN_FILE, allow_pickle=False)
+        mask = z["dataset"] == ds
+        return z["valid_acc"][mask].astype(np.float64), 100.0
+    raise ValueError(f"unknown testbed {name!r}.")
+
+
+def prior_curves(name: str, data_root: str | None) -> list[np.ndarray]:
+    """Curves of *other* tasks for pre-training LCRankNet (transfer across tasks)."""
+    from nas_meta_tune.curves import load_lcbench_curves
+
+    if name.startswith("lcbench/"):
+        others = [
+            t
+            for t in ("167149", "167152", "167161", "167168", "167181")
+            if t != name.split("/", 1)[1]
+        ]
+    else:
+        others = ["3945", "7593", "34539"]
+    cs = load_lcbench_curves(data_root, task_ids=others, n_configs=100, seed=1)
+    return [c.values for c in cs]
+
+
+# ------------------------------------------------------------------------------- one study
+def _pretrained_rank(name: str, data_root: str | None, epochs: int):
+    from nas_meta_tune.curves import LCRankNet
+
+    prior = prior_curves(name, data_root)
+    # prior curves have their own length: rescale each to this testbed's number of epochs
+    steps = np.arange(1, epochs + 1, dtype=np.float64)
+    curves = []
+    for v in prior:
+        x = np.linspace(1, epochs, len(v))
+        curves.append((steps, np.interp(steps, x, v)))
+    return LCRankNet(seed=0).fit(
+        curves, [c[1][-1] for c in curves], target_step=float(epochs), epochs=40
+    )
+
+
+def _pruner(method: str, epochs: int, rank_model, seed: int):
+    import optuna
+
+    from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner
+
+    warm = max(1, epochs // 10)
+    if method == "none":
+        return optuna.pruners.NopPruner()
+    if method == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warm)
+    if method == "sha":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    if method == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs)
+    if method == "wilcoxon":
+        return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=warm)
+    if method == "lce":
+        return LCExtrapolationPruner(
+            max_step=epochs, min_step=warm, value_range=(0, 100), seed=seed
+        )
+    if method == "lce_learned":
+        return LCExtrapolationPruner(
+            max_step=epochs,
+            min_step=warm,
+            value_range=(0, 100),
+            method="learned",
+            refit_every=5,
+            seed=seed,
+        )
+    if method == "lcrank":
+        return LCRankPruner(
+            max_step=epochs,
+            min_step=warm,
+            pretrained=rank_model,
+            refit_every=5,
+            finetune_epochs=15,
+            seed=seed,
+        )
+    raise ValueError(method)
+
+
+def run_optuna(method: str, pool: np.ndarray, order: np.ndarray, rank_model, seed: int) -> dict:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    epochs = pool.shape[1]
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=_pruner(method, epochs, rank_model, seed),
+        sampler=optuna.samplers.RandomSampler(seed),
+    )
+    used, finals, decide_ms = [], [], []
+
+    def objective(trial):
+        curve = pool[order[trial.number]]
+        for e, v in enumerate(curve, start=1):
+            trial.report(float(v), e)
+            used_now = e
+            t0 = time.perf_counter()
+            prune = trial.should_prune()
+            decide_ms.append(1000 * (time.perf_counter() - t0))
+            if prune:
+                used.append(used_now)
+                finals.append(np.nan)
+                raise optuna.TrialPruned()
+        used.append(epochs)
+        finals.append(float(curve[-1]))
+        return float(curve[-1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=len(order))
+    return {
+        "used": used,
+        "finals": finals,
+        "decision_ms": float(np.median(decide_ms)) if decide_ms else 0.0,
+    }
+
+
+def run_asha(pool: np.ndarray, order: np.ndarray, seed: int) -> dict:
+    from ray.tune.experiment import Trial
+    from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
+
+    np.random.seed(seed)  # ASHA draws its bracket from numpy's global RNG
+    epochs = pool.shape[1]
+    sched = AsyncHyperBandScheduler(
+        time_attr="epoch",
+        metric="acc",
+        mode="max",
+        max_t=epochs,
+        grace_period=1,
+        reduction_factor=3,
+    )
+    used, finals, decide_ms = [], [], []
+    for i in order:
+        trial = Trial("__replay", stub=True)
+        sched.on_trial_add(None, trial)
+        stopped = False
+        for e, v in enumerate(pool[i], start=1):
+            t0 = time.perf_counter()
+            d = sched.on_trial_result(None, trial, {"epoch": e, "acc": float(v)})
+            decide_ms.append(1000 * (time.perf_counter() - t0))
+            if d == TrialScheduler.STOP and e < epochs:
+                stopped = True
+                break
+        used.append(e)
+        finals.append(np.nan if stopped else float(pool[i][-1]))
+        sched.on_trial_complete(None, trial, {"epoch": e, "acc": float(pool[i][e - 1])})
+    return {"used": used, "finals": finals, "decision_ms": float(np.median(decide_ms))}
+
+
+def one_job(
+    testbed: str, seed: int, trials: int, methods: list[str], data_root: str | None
+) -> tuple[str, int, dict]:
+    import torch
+
+    torch.set_num_threads(1)
+    pool, _ = load_testbed(testbed, data_root)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(pool))[: min(trials, len(pool))]
+    rank_model = (
+        _pretrained_rank(testbed, data_root, pool.shape[1]) if "lcrank" in methods else None
+    )
+    best = float(np.max(pool[order, -1]))
+    out = {}
+    for m in methods:
+        t0 = time.perf_counter()
+        r = (
+            run_asha(pool, order, seed)
+            if m == "asha"
+            else run_optuna(m, pool, order, rank_model, seed)
+        )
+        finals = np.array(r["finals"], dtype=np.float64)
+        inc = np.fmax.accumulate(np.where(np.isnan(finals), -np.inf, finals))
+        out[m] = {
+            "epochs": int(np.sum(r["used"])),
+            "regret": float(best - inc[-1]) if np.isfinite(inc[-1]) else float("nan"),
+            "decision_ms": r["decision_ms"],
+            "cum_epochs": np.cumsum(r["used"]).tolist(),
+            "anytime_regret": np.where(np.isfinite(inc), best - inc, np.nan).tolist(),
+            "seconds": round(time.perf_counter() - t0, 2),
+        }
+        print(
+            f"{testbed} seed {seed} {m}: epochs {out[m]['epochs']} regret {out[m]['regret']:.3f} ({out[m]['seconds']} s)",
+            flush=True,
+        )
+    return testbed, seed, out
+
+
+# ------------------------------------------------------------------------------- extrapolation
+def extrapolation_errors(testbed: str, data_root: str | None, n_eval: int = 60) -> dict:
+    """MAE of the predicted final value from 10/20/50% of each curve: parametric, learned, last value."""
+    from nas_meta_tune.curves import LearnedExtrapolator, ParametricEnsemble
+
+    pool, hi = load_testbed(testbed, data_root)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(pool))
+    n_eval = min(n_eval, len(pool) // 2)
+    test, train = pool[idx[:n_eval]], pool[idx[n_eval:]][:200]
+    epochs = pool.shape[1]
+    steps = np.arange(1, epochs + 1, dtype=np.float64)
+    par = ParametricEnsemble(seed=0, bounds=(0.0, hi))
+    learned = LearnedExtrapolator(seed=0).fit(
+        [(steps, c) for c in train], train[:, -1], float(epochs)
+    )
+    out = {}
+    for f in FRACTIONS:
+        k = max(2, int(round(f * epochs)))
+        err = {"parametric": [], "learned": [], "last_value": []}
+        for c in test:
+            err["parametric"].append(abs(par.predict(steps[:k], c[:k], float(epochs)).mean - c[-1]))
+            err["learned"].append(
+                abs(learned.predict(steps[:k], c[:k], float(epochs)).mean - c[-1])
+            )
+            err["last_value"].append(abs(c[k - 1] - c[-1]))
+        out[str(f)] = {m: float(np.mean(v)) for m, v in err.items()}
+    return out
+
+
+# ------------------------------------------------------------------------------- report
+def _plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    beds = [b for b in results if b != "meta"]
+    fig, axes = plt.subplots(1, len(beds), figsize=(4.2 * len(beds), 3.6), squeeze=False)
+    for ax, bed in zip(axes[0], beds):
+        for m, e in results[bed].items():
+            if m.startswith("_"):
+                continue
+            grid = np.asarray(e["curve_epochs"])
+            mean = np.asarray(e["curve_regret"], dtype=np.float64)
+            ax.plot(grid, mean, label=m)
+        ax.set_xscale("log")
+        ax.set_title(bed, fontsize=9)
+        ax.set_xlabel("cumulative epochs")
+        ax.set_ylabel("regret of the incumbent")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def aggregate(runs: list[tuple[str, int, dict]]) -> dict:
+    res: dict = {}
+    by_bed: dict = {}
+    for bed, _seed, out in runs:
+        by_bed.setdefault(bed, []).append(out)
+    for bed, outs in by_bed.items():
+        res[bed] = {}
+        total = max(max(o[m]["cum_epochs"][-1] for m in o) for o in outs)
+        grid = np.unique(np.geomspace(10, total, 40).astype(int))
+        for m in outs[0]:
+            eps = [o[m]["epochs"] for o in outs]
+            regs = [o[m]["regret"] for o in outs]
+            curves = []
+            for o in outs:
+                ce, ar = (
+                    np.asarray(o[m]["cum_epochs"]),
+                    np.asarray(o[m]["anytime_regret"], dtype=np.float64),
+                )
+                pos = np.searchsorted(ce, grid, side="right") - 1
+                curves.append(np.where(pos >= 0, ar[np.clip(pos, 0, None)], np.nan))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mean_curve = np.nanmean(np.array(curves), axis=0)
+            res[bed][m] = {
+                "epochs": float(np.mean(eps)),
+                "regret": float(np.nanmean(regs)),
+                "regret_std": float(np.nanstd(regs)),
+                "seeds": len(outs),
+                "decision_ms": float(np.median([o[m]["decision_ms"] for o in outs])),
+                "curve_epochs": grid.tolist(),
+                "curve_regret": [None if not np.isfinite(x) else float(x) for x in mean_curve],
+            }
+    return res
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--testbeds", nargs="*", default=None)
+    p.add_argument("--methods", nargs="*", default=list(METHODS))
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--trials", type=int, default=100)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--smoke-test", action="store_true")
+    args = p.parse_args(argv)
+    started = time.perf_counter()
+    beds = args.testbeds or [f"lcbench/{t}" for t in LCBENCH_TASKS] + ["nb201"] + (
+        [f"gnn/{d}" for d in ("cora", "citeseer")] if GNN_FILE.exists() else []
+    )
+    if args.smoke_test:
+        beds, args.seeds, args.trials = ["lcbench/3945"], 1, 8
+    jobs = [
+        (b, s, args.trials, args.methods, args.data_root) for b in beds for s in range(args.seeds)
+    ]
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as ex:
+            runs = list(ex.map(one_job, *zip(*jobs)))
+    else:
+        runs = [one_job(*j) for j in jobs]
+    results = aggregate(runs)
+    extrap = {
+        b: extrapolation_errors(b, args.data_root, n_eval=10 if args.smoke_test else 60)
+        for b in beds
+    }
+    if args.smoke_test:
+        print(
+            json.dumps(
+                {
+                    b: {
+                        m: {k: v for k, v in e.items() if not k.startswith("curve")}
+                        for m, e in r.items()
+                    }
+                    for b, r in results.items()
+                }
+            )
+        )
+        print(json.dumps(extrap))
+        return 0
+    for b in beds:
+        results[b]["_extrapolation_mae"] = extrap[b]
+    results["meta"] = meta(
+        "python benchmarks/pruning.py " + " ".join(sys.argv[1:] if argv is None else argv), started
+    )
+    results["meta"].update(
+        {"testbeds": beds, "methods": args.methods, "seeds": args.seeds, "trials": args.trials}
+    )
+    write_json("pruning", results)
+    _plot(
+        {
+            b: {m: e for m, e in r.items() if not m.startswith("_")}
+            for b, r in results.items()
+            if b != "meta"
+        },
+        RESULTS / "pruning.png",
+    )
+    lines = [
+        "| testbed | method | epochs (speed-up) | final regret | median decision ms |",
+        "|---|---|---|---|---|",
+    ]
+    for b in beds:
+        none = results[b].get("none", {}).get("epochs")
+        for m in args.methods:
+            e = results[b][m]
+            sp = f" ({none / e['epochs']:.1f}x)" if none else ""
+            lines.append(
+                f"| {b} | {m} | {e['epochs']:.0f}{sp} | {e['regret']:.2f} ± {e['regret_std']:.2f} | {e['decision_ms']:.2f} |"
+            )
+    ex_lines = [
+        "| testbed | fraction seen | parametric | learned | last value |",
+        "|---|---|---|---|---|",
+    ]
+    for b in beds:
+        for f, e in extrap[b].items():
+            ex_lines.append(
+                f"| {b} | {float(f):.0%} | {e['parametric']:.2f} | {e['learned']:.2f} | {e['last_value']:.2f} |"
+            )
+    body = (
+        f"`{results['meta']['command']}` ({results['meta']['wall_time_s']:.0f} s, commit {results['meta']['commit']}); "
+        f"{args.trials} trials per study, {args.seeds} seeds, mean over seeds. Regret in accuracy points against the best "
+        "curve of the study (so `none` has 0). Plot: `benchmarks/results/pruning.png`.\n\n"
+        + "\n".join(lines)
+        + "\n\nExtrapolation: mean absolute error of the predicted final value (accuracy points) after seeing a "
+        "fraction of the curve; the learned extrapolator is trained on other curves of the same testbed.\n\n"
+        + "\n".join(ex_lines)
+    )
+    update_results_md("Early stopping on learning curves", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    sys.exit(main())
