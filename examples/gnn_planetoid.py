@@ -1,8 +1,9 @@
-"""Real NAS on Cora: MetaNASSampler proposes GNNs, each is trained, MedianPruner stops weak ones.
+"""Real NAS on Cora: MetaNASSampler proposes GNNs, each is trained, a learning-curve pruner stops weak ones.
 
 Every trial trains a NAS-Bench-Graph architecture on the Planetoid graph with the benchmark's
-protocol (torch-geometric, CPU or CUDA) and reports its validation accuracy each epoch; Optuna's
-MedianPruner stops trials that fall below the median of earlier trials at the same epoch. The
+protocol (torch-geometric, CPU or CUDA) and reports its validation accuracy each epoch;
+``LCExtrapolationPruner`` stops a trial when its extrapolated learning curve is unlikely to end
+above the best finished trial (``--pruner median`` uses Optuna's MedianPruner instead). The
 value of a trial is its best validation accuracy (%). The table's value of the same architecture
 (NAS-Bench-Graph, 400 epochs, 3 seeds) is printed beside it.
 
@@ -24,6 +25,7 @@ import optuna
 from nas_meta_tune import load_benchmark
 from nas_meta_tune.integrations.objectives import gnn_objective
 from nas_meta_tune.samplers import MetaNASSampler
+from nas_meta_tune.schedulers import LCExtrapolationPruner
 
 
 def main(argv=None) -> None:
@@ -32,6 +34,7 @@ def main(argv=None) -> None:
     p.add_argument("--trials", type=int, default=20)
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pruner", default="lce", choices=["lce", "median"])
     p.add_argument("--data-root", default=None, help="folder holding planetoid/<Name>/raw")
     p.add_argument("--smoke-test", action="store_true", help="3 trials of 3 epochs")
     args = p.parse_args(argv)
@@ -50,7 +53,13 @@ def main(argv=None) -> None:
     study = optuna.create_study(
         direction="maximize",
         sampler=MetaNASSampler(bench.space, seed=args.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=args.epochs // 4),
+        pruner=(
+            LCExtrapolationPruner(
+                max_step=args.epochs, min_step=max(1, args.epochs // 10), value_range=(0, 100)
+            )
+            if args.pruner == "lce"
+            else optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=args.epochs // 4)
+        ),
     )
     t0 = time.perf_counter()
     study.optimize(objective, n_trials=args.trials)
