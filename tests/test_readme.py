@@ -20,7 +20,7 @@ def test_readme_quickstart_runs(capsys):
 
 def test_readme_meta_predictor_section_runs(capsys):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## NAS with the meta-predictor") : text.index("## Search spaces")]
+    section = text[text.index("## NAS with the meta-predictor") : text.index("## Stopping weak trials early")]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 2
     import optuna
@@ -31,3 +31,17 @@ def test_readme_meta_predictor_section_runs(capsys):
         exec(compile(code, "README.md", "exec"), namespace)
     assert len(namespace["study"].trials) == 20
     assert namespace["mean"].shape == (20,) and (namespace["std"] >= 0).all()
+
+
+def test_readme_learning_curve_section_runs(capsys, data_root):
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Stopping weak trials early") : text.index("## Search spaces")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    states = [t.state for t in namespace["study"].trials]
+    assert len(states) == 15 and optuna.trial.TrialState.PRUNED in states
+    assert "StopDecision" in capsys.readouterr().out
