@@ -205,8 +205,13 @@ def main(argv=None) -> int:
         global CACHE
         CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "nmt-search-smoke"
     CACHE.mkdir(parents=True, exist_ok=True)
-    jobs = [(t, args.methods, args.seeds, args.trials, args.steps, args.weights) for t in tasks]
-    if args.workers > 1:
+    # --seeds 0 with --overhead-trials: only the long-study overhead run (merged with --merge)
+    jobs = (
+        [(t, args.methods, args.seeds, args.trials, args.steps, args.weights) for t in tasks]
+        if args.seeds > 0
+        else []
+    )
+    if args.workers > 1 and jobs:
         with ProcessPoolExecutor(args.workers) as ex:
             done = [f.result() for f in as_completed([ex.submit(_one, *j) for j in jobs])]
     else:
