@@ -291,17 +291,23 @@ class CurveTracker:
     def _sign(self, value: float) -> float:
         return value if self.mode == "max" else -value
 
-    def on_result(self, trial_id: str, step: float | None, value: float | None) -> StopDecision:
-        """Record ``value`` at ``step`` (missing, non-numeric or non-finite: ignored) and decide."""
-        curve = self._running.setdefault(str(trial_id), {})
+    def record(self, trial_id: str, step: float | None, value: float | None) -> bool:
+        """Record ``value`` at ``step``; False (and nothing recorded) when either is missing,
+        non-numeric or non-finite."""
         try:
             step_f, value_f = float(step), float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            return StopDecision(False, "result without a numeric step and metric")
-        if np.isfinite(step_f) and np.isfinite(value_f):
-            curve[step_f] = self._sign(value_f)
-        else:
-            return StopDecision(False, "non-finite step or metric ignored")
+            return False
+        if not (np.isfinite(step_f) and np.isfinite(value_f)):
+            return False
+        self._running.setdefault(str(trial_id), {})[step_f] = self._sign(value_f)
+        return True
+
+    def on_result(self, trial_id: str, step: float | None, value: float | None) -> StopDecision:
+        """Record ``value`` at ``step`` (missing, non-numeric or non-finite: ignored) and decide."""
+        if not self.record(trial_id, step, value):
+            return StopDecision(False, "result without a finite numeric step and metric")
+        curve = self._running[str(trial_id)]
         steps = np.fromiter(curve.keys(), dtype=np.float64)
         values = np.fromiter(curve.values(), dtype=np.float64)
         return self.rule.decide(steps, values, self._completed)

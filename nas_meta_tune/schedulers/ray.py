@@ -164,7 +164,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
             self._tracker.on_remove(trial.trial_id)
             return
         if result:
-            self._tracker.on_result(
+            self._tracker.record(
                 trial.trial_id, result.get(self._time_attr), result.get(self._metric)
             )
         self._tracker.on_complete(trial.trial_id)
