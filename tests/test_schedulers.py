@@ -299,3 +299,37 @@ def test_syne_scheduler_stops_trials_in_a_sequential_run(curves):
         scheduler.on_trial_complete(trial, result)
     assert scheduler.num_stopped > 0 and min(used) < EPOCHS
     assert len(scheduler.tracker.completed) == 20 - scheduler.num_stopped
+
+
+def test_stopping_rule_decides_only_at_decision_steps_and_after_warm_up(curves):
+    from nas_meta_tune.curves import CompletedCurve, CurveTracker, LCStoppingRule
+
+    best = max(curves, key=lambda c: c.final)
+    worst = min(curves, key=lambda c: c.final)
+    rule = LCStoppingRule(max_step=EPOCHS, min_step=5, interval=5, value_range=(0, 100))
+    done = [CompletedCurve(best.steps, best.values)]
+    reasons = {}
+    for k in (3, 5, 6, 9, 10, 12, EPOCHS):
+        reasons[k] = rule.decide(worst.steps[:k], worst.values[:k], done).reason
+    assert reasons[3].startswith("warm-up") and reasons[6] == reasons[9] == "between decision steps"
+    assert reasons[EPOCHS] == "curve already at max_step"
+    assert rule.decide(
+        worst.steps[:10], worst.values[:10], done
+    ).stop  # far below the best: stopped at step 10
+    # a report that jumps over a decision step (missing epochs 10, 11) is decided on
+    s = np.r_[worst.steps[:9], worst.steps[11:12]]
+    assert rule.decide(s, worst.values[s.astype(int) - 1], done).reason != "between decision steps"
+    assert not rule.decide(worst.steps[:10], worst.values[:10], []).stop  # nothing completed yet
+    # the tracker negates a minimised metric and keeps completed curves as references
+    tracker = CurveTracker(
+        LCStoppingRule(max_step=EPOCHS, min_step=5, value_range=(-100, 0)), mode="min"
+    )
+    for s_, v in zip(best.steps, best.values):
+        tracker.record("best", s_, 100 - v)
+    tracker.on_complete("best")
+    assert tracker.completed[0].final == pytest.approx(-(100 - best.final))
+    stops = [
+        tracker.on_result("w", s_, 100 - v).stop
+        for s_, v in zip(worst.steps[:12], worst.values[:12])
+    ]
+    assert any(stops) and not any(stops[:4])
