@@ -1,4 +1,5 @@
-"""Network builders and training: real NAS-Bench-Graph GNNs trained on Planetoid graphs.
+"""Network builders and training: real NAS-Bench-Graph GNNs trained on Planetoid graphs, and the
+NAS-Bench-201 network of a cell (:func:`build_nb201`).
 
 >>> from nas_meta_tune.oneshot import train_gnn
 >>> run = train_gnn("0,0,1,2|gcn,gat,skip,fc", "cora", epochs=5)  # doctest: +SKIP
@@ -19,6 +20,7 @@ from .gnn import (
     load_planetoid,
     train_gnn,
 )
+from .nb201 import NB201_OPS, NB201Cell, NB201Net, build_nb201
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -30,4 +32,8 @@ __all__ = [
     "canonical_cell",
     "load_planetoid",
     "train_gnn",
+    "NB201_OPS",
+    "NB201Cell",
+    "NB201Net",
+    "build_nb201",
 ]
