@@ -282,6 +282,7 @@ def extrapolation_errors(testbed: str, data_root: str | None, n_eval: int = 60) 
 # ------------------------------------------------------------------------------- report
 def _plot(results: dict, path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -296,6 +297,7 @@ def _plot(results: dict, path: Path) -> None:
             mean = np.asarray(e["curve_regret"], dtype=np.float64)
             ax.plot(grid, mean, label=m)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(bed, fontsize=9)
         ax.set_xlabel("cumulative epochs")
         ax.set_ylabel("regret of the incumbent")
@@ -348,8 +350,22 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--data-root", default=None)
     p.add_argument("--smoke-test", action="store_true")
+    p.add_argument(
+        "--replot", action="store_true", help="only redraw pruning.png from pruning.json"
+    )
     args = p.parse_args(argv)
     started = time.perf_counter()
+    if args.replot:
+        saved = json.loads((RESULTS / "pruning.json").read_text())
+        _plot(
+            {
+                b: {m: e for m, e in r.items() if not m.startswith("_")}
+                for b, r in saved.items()
+                if b != "meta"
+            },
+            RESULTS / "pruning.png",
+        )
+        return 0
     beds = args.testbeds or [f"lcbench/{t}" for t in LCBENCH_TASKS] + ["nb201"] + (
         [f"gnn/{d}" for d in ("cora", "citeseer")] if GNN_FILE.exists() else []
     )
