@@ -35,7 +35,7 @@ def test_readme_meta_predictor_section_runs(capsys):
 
 def test_readme_learning_curve_section_runs(capsys, data_root):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## Stopping weak trials early") : text.index("## Search spaces")]
+    section = text[text.index("## Stopping weak trials early") : text.index("## Zero-cost proxies")]
     (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
     import optuna
 
@@ -45,3 +45,13 @@ def test_readme_learning_curve_section_runs(capsys, data_root):
     states = [t.state for t in namespace["study"].trials]
     assert len(states) == 15 and optuna.trial.TrialState.PRUNED in states
     assert "StopDecision" in capsys.readouterr().out
+
+
+def test_readme_proxies_section_runs():
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Zero-cost proxies") : text.index("## Search spaces")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    scores = namespace["scores"]
+    assert scores.shape == (3, 2) and (scores[:, 1] > 0).all()
