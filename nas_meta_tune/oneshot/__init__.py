@@ -9,6 +9,14 @@ NAS-Bench-201 network of a cell (:func:`build_nb201`).
 
 from __future__ import annotations
 
+from .fewshot import (
+    SplitNode,
+    SplitTree,
+    gradient_matching_distance,
+    partition_ops,
+    proxy_distance,
+    split_distance,
+)
 from .gnn import (
     CACHE_ENV_VAR,
     PLANETOID_NAMES,
@@ -21,6 +29,7 @@ from .gnn import (
     train_gnn,
 )
 from .nb201 import NB201_OPS, NB201Cell, NB201Net, build_nb201
+from .supernet import GNNSupernet, SPOSTrainer, build_supernet
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -36,4 +45,13 @@ __all__ = [
     "NB201Cell",
     "NB201Net",
     "build_nb201",
+    "GNNSupernet",
+    "SPOSTrainer",
+    "build_supernet",
+    "SplitNode",
+    "SplitTree",
+    "gradient_matching_distance",
+    "partition_ops",
+    "proxy_distance",
+    "split_distance",
 ]

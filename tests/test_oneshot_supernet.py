@@ -1,0 +1,167 @@
+"""The NAS-Bench-Graph supernet (SPOS) and few-shot splitting, on the real Cora graph."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from nas_meta_tune.exceptions import InvalidArchitectureError
+from nas_meta_tune.oneshot import (
+    GNNSupernet,
+    SplitTree,
+    SPOSTrainer,
+    build_supernet,
+    load_planetoid,
+    partition_ops,
+    split_distance,
+)
+from nas_meta_tune.spaces import get_space
+from nas_meta_tune.spaces.nasbench_graph import GNN_OPS
+
+HIDDEN = 8
+
+
+@pytest.fixture(scope="module")
+def cora(data_root):
+    return load_planetoid("cora", data_root)
+
+
+def _trainer(cora, seed=0, **kw):
+    kw.setdefault("lr", 0.01)
+    return build_supernet(cora, hidden=HIDDEN, seed=seed, device="cpu", **kw)
+
+
+def test_forward_gives_logits_for_sampled_archs(cora):
+    data = cora[0]
+    net = GNNSupernet(data.num_features, cora.num_classes, hidden=HIDDEN).eval()
+    for arch in get_space("nasbench_graph").sample(5, seed=0):
+        out = net(data.x, data.edge_index, arch)
+        assert out.shape == (data.num_nodes, cora.num_classes)
+        assert torch.isfinite(out).all()
+    with pytest.raises(InvalidArchitectureError):
+        net.restrict([("gcn",), GNN_OPS, GNN_OPS, GNN_OPS])(
+            data.x, data.edge_index, "0,0,1,2|gat,gcn,gcn,gcn"
+        )
+
+
+def test_spos_step_touches_only_the_path(cora):
+    trainer = _trainer(cora)
+    net = trainer.supernet
+    arch = "0,0,1,2|gcn,gat,skip,sage"
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    trainer.step(arch)
+    used = {id(p) for p in net.path_parameters(arch)}
+    _, ops = net.cell(arch)
+    for pos, cands in enumerate(net.candidates):
+        for op, mod in cands.items():
+            for name, p in mod.named_parameters():
+                key = f"candidates.{pos}.{op}.{name}"
+                if op == ops[pos]:
+                    assert id(p) in used and p.grad is not None and p.grad.abs().sum() > 0
+                else:
+                    assert id(p) not in used
+                    assert p.grad is None or not p.grad.any()
+                    assert torch.equal(p.detach(), before[key])  # no weight decay either
+    assert net.pre[0].weight.grad is not None
+
+
+def test_spos_lowers_loss_and_is_reproducible(cora):
+    archs = get_space("nasbench_graph").sample(4, seed=1)
+    a, b = _trainer(cora, seed=3), _trainer(cora, seed=3)
+    start = np.mean([a.loss(x, "train") for x in archs])
+    losses = a.train(40)
+    assert losses == b.train(40)
+    assert a.steps_done == 40 and a.last_arch is not None
+    for (k, va), vb in zip(a.supernet.state_dict().items(), b.supernet.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert np.mean([a.loss(x, "train") for x in archs]) < start
+    assert _trainer(cora, seed=4).train(3) != losses[:3]
+
+
+def test_evaluate_and_rank_are_finite(cora):
+    trainer = _trainer(cora)
+    trainer.train(5)
+    archs = get_space("nasbench_graph").sample(3, seed=2)
+    acc = trainer.evaluate(archs[0])
+    assert 0.0 <= acc <= 100.0
+    for score in ("acc", "loss"):
+        r = trainer.rank(archs, score=score)
+        assert r.shape == (3,) and np.isfinite(r).all()
+    assert isinstance(trainer, SPOSTrainer)
+
+
+def test_restrict_inherits_or_reinitialises(cora):
+    trainer = _trainer(cora)
+    trainer.train(2)
+    choices = [GNN_OPS, ("gcn", "fc"), GNN_OPS, GNN_OPS]
+    child = trainer.spawn(choices)
+    assert set(child.supernet.candidates[1].keys()) == {"gcn", "fc"}
+    w, cw = trainer.supernet.pre[0].weight, child.supernet.pre[0].weight
+    assert torch.equal(w, cw) and w.data_ptr() != cw.data_ptr()
+    fresh = trainer.spawn(choices, inherit=False, seed=5)
+    assert not torch.equal(w, fresh.supernet.pre[0].weight)
+    assert child.supernet.num_paths() == 9 * (9 * 2 * 9 * 9)
+
+
+def test_split_tree_partitions_one_edge(cora):
+    trainer = _trainer(cora)
+    trainer.train(3)
+    tree = SplitTree(trainer, branching=2, depth=1, edges=2, num_contexts=2).build()
+    leaves = tree.leaves
+    assert len(leaves) == 2 and tree.root.edge == 2
+    groups = [set(leaf.op_choices[1]) for leaf in leaves]
+    assert groups[0].isdisjoint(groups[1]) and groups[0] | groups[1] == set(GNN_OPS)
+    assert abs(len(groups[0]) - len(groups[1])) <= 1
+    for leaf in leaves:
+        assert all(leaf.op_choices[p] == GNN_OPS for p in (0, 2, 3))
+    assert tree.root.distance.shape == (9, 9)
+    for arch in get_space("nasbench_graph").sample(30, seed=0):
+        holders = [leaf for leaf in leaves if leaf.contains(arch)]
+        assert holders == [tree.leaf_for(arch)]
+        _, ops = arch.spec
+        assert all(op in holders[0].op_choices[p] for p, op in enumerate(ops))
+    text = tree.describe()
+    assert "split op_2" in text and text.count("leaf") == 2
+    assert np.isfinite(tree.rank(get_space("nasbench_graph").sample(2, seed=1))).all()
+    assert tree.splits()[0][1] == 2
+
+
+def test_split_tree_depth_two_with_a_proxy(cora):
+    tree = SplitTree(
+        _trainer(cora), branching=2, depth=2, metric="snip", edges=(1, 3), num_contexts=1
+    ).build()
+    assert len(tree.leaves) == 4
+    # the leaves' sub-spaces partition the (op_1, op_3) choices
+    cells = [set(itertools.product(leaf.op_choices[0], leaf.op_choices[2])) for leaf in tree.leaves]
+    assert sum(map(len, cells)) == len(GNN_OPS) ** 2
+    assert set().union(*cells) == set(itertools.product(GNN_OPS, GNN_OPS))
+
+
+def test_split_distance_definition():
+    a = [["a", "b"], ["c", "d"]]
+    assert split_distance(a, a) == 0.0
+    assert split_distance(a, [["d", "c"], ["b", "a"]]) == 0.0  # order-free
+    # every op changes partner: 4 ops x (1 lost + 1 gained) = 8, over 2 * 4 - 1
+    assert split_distance(a, [["a", "c"], ["b", "d"]]) == pytest.approx(8 / 7)
+    # moving c: pairs (a,c), (b,c), (c,d) change -> 2 * 3 ordered pairs
+    b = [["a", "b", "c"], ["d"]]
+    assert split_distance(b, a) == pytest.approx(6 / 7) == split_distance(a, b)
+    assert split_distance([["a"], ["b"], ["c"]], [["a", "b", "c"]]) == pytest.approx(6 / 5)
+    with pytest.raises(ValueError):
+        split_distance(a, [["a", "b"], ["c"]])
+    with pytest.raises(ValueError):
+        split_distance([["a", "b"], ["b", "c"]], [["a", "b", "c"]])
+
+
+def test_partition_ops_finds_the_blocks():
+    d = np.ones((6, 6))
+    for block in ([0, 2, 4], [1, 3, 5]):
+        d[np.ix_(block, block)] = 0.1
+    np.fill_diagonal(d, 0.0)
+    groups, score = partition_ops(d, 2)
+    assert sorted(map(sorted, groups)) == [[0, 2, 4], [1, 3, 5]] and score == pytest.approx(0.0)
+    groups3, _ = partition_ops(d, 3)
+    assert len(groups3) == 3 and sorted(sum(groups3, [])) == list(range(6))
