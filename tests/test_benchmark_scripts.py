@@ -13,7 +13,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.mark.parametrize(
-    "script", ["predictor.py", "search.py", "encodings.py", "pruning.py", "record_curves.py", "proxies.py"]
+    "script", ["predictor.py", "search.py", "encodings.py", "pruning.py", "record_curves.py", "proxies.py", "oneshot.py"]
 )
 def test_benchmark_smoke(script, tmp_path):
     before = {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")}
