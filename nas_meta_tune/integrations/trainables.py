@@ -9,7 +9,7 @@ from typing import Any
 
 from .._imports import require
 
-__all__ = ["GNN_METRICS", "gnn_trainable"]
+__all__ = ["GNN_METRICS", "gnn_trainable", "SupernetTrainable", "supernet_resources"]
 
 #: what :func:`gnn_trainable` reports every epoch (accuracies in percent, losses, seconds)
 GNN_METRICS = (
@@ -80,3 +80,103 @@ def gnn_trainable(config: dict[str, Any]) -> None:
         data_root=config.get("data_root"),
         cache_dir=config.get("cache_dir"),
     )
+
+
+def _ray_trainable_base() -> type:
+    require("ray.tune", feature="SupernetTrainable")
+    from ray import tune
+
+    return tune.Trainable
+
+
+class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
+    """Ray Tune class trainable: train a NAS-Bench-Graph weight-sharing supernet (SPOS), or one
+    leaf of a few-shot split tree, on a Planetoid graph.
+
+    ``config`` keys (all optional but ``dataset``):
+
+    * ``dataset``: ``"cora"`` / ``"citeseer"``; ``data_root``: where ``planetoid/`` lives;
+    * ``op_choices``: the leaf's allowed operations per cell node (4 lists; default: the whole space);
+    * ``hidden`` (64), ``lr`` (0.005), ``seed`` (0), ``steps_per_iter`` (10 SPOS steps per
+      ``training_iteration``), ``probe_archs`` (16: sampled architectures of the leaf whose
+      inherited-weight validation accuracy is reported);
+    * ``device``: default CUDA when the trial was given a GPU, else CPU.
+
+    Reports ``loss`` (mean SPOS training loss of the iteration), ``probe_valid_acc`` (mean over
+    the probe architectures), ``steps`` and ``device``. ``save_checkpoint`` / ``load_checkpoint``
+    keep the supernet, its optimiser and the step counter, so a restored trial continues exactly.
+    Request a GPU per trial with :func:`supernet_resources`.
+    """
+
+    def setup(self, config: dict[str, Any]) -> None:
+        import numpy as np
+        import torch
+
+        from ..oneshot import build_supernet
+
+        self._torch = torch
+        device = config.get("device")
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        trainer = build_supernet(
+            config["dataset"],
+            hidden=int(config.get("hidden", 64)),
+            lr=float(config.get("lr", 0.005)),
+            seed=int(config.get("seed", 0)),
+            device=device,
+            data_root=config.get("data_root"),
+        )
+        if config.get("op_choices") is not None:
+            trainer = trainer.spawn(
+                config["op_choices"], inherit=False, seed=int(config.get("seed", 0))
+            )
+        self.trainer = trainer
+        self.steps_per_iter = int(config.get("steps_per_iter", 10))
+        rng = np.random.default_rng(int(config.get("seed", 0)))
+        self.probe = [
+            trainer.supernet.sample_arch(rng) for _ in range(int(config.get("probe_archs", 16)))
+        ]
+
+    def step(self) -> dict[str, Any]:
+        import numpy as np
+
+        losses = self.trainer.train(self.steps_per_iter)
+        acc = float(np.mean(self.trainer.rank(self.probe)))
+        return {
+            "loss": float(np.mean(losses)),
+            "probe_valid_acc": acc,
+            "steps": self.trainer.steps_done,
+            "device": str(self.trainer.device),
+        }
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        import os
+
+        state = {
+            "supernet": self.trainer.supernet.state_dict(),
+            "optimizer": self.trainer._opt.state_dict(),
+            "steps_done": self.trainer.steps_done,
+        }
+        self._torch.save(state, os.path.join(checkpoint_dir, "supernet.pt"))
+
+    def load_checkpoint(self, checkpoint_dir: str) -> None:
+        import os
+
+        state = self._torch.load(
+            os.path.join(checkpoint_dir, "supernet.pt"),
+            map_location=self.trainer.device,
+            weights_only=True,
+        )
+        self.trainer.supernet.load_state_dict(state["supernet"])
+        self.trainer._opt.load_state_dict(state["optimizer"])
+        self.trainer.steps_done = int(state["steps_done"])
+
+
+def supernet_resources(trainable: type = SupernetTrainable) -> Any:
+    """``tune.with_resources`` for the supernet: one GPU per trial when the Ray cluster has GPUs,
+    else one CPU (so the same job runs on a laptop and on a GPU cluster)."""
+    import ray
+    from ray import tune
+
+    gpus = ray.cluster_resources().get("GPU", 0) if ray.is_initialized() else 0
+    return tune.with_resources(trainable, {"gpu": 1, "cpu": 1} if gpus >= 1 else {"cpu": 1})
