@@ -84,7 +84,20 @@ def run_syne_searcher(
     global_state = np.random.get_state()
     np.random.seed(seed)
     try:
-        _search_loop(searcher, space, table, n_trials, values, overhead, on_trial)
+        for trial_id in range(n_trials):
+            t0 = time.perf_counter()
+            config = searcher.suggest()
+            overhead.append(1000 * (time.perf_counter() - t0))
+            if config is None:
+                break
+            value = table.get(space.from_params(config).key)
+            if value is None:
+                searcher.on_trial_error(trial_id)
+            else:
+                searcher.on_trial_complete(trial_id, config, -value)  # Syne Tune searchers minimise
+            values.append(float("nan") if value is None else value)
+            if on_trial:
+                on_trial()
     finally:
         np.random.set_state(global_state)
     best = float(np.max(task.scores))
@@ -93,29 +106,3 @@ def run_syne_searcher(
         "regret": regret_curve(values, best).tolist(),
         "overhead_ms": overhead,
     }
-
-
-def _search_loop(
-    searcher: Any,
-    space: SearchSpace,
-    table: dict[str, float],
-    n_trials: int,
-    values: list[float],
-    overhead: list[float],
-    on_trial: Callable[[], None] | None,
-) -> None:
-    for trial_id in range(n_trials):
-        t0 = time.perf_counter()
-        config = searcher.suggest()
-        overhead.append(1000 * (time.perf_counter() - t0))
-        if config is None:
-            break
-        value = table.get(space.from_params(config).key)
-        if value is None:
-            searcher.on_trial_error(trial_id)
-            values.append(float("nan"))
-        else:
-            searcher.on_trial_complete(trial_id, config, -value)  # Syne Tune searchers minimise
-            values.append(value)
-        if on_trial:
-            on_trial()

@@ -110,14 +110,10 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
 
     def setup(self, config: dict[str, Any]) -> None:
         import numpy as np
-        import torch
 
         from ..oneshot import build_supernet
 
-        self._torch = torch
-        device = config.get("device")
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = config.get("device")  # None: CUDA when the trial was given a GPU, else CPU
         trainer = build_supernet(
             config["dataset"],
             hidden=int(config.get("hidden", 64)),
@@ -152,24 +148,21 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         import os
 
-        state = {
-            "supernet": self.trainer.supernet.state_dict(),
-            "optimizer": self.trainer._opt.state_dict(),
-            "steps_done": self.trainer.steps_done,
-        }
-        self._torch.save(state, os.path.join(checkpoint_dir, "supernet.pt"))
+        import torch
+
+        torch.save(self.trainer.state_dict(), os.path.join(checkpoint_dir, "supernet.pt"))
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         import os
 
-        state = self._torch.load(
+        import torch
+
+        state = torch.load(
             os.path.join(checkpoint_dir, "supernet.pt"),
             map_location=self.trainer.device,
             weights_only=True,
         )
-        self.trainer.supernet.load_state_dict(state["supernet"])
-        self.trainer._opt.load_state_dict(state["optimizer"])
-        self.trainer.steps_done = int(state["steps_done"])
+        self.trainer.load_state_dict(state)
 
 
 def supernet_resources(trainable: type = SupernetTrainable) -> Any:

@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._device import resolve_device
 from .._logging import get_logger
 from ..benchmarks._data import resolve_data_file
 from ..exceptions import InvalidArchitectureError, UnknownNameError
@@ -424,12 +425,6 @@ def load_planetoid(
 
 
 # --------------------------------------------------------------------------------- training
-def _resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def _accuracy(pred: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
     return 100.0 * float((pred[mask] == y[mask]).sum()) / max(int(mask.sum()), 1)
 
@@ -499,7 +494,7 @@ def train_gnn(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, but got {seed!r}.")
 
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     links, ops = canonical_cell(arch)
     data = dataset[0].to(dev)
     x, edge_index, y = data.x, data.edge_index, data.y

@@ -43,9 +43,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._device import resolve_device
 from ..exceptions import InvalidArchitectureError
 from ..spaces.nasbench_graph import GNN_OPS, LINK_PATTERNS
-from .gnn import _accuracy, _cell_of, _check_sizes, _make_op, _resolve_device, load_planetoid
+from .gnn import _accuracy, _cell_of, _check_sizes, _make_op, load_planetoid
 
 if TYPE_CHECKING:
     from ..spaces._base import Architecture
@@ -320,7 +321,7 @@ class SPOSTrainer:
             raise ValueError(f"need lr > 0 and weight_decay >= 0, got {lr=}, {weight_decay=}.")
         if not hasattr(data, "edge_index"):
             data = data[0]  # a dataset
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
         self.data = data.to(self.device)
         self.supernet = supernet.to(self.device)
         self.optimizer_name, self.lr, self.weight_decay = optimizer, float(lr), float(weight_decay)
@@ -392,6 +393,20 @@ class SPOSTrainer:
     def path_model(self, arch: ArchLike) -> nn.Module:
         """``arch``'s sub-network as ``model(x, edge_index)`` sharing the supernet's weights."""
         return _Path(self.supernet, arch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue training exactly: supernet weights, optimiser state and
+        the step counter (each step's path and dropout are seeded from ``(seed, step)``)."""
+        return {
+            "supernet": self.supernet.state_dict(),
+            "optimizer": self._opt.state_dict(),
+            "steps_done": self.steps_done,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.supernet.load_state_dict(state["supernet"])
+        self._opt.load_state_dict(state["optimizer"])
+        self.steps_done = int(state["steps_done"])
 
     def spawn(
         self,

@@ -105,12 +105,6 @@ def gaussian_standin_batch(
     return ProxyBatch((x,), y)
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def loss_of(out: torch.Tensor, batch: ProxyBatch, loss_fn: LossFn | None) -> torch.Tensor:
     if batch.targets is None:
         raise ValueError(

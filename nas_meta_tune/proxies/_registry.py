@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._device import resolve_device
 from .._logging import get_logger
 from ..exceptions import UnknownNameError
-from ._common import LossFn, ProxyBatch, resolve_device
+from ._common import LossFn, ProxyBatch
 from .activation import jacob_cov, naswot
 from .cost import flops, params
 from .saliency import fisher, gradnorm, grasp, snip, synflow

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ._common import FunctionalModel, LossFn, ProxyBatch, proxy_context, resolve_device
+from .._device import resolve_device
+from ._common import FunctionalModel, LossFn, ProxyBatch, proxy_context
 
 __all__ = ["jacob_cov", "naswot", "JACOB_COV_K"]
 

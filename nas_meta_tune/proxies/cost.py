@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._common import FunctionalModel, LossFn, ProxyBatch, proxy_context, resolve_device
+from .._device import resolve_device
+from ._common import FunctionalModel, LossFn, ProxyBatch, proxy_context
 
 __all__ = ["params", "flops"]
 

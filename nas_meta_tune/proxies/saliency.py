@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._device import resolve_device
 from ._common import (
     FunctionalModel,
     LossFn,
@@ -33,7 +34,6 @@ from ._common import (
     as_float,
     loss_of,
     proxy_context,
-    resolve_device,
 )
 
 __all__ = ["snip", "grasp", "gradnorm", "fisher", "synflow"]

@@ -24,7 +24,8 @@ import math
 import torch
 from torch import nn
 
-from ._common import FunctionalModel, LossFn, ProxyBatch, is_norm, proxy_context, resolve_device
+from .._device import resolve_device
+from ._common import FunctionalModel, LossFn, ProxyBatch, is_norm, proxy_context
 
 __all__ = ["zen"]
 
