@@ -1,7 +1,10 @@
-"""A worker killed mid-trial loses nothing: three processes share one Optuna RDB study (SQLite, with
-heartbeats and RetryFailedTrialCallback), MetaNASSampler proposes NAS-Bench-Graph cells, each trial
-really trains its GNN on Cora for a few epochs under an LCExtrapolationPruner, and one worker is
-SIGKILLed in the middle of a trial."""
+"""A worker killed mid-trial loses nothing: three processes share one Optuna study, MetaNASSampler
+proposes NAS-Bench-Graph cells, each trial really trains its GNN on Cora for a few epochs under an
+LCExtrapolationPruner, and one worker is SIGKILLed in the middle of a trial.
+
+Storages: RDB on SQLite and on a real PostgreSQL server (Optuna's heartbeats with
+RetryFailedTrialCallback), and JournalStorage on a shared file (no server, no native heartbeat:
+:class:`~nas_meta_tune.integrations.heartbeat.TrialHeartbeat` does the same job)."""
 
 from __future__ import annotations
 
@@ -29,10 +32,19 @@ WORKER = textwrap.dedent(
     from nas_meta_tune.samplers import MetaNASSampler
     from nas_meta_tune.schedulers import LCExtrapolationPruner
 
+    kind = sys.argv[6]
     url, worker, n_trials, epochs, data_root = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = RDBStorage(url, heartbeat_interval=1, grace_period=3,
-                         failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
+    if kind == "journal":
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+        from nas_meta_tune.integrations.heartbeat import TrialHeartbeat
+        storage = JournalStorage(JournalFileBackend(url))
+        wrap = TrialHeartbeat(interval=1, grace_period=3, max_retry=1).wrap
+    else:
+        storage = RDBStorage(url, heartbeat_interval=1, grace_period=3,
+                             failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
+        wrap = lambda f: f
     space = get_space("nasbench_graph")
     study = optuna.create_study(study_name="ft", storage=storage, direction="maximize", load_if_exists=True,
                                 sampler=MetaNASSampler(space, seed=worker),
@@ -43,7 +55,7 @@ WORKER = textwrap.dedent(
         trial.set_user_attr("worker", worker)
         return train(trial)
 
-    study.optimize(objective, n_trials=n_trials)
+    study.optimize(wrap(objective), n_trials=n_trials)
     """
 )
 
@@ -55,13 +67,28 @@ def _keys(trials, space):
     ]
 
 
-def test_killed_worker_is_retried_and_nothing_is_lost(data_root, tmp_path):
-    url = f"sqlite:///{tmp_path / 'ft.db'}"
-    optuna.create_study(study_name="ft", storage=url, direction="maximize")
+def _storage(kind, url):
+    if kind == "journal":
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        return JournalStorage(JournalFileBackend(url))
+    return url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "journal"])
+def test_killed_worker_is_retried_and_nothing_is_lost(kind, data_root, tmp_path, request):
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ft.db'}"
+    elif kind == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = str(tmp_path / "ft.journal")
+    optuna.create_study(study_name="ft", storage=_storage(kind, url), direction="maximize")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, url, str(i), "4", str(EPOCHS), str(data_root)],
+            [sys.executable, "-c", WORKER, url, str(i), "4", str(EPOCHS), str(data_root), kind],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
@@ -71,7 +98,7 @@ def test_killed_worker_is_retried_and_nothing_is_lost(data_root, tmp_path):
     killed = None
     deadline = time.time() + 240
     while killed is None and time.time() < deadline:
-        study = optuna.load_study(study_name="ft", storage=url)
+        study = optuna.load_study(study_name="ft", storage=_storage(kind, url))
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             if t.user_attrs.get("worker") == 0 and len(t.intermediate_values) >= 1:
                 procs[0].send_signal(signal.SIGKILL)
@@ -84,7 +111,7 @@ def test_killed_worker_is_retried_and_nothing_is_lost(data_root, tmp_path):
         assert p.returncode == 0, err[-3000:]
     procs[0].wait(timeout=10)
 
-    study = optuna.load_study(study_name="ft", storage=url)
+    study = optuna.load_study(study_name="ft", storage=_storage(kind, url))
     trials = {t.number: t for t in study.trials}
     assert trials[killed].state == optuna.trial.TrialState.FAIL  # the stale heartbeat made it FAIL
     retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed]

@@ -49,9 +49,23 @@ def test_readme_learning_curve_section_runs(capsys, data_root):
 
 def test_readme_proxies_section_runs():
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## Zero-cost proxies") : text.index("## Search spaces")]
+    section = text[text.index("## Zero-cost proxies") : text.index("## Many workers")]
     (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     scores = namespace["scores"]
     assert scores.shape == (3, 2) and (scores[:, 1] > 0).all()
+
+
+def test_readme_many_workers_section_runs(tmp_path, monkeypatch):
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Many workers, killed workers") : text.index("## Search spaces")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    monkeypatch.chdir(tmp_path)  # the journal file lands here
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert len(namespace["study"].trials) == 5 and (tmp_path / "nas.log").stat().st_size > 0
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in namespace["study"].trials)
