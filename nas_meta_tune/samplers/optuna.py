@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,7 @@ from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 __all__ = ["MetaNASSampler"]
 
 _CLAIM = "nas_meta_tune:proposal"
+_MAX_DECODED = 200_000  # decoded trials kept (each a few hundred bytes)
 
 
 class MetaNASSampler(BaseSampler):
@@ -111,6 +112,9 @@ class MetaNASSampler(BaseSampler):
         self._use_pruned = use_pruned
         self._lock = threading.Lock()
         self._warned: set[int] = set()
+        # trials' parameters and claims never change: decode each once (the history is re-read
+        # from storage on every trial, and decoding dominated the cost of long studies)
+        self._decoded: dict[Any, Architecture | None] = {}
         self._search_space = {
             p.name: CategoricalDistribution(list(p.choices)) for p in self._space.params
         }
@@ -126,6 +130,7 @@ class MetaNASSampler(BaseSampler):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
+        state["_decoded"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -139,12 +144,21 @@ class MetaNASSampler(BaseSampler):
             self._independent.reseed_rng()
 
     # ------------------------------------------------------------ history from storage
+    def _decode(self, key: Any, make: Callable[[], Architecture | None]) -> Architecture | None:
+        if key not in self._decoded:
+            if len(self._decoded) >= _MAX_DECODED:
+                self._decoded.clear()
+            self._decoded[key] = make()
+        return self._decoded[key]
+
     def _arch_of(self, trial: FrozenTrial) -> Architecture | None:
         names = [n for n in self._search_space if n in trial.params]
         if not names:
             return None
         for n in names:
             dist = trial.distributions[n]
+            if isinstance(dist, CategoricalDistribution) and (n, dist.choices) in self._decoded:
+                continue  # this distribution was checked before
             if not isinstance(dist, CategoricalDistribution) or set(dist.choices) != set(
                 self._search_space[n].choices
             ):
@@ -153,6 +167,7 @@ class MetaNASSampler(BaseSampler):
                     f"{self._search_space[n]}; the study was made for another search space.",
                     space=self._space.name,
                 )
+            self._decoded[(n, dist.choices)] = None
         if len(names) < len(self._search_space) and trial.state in (
             TrialState.RUNNING,
             TrialState.WAITING,
@@ -160,8 +175,12 @@ class MetaNASSampler(BaseSampler):
             # another worker is still between its first and last ``suggest`` call: its architecture
             # is its claim (or not known yet), not a mismatch
             return None
+        values = tuple(trial.params[n] for n in names)
         try:
-            return self._space.from_params({n: trial.params[n] for n in names})
+            return self._decode(
+                (tuple(names), values),
+                lambda: self._space.from_params(dict(zip(names, values))),
+            )
         except InvalidArchitectureError as exc:
             raise SpaceMismatchError(
                 f"trial {trial.number}: {exc}", space=self._space.name
@@ -188,10 +207,14 @@ class MetaNASSampler(BaseSampler):
         claim = trial.system_attrs.get(_CLAIM)
         if claim is None:
             return None
-        try:
-            return self._space.from_string(claim)
-        except InvalidArchitectureError:
-            return None
+
+        def make() -> Architecture | None:
+            try:
+                return self._space.from_string(claim)
+            except InvalidArchitectureError:
+                return None
+
+        return self._decode(claim, make)
 
     def history(
         self, study: Study, current: FrozenTrial | None = None
