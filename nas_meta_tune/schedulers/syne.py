@@ -16,6 +16,7 @@ to the wrapped scheduler untouched.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from .._imports import require
@@ -111,6 +112,15 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
                 decision.reason,
             )
             return SchedulerDecision.STOP
+        if not _has_number(result, self.metric):
+            # the wrapped scheduler would fail on it (Syne multiplies the metric); the curve
+            # tracker has already skipped it
+            _log.warning(
+                "LCExtrapolationSyneScheduler: trial %s reported no number for %r; result skipped.",
+                trial.trial_id,
+                self.metric,
+            )
+            return SchedulerDecision.CONTINUE
         return self.scheduler.on_trial_result(trial, result)
 
     def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
@@ -120,7 +130,16 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
             self.tracker.on_remove(tid)
         else:
             self.tracker.on_complete(tid)
-        self.scheduler.on_trial_complete(trial, result)
+        if _has_number(result, self.metric):
+            self.scheduler.on_trial_complete(trial, result)
+        else:  # nothing the wrapped scheduler's searcher could learn from: end it as an error
+            _log.warning(
+                "LCExtrapolationSyneScheduler: trial %s completed without a number for %r; "
+                "passed on as an error.",
+                trial.trial_id,
+                self.metric,
+            )
+            self.scheduler.on_trial_error(trial)
 
     def on_trial_error(self, trial: Trial) -> None:
         self.tracker.on_remove(str(trial.trial_id))
@@ -136,3 +155,8 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
             "wrapped": self.scheduler.metadata().get("scheduler_name"),
             "num_stopped": self.num_stopped,
         }
+
+
+def _has_number(result: dict[str, Any], metric: str) -> bool:
+    value = result.get(metric)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

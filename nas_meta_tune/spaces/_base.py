@@ -351,15 +351,19 @@ class SearchSpace(ABC):
         """Architecture of a configuration of :attr:`configspace` (or a dict of its values).
 
         Raises:
-            InvalidArchitectureError: a value is missing or not allowed, or the architecture
-                violates a constraint of the space (the message says which).
+            InvalidArchitectureError: the input is not a configuration, a value is missing or not
+                allowed, or the architecture violates a constraint of the space (the message
+                says which).
             SpaceMismatchError: the configuration belongs to another space.
         """
         if isinstance(config, Architecture):
             return self._check(config)
         if not isinstance(config, Mapping):
             # ConfigSpace.Configuration is a Mapping in ConfigSpace >= 1.0
-            raise TypeError(f"expected a Configuration or a mapping, got {type(config).__name__}.")
+            raise InvalidArchitectureError(
+                f"expected a Configuration, a mapping or an Architecture, got {type(config).__name__}.",
+                space=self.name,
+            )
         return Architecture(self, self._spec_from_params(self._values(config, strict=True)))
 
     def from_params(self, params: Mapping[str, Any]) -> Architecture:
