@@ -225,3 +225,39 @@ def test_ray_trainable_in_a_local_cluster(ray_cluster, tmp_path):
     assert results.num_errors == 0 and len(results) == 4
     for r in results:
         assert r.metrics["valid"] == pytest.approx(bench.query(r.metrics["arch"], "citeseer"))
+
+
+def _data_loaders():
+    from nas_meta_tune.benchmarks.lcbench import LCBenchSurrogate
+    from nas_meta_tune.curves import load_lcbench_curves, load_nb201_curves
+    from nas_meta_tune.oneshot.gnn import load_planetoid
+
+    loaders = {
+        f"benchmark:{name}": (lambda root, name=name: load_benchmark(name, data_root=root))
+        for name in available_benchmarks()
+        if name not in ("nasbench_graph", "analognas")  # PyPI packages, no data root
+    }
+    loaders.update(
+        {
+            "nb201 curves": lambda root: load_nb201_curves(root),
+            "lcbench curves": lambda root: load_lcbench_curves(root),
+            "lcbench surrogate": lambda root: LCBenchSurrogate(root),
+            "planetoid": lambda root: load_planetoid("cora", root),
+        }
+    )
+    return loaders
+
+
+@pytest.mark.parametrize("loader", sorted(_data_loaders()))
+def test_every_loader_names_the_path_of_a_wrong_data_root(loader, tmp_path):
+    root = tmp_path / "not-the-data"
+    root.mkdir()
+    try:
+        _data_loaders()[loader](root)
+    except DataNotFoundError as err:  # a FileNotFoundError too
+        assert str(root) in str(err)
+    except FileNotFoundError as err:
+        assert str(root) in str(err)
+    else:
+        # nb201 falls back to its PyPI package when the data root has no table
+        assert loader == "benchmark:nb201"
