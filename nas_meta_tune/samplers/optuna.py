@@ -221,21 +221,38 @@ class MetaNASSampler(BaseSampler):
     ) -> tuple[list[tuple[Architecture, float]], list[Architecture]]:
         """``(evaluated (arch, score) pairs, pending archs)`` rebuilt from the study's trials
         (score higher = better whatever the direction)."""
+        complete, pending, _ = self._read(study, current)
+        return complete, pending
+
+    def _finished(self, t: FrozenTrial, sign: float) -> tuple[Architecture | None, float | None]:
+        """``(architecture, score)`` of a finished trial, decoded once (finished trials never change)."""
+        key = ("finished", t._trial_id, t.number, t.datetime_start, t.state, sign)
+        if key not in self._decoded:
+            arch = self._arch_of(t)
+            self._decoded[key] = (arch, None if arch is None else self._score(t, sign))  # type: ignore[assignment]
+        return self._decoded[key]  # type: ignore[return-value]
+
+    def _read(
+        self, study: Study, current: FrozenTrial | None
+    ) -> tuple[list[tuple[Architecture, float]], list[Architecture], int]:
+        """:meth:`history` plus the largest trial number read."""
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         complete, pruned, pending = [], [], []
         states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+        last = -1
         for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
+            last = max(last, t.number)
             if current is not None and t.number == current.number:
                 continue
-            arch = self._arch_of(t)
             if t.state in (TrialState.RUNNING, TrialState.WAITING):
+                arch = self._arch_of(t)
                 arch = arch if arch is not None else self._claim_of(t)
                 if arch is not None:
                     pending.append(arch)
                 continue
+            arch, s = self._finished(t, sign)
             if arch is None:
                 continue
-            s = self._score(t, sign)
             if s is None:
                 pending.append(arch)  # evaluated (never re-proposed) but no usable score
             elif t.state == TrialState.COMPLETE:
@@ -249,15 +266,17 @@ class MetaNASSampler(BaseSampler):
                 else min(s for _, s in pruned)
             )
             complete.extend((a, min(s, cap)) for a, s in pruned)
-        return complete, pending
+        return complete, pending, last
 
-    def _other_claims(self, study: Study, trial: FrozenTrial) -> dict[str, int]:
-        """``{architecture key: trial number}`` claimed by the other trials (running, or finished
-        since the history was read)."""
+    def _other_claims(self, study: Study, trial: FrozenTrial, since: int = -1) -> dict[str, int]:
+        """``{architecture key: trial number}`` claimed by the other trials that are running, or
+        newer than trial ``since`` (finished after the history was read). Trials that had
+        finished when the history was read are evaluated there, never among the candidates."""
         claims: dict[str, int] = {}
         states = (TrialState.RUNNING, TrialState.WAITING, TrialState.COMPLETE, TrialState.PRUNED)
+        live = (TrialState.RUNNING, TrialState.WAITING)
         for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
-            if t.number != trial.number:
+            if t.number != trial.number and (t.state in live or t.number > since):
                 arch = self._claim_of(t) or self._arch_of(t)
                 if arch is not None:
                     claims[arch.key] = min(t.number, claims.get(arch.key, t.number))
@@ -280,7 +299,7 @@ class MetaNASSampler(BaseSampler):
         if not search_space:
             return {}
         with self._lock:
-            history, pending = self.history(study, trial)
+            history, pending, last = self._read(study, trial)
             try:
                 ranked = self._proposer.propose(history, pending, n=8)
             except SpaceExhaustedError:
@@ -289,11 +308,13 @@ class MetaNASSampler(BaseSampler):
                     stacklevel=2,
                 )
                 return {}
-            arch = self._claim(study, trial, ranked)
+            arch = self._claim(study, trial, ranked, last)
         params = arch.to_params()
         return {k: v for k, v in params.items() if k in search_space}
 
-    def _claim(self, study: Study, trial: FrozenTrial, ranked: list[Architecture]) -> Architecture:
+    def _claim(
+        self, study: Study, trial: FrozenTrial, ranked: list[Architecture], since: int = -1
+    ) -> Architecture:
         """Write the proposal to storage, avoiding what other running trials have claimed.
 
         Claims that existed when the history was read are already pending there, so ``ranked``
@@ -303,7 +324,7 @@ class MetaNASSampler(BaseSampler):
         """
         arch = ranked[0]
         study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
-        after = self._other_claims(study, trial)
+        after = self._other_claims(study, trial, since)
         if arch.key in after:
             free = [a for a in ranked if a.key not in after and a.key != arch.key] or [ranked[-1]]
             arch = free[min(len(free) - 1, int(after[arch.key] < trial.number))]
