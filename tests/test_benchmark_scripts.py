@@ -13,7 +13,17 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.mark.parametrize(
-    "script", ["predictor.py", "search.py", "encodings.py", "pruning.py", "record_curves.py", "proxies.py", "oneshot.py"]
+    "script",
+    [
+        "predictor.py",
+        "search.py",
+        "encodings.py",
+        "pruning.py",
+        "record_curves.py",
+        "proxies.py",
+        "oneshot.py",
+        "scale.py",
+    ],
 )
 def test_benchmark_smoke(script, tmp_path):
     before = {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")}
@@ -62,3 +72,6 @@ def test_benchmark_smoke(script, tmp_path):
             set(res["overhead_ms"]) == {"meta_nas", "random", "syne_re"}
             and res["overhead_ms"]["meta_nas"]["100"] > 0
         )
+    if script == "scale.py":
+        assert "| meta_nas | 12 |" in out.stdout and "| tpe | 12 |" in out.stdout
+        assert "8/8 trials completed (0 errors)" in out.stdout
