@@ -13,8 +13,9 @@ trials stop consuming epochs and never become the incumbent. Reported per method
 * anytime regret against cumulative epochs (``pruning.png``).
 
 Methods: ``none``, Optuna's ``median``, ``sha`` (SuccessiveHalving), ``hyperband``, ``wilcoxon``,
-Ray's ``asha``, and ours: ``lce`` (parametric extrapolation), ``lce_learned`` (learned
-extrapolator fitted on the study's completed curves) and ``lcrank`` (LCRankNet pre-trained on
+Ray's ``asha``, and ours: ``lce`` (parametric extrapolation, intervals calibrated on the study's
+completed curves), ``lce_raw`` (the same with the ensemble's own intervals), ``lce_learned``
+(learned extrapolator fitted on the study's completed curves) and ``lcrank`` (LCRankNet pre-trained on
 other tasks' curves, fine-tuned on the study's).
 
 Testbeds: ``lcbench/<task>`` (the YAHPO LCBench surrogate: per-epoch validation accuracy of MLPs,
@@ -44,7 +45,18 @@ from pathlib import Path
 import numpy as np
 from _common import HERE, RESULTS, meta, update_results_md, write_json
 
-METHODS = ("none", "median", "sha", "hyperband", "wilcoxon", "asha", "lce", "lce_learned", "lcrank")
+METHODS = (
+    "none",
+    "median",
+    "sha",
+    "hyperband",
+    "wilcoxon",
+    "asha",
+    "lce",
+    "lce_raw",
+    "lce_learned",
+    "lcrank",
+)
 LCBENCH_TASKS = ("3945", "7593", "34539", "126025")
 FRACTIONS = (0.1, 0.2, 0.5)
 GNN_FILE = HERE / "data" / "gnn_curves.npz"
@@ -117,9 +129,13 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs)
     if method == "wilcoxon":
         return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=warm)
-    if method == "lce":
+    if method in ("lce", "lce_raw"):  # lce_raw: the ensemble's own, uncalibrated intervals
         return LCExtrapolationPruner(
-            max_step=epochs, min_step=warm, value_range=(0, 100), seed=seed
+            max_step=epochs,
+            min_step=warm,
+            value_range=(0, 100),
+            seed=seed,
+            calibrate=method == "lce",
         )
     if method == "lce_learned":
         return LCExtrapolationPruner(

@@ -57,6 +57,7 @@ def test_benchmark_smoke(script, tmp_path):
             "wilcoxon",
             "asha",
             "lce",
+            "lce_raw",
             "lce_learned",
             "lcrank",
         }

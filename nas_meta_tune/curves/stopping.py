@@ -36,6 +36,8 @@ __all__ = [
 METHODS = ("parametric", "learned", "rank")
 _log = get_logger(__name__)
 
+_Z90 = 1.2815515655446004  # 90th percentile of the standard normal
+
 
 @dataclass(frozen=True)
 class CompletedCurve:
@@ -85,6 +87,16 @@ class LCStoppingRule:
         refit_every: Refit the learned / ranking model once this many more curves have completed
             than at its last fit (1: after every completion; larger bounds the cost of long
             studies).
+        calibrate: ``method="parametric"`` only: widen the ensemble's predictive distribution so
+            that it covers how the study's own completed curves really ended. At a decision at
+            step ``t``, each of the last ``calibration_curves`` completed curves is cut at ``t``
+            and extrapolated by the same ensemble (cached per curve and step); its error
+            ``final - predicted`` gives a z-score. The predictive std is multiplied by the
+            90th percentile of those z-scores over the normal's (1.28) when that is above 1, and
+            is at least the 90th percentile of the under-predictions over 1.28. Under-predicting
+            a curve that ends up the best is what makes a pruner lose the optimum; the parametric
+            families' own intervals are too narrow for that.
+        calibration_curves: Completed curves used for calibration (the most recent).
     """
 
     def __init__(
@@ -101,6 +113,8 @@ class LCStoppingRule:
         rank_model: LCRankNet | None = None,
         rank_epochs: int = 30,
         refit_every: int = 1,
+        calibrate: bool = True,
+        calibration_curves: int = 20,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
@@ -116,6 +130,8 @@ class LCStoppingRule:
             raise ValueError(f"refit_every must be >= 1, but got {refit_every=}.")
         if min_completed < 1:
             raise ValueError(f"min_completed must be >= 1, but got {min_completed=}.")
+        if calibration_curves < 1:
+            raise ValueError(f"calibration_curves must be >= 1, but got {calibration_curves=}.")
         self.method = method
         self.max_step = float(max_step)
         self.min_step = float(min_step)
@@ -131,6 +147,14 @@ class LCStoppingRule:
         self._fitted: tuple[str, int, object] | None = (
             None  # (fingerprint of the completed set, its size, model)
         )
+        self.calibrate = bool(calibrate)
+        self.calibration_curves = int(calibration_curves)
+        self._errors: dict[tuple[bytes, float], tuple[float, float] | None] = {}
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_errors"] = {}  # a cache, rebuilt on demand
+        return state
 
     def __repr__(self) -> str:
         return f"LCStoppingRule(method={self.method!r}, max_step={self.max_step:g}, threshold={self.threshold:g})"
@@ -167,6 +191,45 @@ class LCStoppingRule:
                 model.fit(curves, finals, target_step=self.max_step, epochs=self.rank_epochs)
         self._fitted = (key, len(completed), model)
         return model
+
+    # ------------------------------------------------------------------ calibration
+    def _error_at(self, c: CompletedCurve, step: float) -> tuple[float, float] | None:
+        """``(final - predicted, predicted std)`` of ``c`` extrapolated from its steps <= ``step``."""
+        steps = np.asarray(c.steps, dtype=np.float64)
+        values = np.asarray(c.values, dtype=np.float64)
+        key = (hashlib.sha1(steps.tobytes() + values.tobytes()).digest(), step)
+        if key not in self._errors:
+            if len(self._errors) > 100_000:
+                self._errors.clear()
+            cut = steps <= step
+            if cut.sum() < 3 or step >= steps.max():
+                self._errors[key] = None
+            else:
+                p = self._parametric.predict(steps[cut], values[cut], self.max_step)
+                self._errors[key] = (c.final - p.mean, p.std)
+        return self._errors[key]
+
+    def _calibrated(
+        self, pred: CurvePrediction, step: float, done: list[CompletedCurve]
+    ) -> CurvePrediction:
+        errors = [e for c in done[-self.calibration_curves :] if (e := self._error_at(c, step))]
+        if not errors:
+            return pred
+        err = np.array([e[0] for e in errors])
+        floor = 1e-3 * (
+            self.value_range[1] - self.value_range[0]
+            if self.value_range is not None
+            else max(1e-12, float(np.abs(err).max()))
+        )
+        z = err / np.maximum([e[1] for e in errors], floor)
+        scale = max(1.0, float(np.quantile(z, 0.9)) / _Z90)
+        std = max(pred.std * scale, float(np.quantile(err, 0.9)) / _Z90)
+        if std <= pred.std:
+            return pred
+        samples = None
+        if pred.samples is not None and pred.std > 0:
+            samples = pred.mean + (pred.samples - pred.mean) * (std / pred.std)
+        return CurvePrediction(pred.mean, std, samples)
 
     def _at_decision_step(self, s: np.ndarray) -> bool:
         k_last = np.floor((s[-1] - self.min_step) / self.interval + 1e-9)
@@ -241,6 +304,8 @@ class LCStoppingRule:
             pred = model.predict(s, v, self.max_step, features=features)
         else:
             pred = self._parametric.predict(s, v, self.max_step)
+            if self.calibrate:
+                pred = self._calibrated(pred, float(s[-1]), done)
         prob = pred.prob_at_least(best)
         stop = should_stop(pred, best, self.threshold)
         return StopDecision(

@@ -77,6 +77,9 @@ class LCExtrapolationPruner(BasePruner):
             on (with :func:`report` / :func:`should_prune`); ignored otherwise.
         refit_every: Refit the learned model after this many new completed trials.
         seed: Seeds the models.
+        calibrate: Widen the parametric ensemble's predictive distribution to cover how this
+            study's completed curves really ended from the same step (see
+            :class:`~nas_meta_tune.curves.LCStoppingRule`); ``False`` uses the ensemble as is.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class LCExtrapolationPruner(BasePruner):
         objective: int = 0,
         refit_every: int = 1,
         seed: int | None = 0,
+        calibrate: bool = True,
     ) -> None:
         if method not in ("parametric", "learned"):
             raise ValueError(
@@ -107,6 +111,7 @@ class LCExtrapolationPruner(BasePruner):
                 min_completed=min_completed,
                 refit_every=refit_every,
                 seed=seed,
+                calibrate=calibrate,
             ),
             objective,
             value_range,

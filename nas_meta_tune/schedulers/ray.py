@@ -57,6 +57,8 @@ class LCExtrapolationScheduler(FIFOScheduler):
         min_completed: No decision before this many trials have completed.
         value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
         seed: Seeds the models.
+        calibrate: Widen the parametric predictions to how completed trials' curves really
+            ended (see :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
         min_completed: int = 1,
         value_range: tuple[float, float] | None = None,
         seed: int | None = 0,
+        calibrate: bool = True,
     ) -> None:
         if method not in ("parametric", "learned"):
             raise ValueError(
@@ -86,6 +89,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
             threshold=threshold,
             min_completed=min_completed,
             seed=seed,
+            calibrate=calibrate,
         )
         self._setup(kwargs, value_range, metric, mode, time_attr)
 

@@ -52,6 +52,8 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
         random_seed: Seeds the models.
         rank_model: Initial LCRankNet for ``method="rank"``.
+        calibrate: Widen the parametric predictions to how completed trials' curves really
+            ended (see :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         value_range: tuple[float, float] | None = None,
         random_seed: int | None = 0,
         rank_model: LCRankNet | None = None,
+        calibrate: bool = True,
     ) -> None:
         super().__init__(random_seed=random_seed)
         if method not in METHODS:
@@ -87,6 +90,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
             value_range=signed_range(value_range, mode),
             seed=random_seed,
             rank_model=rank_model,
+            calibrate=calibrate,
         )
         self.tracker = CurveTracker(rule, mode=mode)
         self._stopped: set[str] = set()
