@@ -22,6 +22,7 @@ from .baselines import (
 from .gcn import GCNConfig, GCNPredictor
 from .meta import ALGORITHMS, MetaConfig, MetaTrainResult, meta_train, train_from_scratch
 from .meta_predictor import MetaPredictor, available_pretrained
+from .omni import OMNIPredictor
 from .tasks import EVAL_TASKS, FAMILIES, NASTask, load_task, load_task_pool, normalize_scores
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "LightGBMPredictor",
     "MetaConfig",
     "MetaPredictor",
+    "OMNIPredictor",
     "MetaTrainResult",
     "NASTask",
     "RandomForestPredictor",
