@@ -8,8 +8,16 @@ Both then score ``--archs`` sampled NAS-Bench-Graph architectures with inherited
 (validation accuracy); reported: Kendall tau / Spearman against NAS-Bench-Graph's Cora validation
 accuracy (the benchmark's own training of each architecture, 3 seeds), and wall time on this machine.
 
+DARTS (``--methods darts``): the same supernet trained as DARTS's continuous relaxation (first-order,
+``--darts-steps`` steps, each one architecture step on the validation loss and one weight step on the
+training loss of the mixture of all operations); architectures are scored by their log-probability
+under the learned distribution (``darts_alpha``) and by their inherited-weight path accuracy
+(``darts_path``). A DARTS step runs every candidate operation twice, so its steps are not comparable
+with SPOS steps: compare wall time.
+
 Run:
     python benchmarks/oneshot.py --seeds 3 --steps 400 --archs 200
+    python benchmarks/oneshot.py --seeds 3 --methods darts --darts-steps 300 --merge
 Results: benchmarks/results/oneshot.json and a RESULTS.md section.
 """
 
@@ -21,7 +29,7 @@ import sys
 import time
 
 import numpy as np
-from _common import meta, update_results_md, write_json
+from _common import RESULTS, meta, update_results_md, write_json
 from scipy.stats import kendalltau, spearmanr
 
 
@@ -37,6 +45,29 @@ def one_seed(seed: int, args: argparse.Namespace) -> dict:
     archs = space.sample(args.archs, seed=1000 + seed, unique=True)
     truth = np.array([bench.query(a, args.dataset) for a in archs])
     out: dict = {}
+    if "darts" in args.methods:
+        t0 = time.perf_counter()
+        darts = build_supernet(
+            args.dataset,
+            seed=seed,
+            data_root=args.data_root,
+            strategy="darts",
+            arch_lr=args.darts_arch_lr,
+        )
+        darts.train(args.darts_steps)
+        wall = time.perf_counter() - t0
+        for score in ("alpha", "path"):
+            out[f"darts_{score}"] = _corr(
+                darts.rank(archs, "alpha" if score == "alpha" else "acc"),
+                truth,
+                wall,
+                args.darts_steps,
+            )
+        out["darts_alpha"]["derived"] = darts.derive().to_string()
+        out["darts_alpha"]["derived_truth"] = float(bench.query(darts.derive(), args.dataset))
+        print(f"seed {seed} darts: {out['darts_alpha']} / path {out['darts_path']}", flush=True)
+    if "spos" not in args.methods:
+        return out
 
     t0 = time.perf_counter()
     spos = build_supernet(args.dataset, seed=seed, data_root=args.data_root)
@@ -95,11 +126,26 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data-root", default=None)
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=["spos", "darts"],
+        choices=["spos", "darts"],
+        help="spos: SPOS and the few-shot split tree; darts: first-order DARTS",
+    )
+    p.add_argument("--darts-steps", type=int, default=300)
+    p.add_argument(
+        "--darts-arch-lr",
+        type=float,
+        default=3e-3,
+        help="architecture step size (DARTS's 3e-4 is for ~20k minibatch steps; these are full-batch)",
+    )
+    p.add_argument("--merge", action="store_true", help="keep the other methods' saved results")
     p.add_argument("--smoke-test", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
     if args.smoke_test:
-        args.archs, args.steps, args.warmup, args.seeds = 12, 6, 2, 1
+        args.archs, args.steps, args.warmup, args.seeds, args.darts_steps = 12, 6, 2, 1, 2
     runs = [one_seed(s, args) for s in range(args.seeds)]
     summary = {
         m: {
@@ -107,31 +153,45 @@ def main(argv=None) -> int:
             for k in ("kendall", "spearman", "seconds", "steps")
         }
         | {"kendall_std": float(np.std([r[m]["kendall"] for r in runs])), "seeds": len(runs)}
-        for m in ("spos", "fewshot")
+        for m in runs[0]
     }
     if args.smoke_test:
         print(json.dumps(summary))
         return 0
     cmd = "python benchmarks/oneshot.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    result = {
-        args.dataset: summary,
-        "runs": runs,
-        "meta": meta(cmd, started) | {"archs": args.archs, "steps": args.steps},
-    }
+    this = meta(cmd, started) | {"archs": args.archs, "steps": args.steps, "methods": list(summary)}
+    result = {args.dataset: summary, "runs": runs, "meta": this}
+    saved = RESULTS / "oneshot.json"
+    if args.merge and saved.exists():
+        old = json.loads(saved.read_text())
+        kept = {m: e for m, e in old.get(args.dataset, {}).items() if m not in summary}
+        runs_old = old.get("runs", [])
+        merged = [(runs_old[i] if i < len(runs_old) else {}) | r for i, r in enumerate(runs)]
+        old_meta = old.get("meta", {})
+        result = {
+            args.dataset: kept | summary,
+            "runs": merged + runs_old[len(runs) :],
+            "meta": {"runs": [*old_meta.get("runs", [old_meta]), this]},
+        }
+        summary = result[args.dataset]
     write_json("oneshot", result)
     rows = [
-        "| method | Kendall tau | Spearman | steps | wall s (1 thread) |",
+        "| method | Kendall tau | Spearman | steps | wall s (1 thread, whole method) |",
         "|---|---|---|---|---|",
     ]
     for m, e in summary.items():
         rows.append(
             f"| {m} | {e['kendall']:.3f} ± {e['kendall_std']:.3f} | {e['spearman']:.3f} | {e['steps']:.0f} | {e['seconds']:.0f} |"
         )
+    runs_meta = result["meta"].get("runs", [result["meta"]])
+    cmds = "; ".join(f"`{m['command']}` (commit {m['commit']})" for m in runs_meta if m)
     body = (
-        f"`{cmd}` ({result['meta']['wall_time_s']:.0f} s, commit {result['meta']['commit']}): {args.archs} sampled "
+        f"{cmds}: {args.archs} sampled "
         f"NAS-Bench-Graph architectures ranked by inherited-weight validation accuracy on {args.dataset}, against "
         f"the benchmark's validation accuracy; {args.seeds} seeds; few-shot = constant policy b={args.branching}, "
-        f"depth {args.depth}, metric {args.metric}, {args.warmup} warm-up steps before each split, equal total steps.\n\n"
+        f"depth {args.depth}, metric {args.metric}, {args.warmup} warm-up steps before each split, equal total steps; "
+        f"darts_alpha / darts_path: first-order DARTS scored by architecture log-probability / inherited-weight "
+        f"path accuracy (a DARTS step runs every operation twice: compare wall time, not steps).\n\n"
         + "\n".join(rows)
     )
     update_results_md("One-shot supernets on Cora", body)

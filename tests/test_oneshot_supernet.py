@@ -10,6 +10,7 @@ import torch
 
 from nas_meta_tune.exceptions import InvalidArchitectureError
 from nas_meta_tune.oneshot import (
+    DARTSTrainer,
     GNNSupernet,
     SplitTree,
     SPOSTrainer,
@@ -165,3 +166,53 @@ def test_partition_ops_finds_the_blocks():
     assert sorted(map(sorted, groups)) == [[0, 2, 4], [1, 3, 5]] and score == pytest.approx(0.0)
     groups3, _ = partition_ops(d, 3)
     assert len(groups3) == 3 and sorted(sum(groups3, [])) == list(range(6))
+
+
+# ---------------------------------------------------------------------------------- DARTS
+def _peaked(trainer, arch, big=60.0):
+    """Architecture logits that put (numerically) all the mass on ``arch``."""
+    from nas_meta_tune.spaces.nasbench_graph import LINK_PATTERNS
+
+    links, ops = trainer.supernet.cell(arch)
+    link_logits = torch.zeros(len(LINK_PATTERNS))
+    link_logits[LINK_PATTERNS.index(tuple(links))] = big
+    op_logits = []
+    for pos, op in enumerate(ops):
+        v = torch.zeros(len(trainer.supernet.op_choices[pos]))
+        v[trainer.supernet.op_choices[pos].index(op)] = big
+        op_logits.append(v)
+    return link_logits, op_logits
+
+
+def test_darts_relaxation_with_peaked_logits_is_the_path(cora):
+    trainer = _trainer(cora, strategy="darts")
+    net, d = trainer.supernet.eval(), trainer.data
+    for arch in get_space("nasbench_graph").sample(4, seed=3):
+        with torch.no_grad():
+            mixed = net.forward_mixed(d.x, d.edge_index, *_peaked(trainer, arch))
+            path = net(d.x, d.edge_index, arch)
+        torch.testing.assert_close(mixed, path, rtol=1e-4, atol=1e-4)
+
+
+def test_darts_steps_move_weights_and_architecture_and_restore_exactly(cora):
+    trainer = _trainer(cora, strategy="darts", arch_lr=3e-3)
+    assert isinstance(trainer, DARTSTrainer) and len(trainer.arch_parameters()) == 5
+    before = [p.detach().clone() for p in trainer.arch_parameters()]
+    w0 = trainer.supernet.cell_out.weight.detach().clone()
+    losses = trainer.train(3)
+    assert all(np.isfinite(losses))
+    assert all(not torch.equal(a, p) for a, p in zip(before, trainer.arch_parameters()))
+    assert not torch.equal(w0, trainer.supernet.cell_out.weight)
+    state = trainer.state_dict()
+    other = _trainer(cora, strategy="darts", arch_lr=3e-3)
+    other.load_state_dict(state)
+    assert trainer.train(2) == other.train(2)  # same next steps, bit for bit
+    archs = get_space("nasbench_graph").sample(6, seed=0)
+    np.testing.assert_array_equal(trainer.rank(archs), other.rank(archs))
+    assert trainer.rank(archs).max() <= 0  # log-probabilities
+    derived = trainer.derive()
+    assert trainer.arch_log_prob(derived) >= trainer.rank(archs).max()
+    with pytest.raises(ValueError, match="relaxed cell"):
+        trainer.step(archs[0])
+    with pytest.raises(ValueError, match="strategy"):
+        _trainer(cora, strategy="gdas")

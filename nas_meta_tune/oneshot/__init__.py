@@ -29,7 +29,7 @@ from .gnn import (
     train_gnn,
 )
 from .nb201 import NB201_OPS, NB201Cell, NB201Net, build_nb201
-from .supernet import GNNSupernet, SPOSTrainer, build_supernet
+from .supernet import DARTSTrainer, GNNSupernet, SPOSTrainer, build_supernet
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -47,6 +47,7 @@ __all__ = [
     "build_nb201",
     "GNNSupernet",
     "SPOSTrainer",
+    "DARTSTrainer",
     "build_supernet",
     "SplitNode",
     "SplitTree",

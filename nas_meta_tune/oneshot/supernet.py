@@ -51,7 +51,7 @@ from .gnn import _accuracy, _cell_of, _check_sizes, _make_op, load_planetoid
 if TYPE_CHECKING:
     from ..spaces._base import Architecture
 
-__all__ = ["GNNSupernet", "SPOSTrainer", "build_supernet"]
+__all__ = ["DARTSTrainer", "GNNSupernet", "SPOSTrainer", "build_supernet"]
 
 NUM_NODES = 4
 ArchLike = Any  # Architecture | str | (links, ops)
@@ -254,6 +254,50 @@ class GNNSupernet(nn.Module):
                 x = F.elu(x)
         return x
 
+    def forward_mixed(
+        self,
+        x: torch.Tensor,
+        edge_index: torch.Tensor,
+        link_logits: torch.Tensor,
+        op_logits: Sequence[torch.Tensor],
+    ) -> torch.Tensor:
+        """DARTS's continuous relaxation of the cell (Liu et al. 2019): every node's output is the
+        softmax(``op_logits[pos]``)-weighted sum of all its candidate operations, and the link
+        pattern is a softmax(``link_logits``) distribution over the 9 patterns. Node ``pos`` reads
+        the mixture of earlier states weighted by the probability that the pattern routes it
+        there, and node ``j`` enters the cell output with the probability that it is a leaf."""
+        w = torch.softmax(link_logits, dim=0)
+        pattern = self._pattern_tensor(w.device)  # [9, 4]
+        x = self._input_dropout(x)
+        for i, lin in enumerate(self.pre):
+            x = lin(x)
+            if i < len(self.pre) - 1:
+                x = F.elu(x)
+        states = [x]
+        for pos in range(NUM_NODES):
+            reads = torch.stack([(w * (pattern[:, pos] == j)).sum() for j in range(pos + 1)])
+            inp = sum(reads[j] * states[j] for j in range(pos + 1))
+            h = F.dropout(F.relu(self.norms[pos](inp)), self.dropout, self.training)
+            ow = torch.softmax(op_logits[pos], dim=0)
+            ops = self.op_choices[pos]
+            states.append(
+                sum(ow[k] * self.candidates[pos][op](h, edge_index) for k, op in enumerate(ops))
+            )
+        wt, b, hd = self.cell_out.weight, self.cell_out.bias, self.hidden
+        out = b
+        for j in range(1, NUM_NODES + 1):
+            leaf = (w * (pattern != j).all(dim=1)).sum()
+            out = out + leaf * (F.relu(states[j]) @ wt[:, (j - 1) * hd : j * hd].T)
+        x = out
+        for i, lin in enumerate(self.post):
+            x = lin(x)
+            if i < len(self.post) - 1:
+                x = F.elu(x)
+        return x
+
+    def _pattern_tensor(self, device: torch.device) -> torch.Tensor:
+        return torch.tensor(LINK_PATTERNS, dtype=torch.long, device=device)
+
     def _input_dropout(self, x: torch.Tensor) -> torch.Tensor:
         # Dropout drawn for the non-zero features only (bag-of-words graphs are ~99% zeros):
         # the same distribution as F.dropout, several times cheaper on Cora's dense matrix.
@@ -397,11 +441,15 @@ class SPOSTrainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue training exactly: supernet weights, optimiser state and
         the step counter (each step's path and dropout are seeded from ``(seed, step)``)."""
-        return {
-            "supernet": self.supernet.state_dict(),
-            "optimizer": self._opt.state_dict(),
-            "steps_done": self.steps_done,
-        }
+        # copies: the optimiser's state_dict holds its live tensors, and a trainer loading them
+        # would share (and step) them with this one
+        return copy.deepcopy(
+            {
+                "supernet": self.supernet.state_dict(),
+                "optimizer": self._opt.state_dict(),
+                "steps_done": self.steps_done,
+            }
+        )
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.supernet.load_state_dict(state["supernet"])
@@ -430,6 +478,162 @@ class SPOSTrainer:
         )
 
 
+class DARTSTrainer(SPOSTrainer):
+    """First-order DARTS (Liu et al., "DARTS: Differentiable Architecture Search",
+    https://arxiv.org/abs/1806.09055) on a :class:`GNNSupernet`, full batch.
+
+    The architecture parameters are :attr:`link_logits` (one logit per link pattern) and
+    :attr:`op_logits` (one vector per node over its candidate operations), exposed by
+    :meth:`arch_parameters`. Every :meth:`step` first takes one step of the architecture
+    optimiser (Adam) on the validation loss of the relaxed cell
+    (:meth:`GNNSupernet.forward_mixed`), the weights held fixed (the first-order approximation),
+    then one step of the weight optimiser on its training loss. :meth:`derive` gives the most
+    likely architecture, :meth:`arch_log_prob` scores any architecture by its log-probability
+    under the learned distribution, and :meth:`rank` scores by that (``"alpha"``) or, as
+    :class:`SPOSTrainer`, by the inherited-weight accuracy of the architecture's own path.
+
+    Args:
+        supernet, data, optimizer, lr, weight_decay, seed, device: As :class:`SPOSTrainer`.
+        arch_lr: Step size of the architecture optimiser. (default: ``3e-4``, as DARTS)
+        arch_weight_decay: Its L2 penalty. (default: ``1e-3``, as DARTS)
+    """
+
+    def __init__(
+        self,
+        supernet: GNNSupernet,
+        data: Any,
+        *,
+        optimizer: str = "adam",
+        lr: float = 0.005,
+        weight_decay: float = 5e-4,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        arch_lr: float = 3e-4,
+        arch_weight_decay: float = 1e-3,
+    ) -> None:
+        super().__init__(
+            supernet,
+            data,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+            device=device,
+        )
+        if arch_lr <= 0 or arch_weight_decay < 0:
+            raise ValueError(
+                f"need arch_lr > 0 and arch_weight_decay >= 0, got {arch_lr=}, {arch_weight_decay=}."
+            )
+        self.arch_lr, self.arch_weight_decay = float(arch_lr), float(arch_weight_decay)
+        dev = self.device
+        # DARTS initialises the architecture logits at 1e-3 * N(0, 1)
+        gen = torch.Generator().manual_seed(_seed_int(self.seed, 0, 2))
+        self.link_logits = nn.Parameter(
+            1e-3 * torch.randn(len(LINK_PATTERNS), generator=gen).to(dev)
+        )
+        self.op_logits = nn.ParameterList(
+            nn.Parameter(1e-3 * torch.randn(len(ops), generator=gen).to(dev))
+            for ops in self.supernet.op_choices
+        )
+        self._arch_opt = torch.optim.Adam(
+            self.arch_parameters(),
+            lr=self.arch_lr,
+            betas=(0.5, 0.999),
+            weight_decay=self.arch_weight_decay,
+        )
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """The architecture parameters: the link-pattern logits, then each node's op logits."""
+        return [self.link_logits, *self.op_logits]
+
+    def step(self, arch: ArchLike | None = None) -> float:
+        """One architecture step (validation loss) and one weight step (training loss) of the
+        relaxed cell; the training loss. ``arch`` must be ``None`` (DARTS trains the mixture)."""
+        if arch is not None:
+            raise ValueError(
+                "DARTSTrainer trains the relaxed cell; use SPOSTrainer for a given path."
+            )
+        d = self.data
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(_seed_int(self.seed, self.steps_done, 1))
+            self.supernet.train()
+            self._arch_opt.zero_grad(set_to_none=True)
+            out = self.supernet.forward_mixed(
+                d.x, d.edge_index, self.link_logits, list(self.op_logits)
+            )
+            F.cross_entropy(out[d.val_mask], d.y[d.val_mask]).backward()
+            self._arch_opt.step()
+            self._opt.zero_grad(set_to_none=True)
+            out = self.supernet.forward_mixed(
+                d.x, d.edge_index, self.link_logits.detach(), [a.detach() for a in self.op_logits]
+            )
+            loss = F.cross_entropy(out[d.train_mask], d.y[d.train_mask])
+            loss.backward()
+            self._opt.step()
+        self.steps_done += 1
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def arch_log_prob(self, arch: ArchLike) -> float:
+        """log P(``arch``) under the learned distribution (link pattern x per-node operations)."""
+        links, ops = self.supernet.cell(arch)
+        lp = float(torch.log_softmax(self.link_logits, 0)[LINK_PATTERNS.index(tuple(links))])
+        for pos, op in enumerate(ops):
+            lp += float(
+                torch.log_softmax(self.op_logits[pos], 0)[self.supernet.op_choices[pos].index(op)]
+            )
+        return lp
+
+    @torch.no_grad()
+    def derive(self) -> Architecture:
+        """The most likely architecture (an all-``skip`` cell is avoided: the node whose best
+        non-skip operation loses least takes it)."""
+        from ..spaces import get_space
+
+        links = LINK_PATTERNS[int(self.link_logits.argmax())]
+        probs = [torch.log_softmax(a, 0) for a in self.op_logits]
+        ops = [self.supernet.op_choices[pos][int(p.argmax())] for pos, p in enumerate(probs)]
+        if all(op == "skip" for op in ops):
+            best = None
+            for pos, p in enumerate(probs):
+                for k, op in enumerate(self.supernet.op_choices[pos]):
+                    if op != "skip":
+                        loss = float(p.max() - p[k])
+                        if best is None or loss < best[0]:
+                            best = (loss, pos, op)
+            if best is not None:
+                ops[best[1]] = best[2]
+        params = {"links": "".join(map(str, links))} | {
+            f"op_{i}": op for i, op in enumerate(ops, start=1)
+        }
+        return get_space("nasbench_graph").from_params(params)
+
+    def rank(self, archs: Iterable[ArchLike], score: str = "alpha") -> np.ndarray:
+        """Scores of ``archs`` (higher = better): ``"alpha"`` (log-probability under the learned
+        architecture distribution), or ``"acc"`` / ``"loss"`` of the inherited-weight path."""
+        if score == "alpha":
+            return np.asarray([self.arch_log_prob(a) for a in archs], dtype=float)
+        return super().rank(archs, score)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "arch": [p.detach().clone() for p in self.arch_parameters()],
+            "arch_optimizer": copy.deepcopy(self._arch_opt.state_dict()),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        with torch.no_grad():
+            for p, v in zip(self.arch_parameters(), state["arch"]):
+                p.copy_(v)
+        self._arch_opt.load_state_dict(state["arch_optimizer"])
+
+    def spawn(self, *args: Any, **kwargs: Any) -> SPOSTrainer:
+        raise NotImplementedError("few-shot splitting is defined for SPOS sub-supernets.")
+
+
 def build_supernet(
     dataset: str | Any = "cora",
     *,
@@ -443,15 +647,21 @@ def build_supernet(
     seed: int = 0,
     device: str | torch.device | None = None,
     data_root: str | os.PathLike[str] | None = None,
+    strategy: str = "spos",
+    arch_lr: float = 3e-4,
 ) -> SPOSTrainer:
     """An untrained :class:`GNNSupernet` of the full ``nasbench_graph`` space on a Planetoid
-    graph, wrapped in its :class:`SPOSTrainer`.
+    graph, wrapped in its :class:`SPOSTrainer` (``strategy="spos"``) or :class:`DARTSTrainer`
+    (``strategy="darts"``).
 
     Args:
         dataset: ``"cora"``, ``"citeseer"``, ``"pubmed"`` or a loaded dataset / ``Data``.
         data_root: Passed to :func:`~nas_meta_tune.oneshot.load_planetoid` for a name.
+        arch_lr: The architecture step size of DARTS (ignored by SPOS).
         Others: see :class:`GNNSupernet` and :class:`SPOSTrainer`.
     """
+    if strategy not in ("spos", "darts"):
+        raise ValueError(f"strategy must be 'spos' or 'darts', but got {strategy=}.")
     if isinstance(dataset, str):
         dataset = load_planetoid(dataset, data_root)
     data = dataset if hasattr(dataset, "edge_index") else dataset[0]
@@ -465,6 +675,7 @@ def build_supernet(
         num_post=num_post,
         seed=seed,
     )
-    return SPOSTrainer(
-        net, data, optimizer=optimizer, lr=lr, weight_decay=weight_decay, seed=seed, device=device
-    )
+    kw = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, seed=seed, device=device)
+    if strategy == "darts":
+        return DARTSTrainer(net, data, arch_lr=arch_lr, **kw)
+    return SPOSTrainer(net, data, **kw)
