@@ -188,10 +188,17 @@ def main(argv=None) -> int:
     body = (
         f"{cmds}: {args.archs} sampled "
         f"NAS-Bench-Graph architectures ranked by inherited-weight validation accuracy on {args.dataset}, against "
-        f"the benchmark's validation accuracy; {args.seeds} seeds; few-shot = constant policy b={args.branching}, "
-        f"depth {args.depth}, metric {args.metric}, {args.warmup} warm-up steps before each split, equal total steps; "
+        f"the benchmark's validation accuracy; {args.seeds} seeds; few-shot = constant-policy split tree "
+        f"(branching, depth, metric and warm-up steps before each split as in its command), equal total steps; "
         f"darts_alpha / darts_path: first-order DARTS scored by architecture log-probability / inherited-weight "
-        f"path accuracy (a DARTS step runs every operation twice: compare wall time, not steps).\n\n"
+        f"path accuracy (a DARTS step runs every operation twice: compare wall time, not steps); "
+        f"the cells DARTS derived and their benchmark accuracy: "
+        + ", ".join(
+            f"{r['darts_alpha']['derived']} ({r['darts_alpha']['derived_truth']:.2f})"
+            for r in result["runs"]
+            if "darts_alpha" in r
+        )
+        + ".\n\n"
         + "\n".join(rows)
     )
     update_results_md("One-shot supernets on Cora", body)
