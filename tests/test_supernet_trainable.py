@@ -49,3 +49,54 @@ def test_leaf_of_a_split_tree_runs_as_a_tune_trial(ray_cluster, data_root, tmp_p
     assert not results.errors
     r = results[0].metrics
     assert r["training_iteration"] == 2 and r["device"] == "cpu" and math.isfinite(r["loss"])
+
+
+def test_darts_trainable_checkpoints_exactly_and_reports_its_derived_cell(data_root, tmp_path):
+    from nas_meta_tune import get_space
+
+    config = dict(CONFIG, data_root=str(data_root), strategy="darts", arch_lr=3e-3)
+    a = SupernetTrainable(config=config)
+    first = a.train()
+    get_space("nasbench_graph").from_string(first["derived_arch"])  # a valid cell
+    checkpoint = a.save(str(tmp_path / "ckpt"))
+    expected = a.train()
+    b = SupernetTrainable(config=config)
+    b.restore(checkpoint)
+    got = b.train()
+    assert (got["loss"], got["probe_valid_acc"], got["derived_arch"]) == (
+        expected["loss"],
+        expected["probe_valid_acc"],
+        expected["derived_arch"],
+    )
+    a.stop()
+    b.stop()
+    with pytest.raises(ValueError, match="SPOS, not DARTS"):
+        SupernetTrainable(config=dict(config, op_choices=[["gcn"], ["gcn"], ["gcn"], ["gcn"]]))
+
+
+def test_supernet_optuna_objective_reports_and_prunes(data_root):
+    optuna = pytest.importorskip("optuna")
+    from nas_meta_tune.integrations.objectives import supernet_objective
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    objective = supernet_objective(
+        "cora", iterations=3, steps_per_iter=2, probe_archs=3, data_root=data_root,
+        suggest=lambda t: {"lr": t.suggest_float("lr", 1e-3, 3e-2, log=True), "hidden": 16},
+    )  # fmt: skip
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=2)
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE and 0 <= t.value <= 100
+        assert sorted(t.intermediate_values) == [1, 2, 3] and t.user_attrs["steps"] == 6
+        assert t.value == t.intermediate_values[3]
+    # a pruner that stops everything after the first report: trials end PRUNED, the study goes on
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=101.0)
+    )
+    study.optimize(objective, n_trials=2)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.PRUNED] * 2
+    assert all(list(t.intermediate_values) == [1] for t in study.trials)
+    with pytest.raises(ValueError, match="tunable"):
+        supernet_objective("cora", data_root=data_root, suggest=lambda t: {"momentum": 0.9})(
+            optuna.create_study().ask()
+        )

@@ -6,7 +6,7 @@ Requires ``pip install 'nas-meta-tune[optuna]'``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._imports import require
@@ -15,7 +15,7 @@ from ..spaces._base import SearchSpace
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["gnn_objective"]
+__all__ = ["gnn_objective", "supernet_objective"]
 
 
 def gnn_objective(
@@ -94,4 +94,88 @@ def gnn_objective(
         return float(run["best_valid_acc"])
 
     objective.__name__ = f"gnn_{dataset.lower()}"
+    return objective
+
+
+def supernet_objective(
+    dataset: str,
+    *,
+    iterations: int = 10,
+    steps_per_iter: int = 10,
+    strategy: str = "spos",
+    op_choices: Sequence[Sequence[str]] | None = None,
+    probe_archs: int = 16,
+    suggest: Callable[[optuna.Trial], dict[str, Any]] | None = None,
+    seed: int = 0,
+    device: Any = None,
+    data_root: str | os.PathLike[str] | None = None,
+) -> Callable[[optuna.Trial], float]:
+    """An Optuna objective that trains a NAS-Bench-Graph supernet (or one split-tree leaf).
+
+    The Optuna counterpart of :class:`~nas_meta_tune.integrations.trainables.SupernetTrainable`:
+    each trial builds a supernet with the hyperparameters ``suggest(trial)`` returns (default:
+    ``lr`` on a log scale in [1e-3, 3e-2]; any of ``hidden``, ``lr``, ``arch_lr``), trains it for
+    ``iterations`` x ``steps_per_iter`` steps and, after every iteration, reports the mean
+    inherited-weight validation accuracy of a fixed probe set of architectures
+    (``trial.report(probe_valid_acc, iteration)``), so Optuna's pruners stop poor settings
+    early. It returns the last iteration's value (maximise) and stores ``probe_best_arch``,
+    ``steps`` and, with DARTS, ``derived_arch`` as user attributes.
+
+    Args:
+        dataset: ``"cora"`` or ``"citeseer"``.
+        iterations: Reported iterations per trial.
+        steps_per_iter: Training steps (full-batch epochs of one path, or DARTS steps) per iteration.
+        strategy: ``"spos"`` or ``"darts"``.
+        op_choices: Restrict to one leaf of a split tree (SPOS only).
+        probe_archs: Size of the probe set (drawn from ``seed``).
+        suggest: ``trial -> dict`` of hyperparameters to tune (see above).
+        seed, device, data_root: The run's seed, torch device, and data root of ``planetoid/``.
+
+    Example::
+
+        study = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner())
+        study.optimize(supernet_objective("cora", iterations=20), n_trials=10)
+    """
+    optuna_mod = require("optuna", feature="the supernet objective")
+    from ._supernet import STRATEGIES, SupernetRun
+
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, but got {strategy=}.")
+    if iterations < 1 or steps_per_iter < 1:
+        raise ValueError(
+            f"need iterations >= 1 and steps_per_iter >= 1, got {iterations=}, {steps_per_iter=}."
+        )
+    allowed = {"hidden", "lr", "arch_lr"}
+
+    def default_suggest(trial: optuna.Trial) -> dict[str, Any]:
+        return {"lr": trial.suggest_float("lr", 1e-3, 3e-2, log=True)}
+
+    def objective(trial: optuna.Trial) -> float:
+        hps = (suggest or default_suggest)(trial)
+        unknown = set(hps) - allowed
+        if unknown:
+            raise ValueError(f"suggest() returned {sorted(unknown)}; tunable: {sorted(allowed)}.")
+        run = SupernetRun(
+            dataset,
+            strategy=strategy,
+            op_choices=op_choices,
+            seed=seed,
+            probe_archs=probe_archs,
+            device=device,
+            data_root=data_root,
+            **hps,
+        )
+        for it in range(1, iterations + 1):
+            metrics = run.iteration(steps_per_iter)
+            trial.report(metrics["probe_valid_acc"], it)
+            for key in ("probe_best_arch", "steps", "derived_arch"):
+                if key in metrics:
+                    trial.set_user_attr(key, metrics[key])
+            if trial.should_prune():
+                raise optuna_mod.TrialPruned(
+                    f"pruned at iteration {it} (probe_valid_acc {metrics['probe_valid_acc']:.2f})"
+                )
+        return float(metrics["probe_valid_acc"])
+
+    objective.__name__ = f"supernet_{strategy}_{dataset.lower()}"
     return objective

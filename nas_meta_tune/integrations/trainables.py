@@ -97,53 +97,40 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
 
     * ``dataset``: ``"cora"`` / ``"citeseer"``; ``data_root``: where ``planetoid/`` lives;
     * ``op_choices``: the leaf's allowed operations per cell node (4 lists; default: the whole space);
-    * ``hidden`` (64), ``lr`` (0.005), ``seed`` (0), ``steps_per_iter`` (10 SPOS steps per
+    * ``strategy``: ``"spos"`` (default) or ``"darts"`` (first-order DARTS; ``arch_lr``, 3e-4);
+    * ``hidden`` (64), ``lr`` (0.005), ``seed`` (0), ``steps_per_iter`` (10 training steps per
       ``training_iteration``), ``probe_archs`` (16: sampled architectures of the leaf whose
       inherited-weight validation accuracy is reported);
     * ``device``: default CUDA when the trial was given a GPU, else CPU.
 
-    Reports ``loss`` (mean SPOS training loss of the iteration), ``probe_valid_acc`` (mean over
-    the probe architectures), ``steps`` and ``device``. ``save_checkpoint`` / ``load_checkpoint``
+    Reports ``loss`` (mean training loss of the iteration), ``probe_valid_acc`` (mean over the
+    probe architectures), ``probe_best_arch``, ``steps``, ``device`` and, with DARTS,
+    ``derived_arch``. ``save_checkpoint`` / ``load_checkpoint``
     keep the supernet, its optimiser and the step counter, so a restored trial continues exactly.
     Request a GPU per trial with :func:`supernet_resources`.
     """
 
     def setup(self, config: dict[str, Any]) -> None:
-        import numpy as np
+        from ._supernet import SupernetRun
 
-        from ..oneshot import build_supernet
-
-        device = config.get("device")  # None: CUDA when the trial was given a GPU, else CPU
-        trainer = build_supernet(
+        self.run = SupernetRun(
             config["dataset"],
+            strategy=str(config.get("strategy", "spos")),
+            op_choices=config.get("op_choices"),
             hidden=int(config.get("hidden", 64)),
             lr=float(config.get("lr", 0.005)),
+            arch_lr=float(config.get("arch_lr", 3e-4)),
             seed=int(config.get("seed", 0)),
-            device=device,
+            probe_archs=int(config.get("probe_archs", 16)),
+            device=config.get("device"),  # None: CUDA when the trial was given a GPU, else CPU
             data_root=config.get("data_root"),
         )
-        if config.get("op_choices") is not None:
-            trainer = trainer.spawn(
-                config["op_choices"], inherit=False, seed=int(config.get("seed", 0))
-            )
-        self.trainer = trainer
+        self.trainer = self.run.trainer
+        self.probe = self.run.probe
         self.steps_per_iter = int(config.get("steps_per_iter", 10))
-        rng = np.random.default_rng(int(config.get("seed", 0)))
-        self.probe = [
-            trainer.supernet.sample_arch(rng) for _ in range(int(config.get("probe_archs", 16)))
-        ]
 
     def step(self) -> dict[str, Any]:
-        import numpy as np
-
-        losses = self.trainer.train(self.steps_per_iter)
-        acc = float(np.mean(self.trainer.rank(self.probe)))
-        return {
-            "loss": float(np.mean(losses)),
-            "probe_valid_acc": acc,
-            "steps": self.trainer.steps_done,
-            "device": str(self.trainer.device),
-        }
+        return self.run.iteration(self.steps_per_iter)
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         import os
