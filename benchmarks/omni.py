@@ -32,23 +32,12 @@ from scipy.stats import kendalltau, spearmanr
 
 from nas_meta_tune import get_space, load_benchmark
 from nas_meta_tune.benchmarks import resolve_data_file
+from nas_meta_tune.benchmarks.naslib import FILE as NASLIB_FILE
+from nas_meta_tune.benchmarks.naslib import PROXIES as NASLIB_PROXIES
 from nas_meta_tune.predictors import LightGBMPredictor
 from nas_meta_tune.predictors.omni import OMNIPredictor
 
-NASLIB_FILE = "naslib_zc_transnas/naslib_zc_subsets.parquet"
-PROXIES = (
-    "flops",
-    "params",
-    "snip",
-    "jacov",
-    "grad_norm",
-    "plain",
-    "epe_nas",
-    "fisher",
-    "grasp",
-    "l2_norm",
-    "nwot",
-)
+PROXIES = tuple(p for p in NASLIB_PROXIES if p != "synflow")  # NASLib has no synflow for NB201
 TASKS = {"cifar10": "cifar10-valid", "cifar100": "cifar100", "ImageNet16-120": "ImageNet16-120"}
 SINGLE = ("jacov", "nwot", "snip", "valid_12")
 METHODS = (*SINGLE, "lgb_encoding", "omni_no_lc", "omni", "omni_all")
