@@ -33,9 +33,10 @@ validation accuracy.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -379,13 +380,19 @@ class SPOSTrainer:
         return cls(self.supernet.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
     # ------------------------------------------------------------------------------ training
+    @contextlib.contextmanager
+    def _step_rng(self) -> Iterator[None]:
+        """Torch's random state seeded from ``(seed, step)`` for one step, restored after it."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(_seed_int(self.seed, self.steps_done, 1))
+            yield
+
     def step(self, arch: ArchLike | None = None) -> float:
         """One SPOS step (on ``arch``'s path if given, else a uniformly drawn one); its loss."""
         d = self.data
         rng = np.random.default_rng([self.seed, self.steps_done])
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(_seed_int(self.seed, self.steps_done, 1))
+        with self._step_rng():
             if arch is None:
                 arch = self.supernet.sample_arch(rng)
             self.supernet.train()
@@ -554,9 +561,7 @@ class DARTSTrainer(SPOSTrainer):
                 "DARTSTrainer trains the relaxed cell; use SPOSTrainer for a given path."
             )
         d = self.data
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(_seed_int(self.seed, self.steps_done, 1))
+        with self._step_rng():
             self.supernet.train()
             self._arch_opt.zero_grad(set_to_none=True)
             out = self.supernet.forward_mixed(
