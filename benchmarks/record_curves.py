@@ -8,8 +8,9 @@ thread each.
 
 Resumable: every finished run is saved at once as a small file under ``--parts`` (default
 ``benchmarks/.cache/gnn_curves_e<epochs>/``, git-ignored); a re-run skips what is there. The
-compact ``--out`` file (default ``benchmarks/data/gnn_curves.npz``) is rewritten from the parts
-every ``--merge-every`` runs and at the end, so an interrupted run leaves a usable file.
+compact ``--out`` file (default ``benchmarks/data/gnn_curves.npz``) is written from the parts once
+every run is done; until then ``partial.npz`` beside the parts is rewritten every ``--merge-every``
+runs, so an interrupted run leaves a usable file that nothing picks up by mistake.
 
 The npz holds (``R`` runs, ``A`` architectures, ``D`` datasets, ``E`` epochs):
 ``archs`` / ``trained_archs`` (official / canonical strings) and ``arch_keys`` [A];
@@ -318,7 +319,9 @@ def main(argv=None) -> None:
             el = time.perf_counter() - t0
             eta = el / finished * (len(todo) - finished)
             print(f"  {finished}/{len(todo)} runs, {el:.0f}s elapsed, ETA {eta:.0f}s", flush=True)
-            merge(out, parts, archs, args.datasets, jobs, meta)
+            # the interim merge stays beside the parts: --out is written only once every run is done
+            # (benchmarks/pruning.py uses --out as soon as it exists)
+            merge(parts / "partial.npz", parts, archs, args.datasets, jobs, meta)
 
     if args.workers == 1:
         _init_worker()
