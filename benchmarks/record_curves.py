@@ -15,7 +15,7 @@ runs, so an interrupted run leaves a usable file that nothing picks up by mistak
 The npz holds (``R`` runs, ``A`` architectures, ``D`` datasets, ``E`` epochs):
 ``archs`` / ``trained_archs`` (official / canonical strings) and ``arch_keys`` [A];
 ``datasets`` [D]; ``run_arch``, ``run_dataset``, ``run_seed``, ``run_epochs``, ``run_params`` [R];
-float16 curves [R, E] ``train_loss``, ``train_acc``, ``valid_loss``, ``valid_acc``, ``test_acc``,
+float32 curves [R, E] ``train_loss``, ``train_acc``, ``valid_loss``, ``valid_acc``, ``test_acc``,
 ``epoch_time`` (accuracies in %, NaN after an early stop); float32 ``bench_valid``,
 ``bench_test`` [A, D] (NAS-Bench-Graph's values, %); ``meta``, a JSON string with the command,
 the protocol, library versions and the rank correlations of the recorded final and best validation
@@ -118,7 +118,7 @@ def merge(
     done = [(j, _part_path(parts, j)) for j in jobs if _part_path(parts, j).is_file()]
     done.sort(key=lambda jp: (jp[0]["dataset_idx"], jp[0]["arch_idx"], jp[0]["seed"]))
     R = len(done)
-    curves = {k: np.full((R, E), np.nan, dtype=np.float16) for k in CURVES}
+    curves = {k: np.full((R, E), np.nan, dtype=np.float32) for k in CURVES}
     run_arch = np.zeros(R, np.int16)
     run_dataset = np.zeros(R, np.int8)
     run_seed = np.zeros(R, np.int16)
@@ -130,7 +130,7 @@ def merge(
         with np.load(path) as z:
             n = len(z["valid_acc"])
             for k in CURVES:
-                curves[k][r, :n] = z[k][:E].astype(np.float16)
+                curves[k][r, :n] = z[k][:E].astype(np.float32)
             run_params[r] = int(z["params"])
             wall += float(z["wall"])
             trained[job["arch_idx"]] = str(z["trained_arch"])
