@@ -18,6 +18,7 @@ with SPOS steps: compare wall time.
 Run:
     python benchmarks/oneshot.py --seeds 3 --steps 400 --archs 200
     python benchmarks/oneshot.py --seeds 3 --methods darts --darts-steps 300 --merge
+    python benchmarks/oneshot.py --report     # only rewrite the RESULTS.md section from the JSON
 Results: benchmarks/results/oneshot.json and a RESULTS.md section.
 """
 
@@ -112,6 +113,45 @@ def _corr(scores: np.ndarray, truth: np.ndarray, seconds: float, steps: int) -> 
     }
 
 
+def report(result: dict, dataset: str) -> str:
+    """Write the RESULTS.md section of a saved ``oneshot.json`` result; its text."""
+    summary = result[dataset]
+    rows = [
+        "| method | Kendall tau | Spearman | steps | wall s (1 thread, whole method) |",
+        "|---|---|---|---|---|",
+    ]
+    for m, e in summary.items():
+        rows.append(
+            f"| {m} | {e['kendall']:.3f} ± {e['kendall_std']:.3f} | {e['spearman']:.3f} | {e['steps']:.0f} | {e['seconds']:.0f} |"
+        )
+    runs_meta = result["meta"].get("runs", [result["meta"]])
+    cmds = "; ".join(f"`{m['command']}` (commit {m['commit']})" for m in runs_meta if m)
+    seeds = max(e["seeds"] for e in summary.values())
+    archs = runs_meta[-1].get("archs", "?")
+    derived = ", ".join(
+        f"{r['darts_alpha']['derived']} ({r['darts_alpha']['derived_truth']:.2f})"
+        for r in result["runs"]
+        if "darts_alpha" in r
+    )
+    body = (
+        f"{cmds}: {archs} sampled NAS-Bench-Graph architectures ranked by inherited-weight "
+        f"validation accuracy on {dataset}, against the benchmark's validation accuracy; {seeds} seeds; "
+        "few-shot = constant-policy split tree (branching, depth, metric and warm-up steps before each "
+        "split as in its command), equal total steps"
+        + (
+            "; darts_alpha / darts_path: first-order DARTS scored by architecture log-probability / "
+            "inherited-weight path accuracy (a DARTS step runs every operation twice: compare wall "
+            f"time, not steps); the cells DARTS derived and their benchmark accuracy: {derived}"
+            if derived
+            else ""
+        )
+        + ".\n\n"
+        + "\n".join(rows)
+    )
+    update_results_md("One-shot supernets on Cora", body)
+    return body
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", default="cora", choices=["cora", "citeseer"])
@@ -141,9 +181,17 @@ def main(argv=None) -> int:
         help="architecture step size (DARTS's 3e-4 is for ~20k minibatch steps; these are full-batch)",
     )
     p.add_argument("--merge", action="store_true", help="keep the other methods' saved results")
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="only rewrite the RESULTS.md section from oneshot.json",
+    )
     p.add_argument("--smoke-test", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
+    if args.report:
+        print(report(json.loads((RESULTS / "oneshot.json").read_text()), args.dataset))
+        return 0
     if args.smoke_test:
         args.archs, args.steps, args.warmup, args.seeds, args.darts_steps = 12, 6, 2, 1, 2
     runs = [one_seed(s, args) for s in range(args.seeds)]
@@ -175,34 +223,7 @@ def main(argv=None) -> int:
         }
         summary = result[args.dataset]
     write_json("oneshot", result)
-    rows = [
-        "| method | Kendall tau | Spearman | steps | wall s (1 thread, whole method) |",
-        "|---|---|---|---|---|",
-    ]
-    for m, e in summary.items():
-        rows.append(
-            f"| {m} | {e['kendall']:.3f} ± {e['kendall_std']:.3f} | {e['spearman']:.3f} | {e['steps']:.0f} | {e['seconds']:.0f} |"
-        )
-    runs_meta = result["meta"].get("runs", [result["meta"]])
-    cmds = "; ".join(f"`{m['command']}` (commit {m['commit']})" for m in runs_meta if m)
-    body = (
-        f"{cmds}: {args.archs} sampled "
-        f"NAS-Bench-Graph architectures ranked by inherited-weight validation accuracy on {args.dataset}, against "
-        f"the benchmark's validation accuracy; {args.seeds} seeds; few-shot = constant-policy split tree "
-        f"(branching, depth, metric and warm-up steps before each split as in its command), equal total steps; "
-        f"darts_alpha / darts_path: first-order DARTS scored by architecture log-probability / inherited-weight "
-        f"path accuracy (a DARTS step runs every operation twice: compare wall time, not steps); "
-        f"the cells DARTS derived and their benchmark accuracy: "
-        + ", ".join(
-            f"{r['darts_alpha']['derived']} ({r['darts_alpha']['derived_truth']:.2f})"
-            for r in result["runs"]
-            if "darts_alpha" in r
-        )
-        + ".\n\n"
-        + "\n".join(rows)
-    )
-    update_results_md("One-shot supernets on Cora", body)
-    print(body)
+    print(report(result, args.dataset))
     return 0
 
 

@@ -34,9 +34,10 @@ import tempfile
 import time
 
 import numpy as np
-from _common import meta, update_results_md, write_json
+from _common import RESULTS, meta, update_results_md, write_json
 
 CHECKPOINTS = (100, 500, 1000, 2000)
+SECTION = "Scale: long studies and concurrent Ray trials (issue 7)"
 WINDOW = 100
 
 
@@ -200,10 +201,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ray-trials", type=int, default=24, help="0 skips the Ray run")
     p.add_argument("--ray-epochs", type=int, default=5)
     p.add_argument("--smoke-test", action="store_true", help="tiny run, results not saved")
+    p.add_argument(
+        "--report", action="store_true", help="only rewrite the RESULTS.md section from scale.json"
+    )
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(_study(args.child, args.task, args.trials, args.seed, args.storage)))
+        return
+    if args.report:
+        results = json.loads((RESULTS / "scale.json").read_text())
+        update_results_md(SECTION, _table(results))
+        print(_table(results))
         return
     if args.smoke_test:
         args.trials, args.ray_trials, args.ray_epochs = 12, 8, 2
@@ -230,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.smoke_test:
         return
     write_json("scale", results)
-    update_results_md("Scale: long studies and concurrent Ray trials (issue 7)", _table(results))
+    update_results_md(SECTION, _table(results))
 
 
 if __name__ == "__main__":

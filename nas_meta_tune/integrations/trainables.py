@@ -125,8 +125,6 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
             device=config.get("device"),  # None: CUDA when the trial was given a GPU, else CPU
             data_root=config.get("data_root"),
         )
-        self.trainer = self.run.trainer
-        self.probe = self.run.probe
         self.steps_per_iter = int(config.get("steps_per_iter", 10))
 
     def step(self) -> dict[str, Any]:
@@ -137,7 +135,7 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
 
         import torch
 
-        torch.save(self.trainer.state_dict(), os.path.join(checkpoint_dir, "supernet.pt"))
+        torch.save(self.run.trainer.state_dict(), os.path.join(checkpoint_dir, "supernet.pt"))
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
         import os
@@ -146,10 +144,10 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
 
         state = torch.load(
             os.path.join(checkpoint_dir, "supernet.pt"),
-            map_location=self.trainer.device,
+            map_location=self.run.trainer.device,
             weights_only=True,
         )
-        self.trainer.load_state_dict(state)
+        self.run.trainer.load_state_dict(state)
 
 
 def supernet_resources(trainable: type = SupernetTrainable) -> Any:

@@ -114,7 +114,8 @@ class MetaNASSampler(BaseSampler):
         self._warned: set[int] = set()
         # trials' parameters and claims never change: decode each once (the history is re-read
         # from storage on every trial, and decoding dominated the cost of long studies)
-        self._decoded: dict[Any, Architecture | None] = {}
+        self._decoded: dict[Any, Any] = {}
+        self._checked: set[tuple[str, tuple[Any, ...]]] = set()  # distributions found to match
         self._search_space = {
             p.name: CategoricalDistribution(list(p.choices)) for p in self._space.params
         }
@@ -130,7 +131,7 @@ class MetaNASSampler(BaseSampler):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
-        state["_decoded"] = {}
+        state["_decoded"], state["_checked"] = {}, set()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -157,7 +158,7 @@ class MetaNASSampler(BaseSampler):
             return None
         for n in names:
             dist = trial.distributions[n]
-            if isinstance(dist, CategoricalDistribution) and (n, dist.choices) in self._decoded:
+            if isinstance(dist, CategoricalDistribution) and (n, dist.choices) in self._checked:
                 continue  # this distribution was checked before
             if not isinstance(dist, CategoricalDistribution) or set(dist.choices) != set(
                 self._search_space[n].choices
@@ -167,7 +168,7 @@ class MetaNASSampler(BaseSampler):
                     f"{self._search_space[n]}; the study was made for another search space.",
                     space=self._space.name,
                 )
-            self._decoded[(n, dist.choices)] = None
+            self._checked.add((n, dist.choices))
         if len(names) < len(self._search_space) and trial.state in (
             TrialState.RUNNING,
             TrialState.WAITING,
@@ -229,8 +230,8 @@ class MetaNASSampler(BaseSampler):
         key = ("finished", t._trial_id, t.number, t.datetime_start, t.state, sign)
         if key not in self._decoded:
             arch = self._arch_of(t)
-            self._decoded[key] = (arch, None if arch is None else self._score(t, sign))  # type: ignore[assignment]
-        return self._decoded[key]  # type: ignore[return-value]
+            self._decoded[key] = (arch, None if arch is None else self._score(t, sign))
+        return self._decoded[key]
 
     def _read(
         self, study: Study, current: FrozenTrial | None
