@@ -235,14 +235,13 @@ class MetaNASSampler(BaseSampler):
 
     def _read(
         self, study: Study, current: FrozenTrial | None
-    ) -> tuple[list[tuple[Architecture, float]], list[Architecture], int]:
-        """:meth:`history` plus the largest trial number read."""
+    ) -> tuple[list[tuple[Architecture, float]], list[Architecture], set[int]]:
+        """:meth:`history` plus the numbers of the trials that were already finished."""
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         complete, pruned, pending = [], [], []
         states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-        last = -1
+        finished: set[int] = set()
         for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
-            last = max(last, t.number)
             if current is not None and t.number == current.number:
                 continue
             if t.state in (TrialState.RUNNING, TrialState.WAITING):
@@ -251,6 +250,7 @@ class MetaNASSampler(BaseSampler):
                 if arch is not None:
                     pending.append(arch)
                 continue
+            finished.add(t.number)
             arch, s = self._finished(t, sign)
             if arch is None:
                 continue
@@ -267,17 +267,19 @@ class MetaNASSampler(BaseSampler):
                 else min(s for _, s in pruned)
             )
             complete.extend((a, min(s, cap)) for a, s in pruned)
-        return complete, pending, last
+        return complete, pending, finished
 
-    def _other_claims(self, study: Study, trial: FrozenTrial, since: int = -1) -> dict[str, int]:
-        """``{architecture key: trial number}`` claimed by the other trials that are running, or
-        newer than trial ``since`` (finished after the history was read). Trials that had
-        finished when the history was read are evaluated there, never among the candidates."""
+    def _other_claims(
+        self, study: Study, trial: FrozenTrial, finished: set[int] = frozenset()
+    ) -> dict[str, int]:
+        """``{architecture key: trial number}`` claimed by the other trials, except those in
+        ``finished``: trials already finished when the history was read are evaluated there and
+        never among the candidates (a trial still running then, even without a claim yet, may
+        have finished since and must be checked)."""
         claims: dict[str, int] = {}
         states = (TrialState.RUNNING, TrialState.WAITING, TrialState.COMPLETE, TrialState.PRUNED)
-        live = (TrialState.RUNNING, TrialState.WAITING)
         for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
-            if t.number != trial.number and (t.state in live or t.number > since):
+            if t.number != trial.number and t.number not in finished:
                 arch = self._claim_of(t) or self._arch_of(t)
                 if arch is not None:
                     claims[arch.key] = min(t.number, claims.get(arch.key, t.number))
@@ -300,7 +302,7 @@ class MetaNASSampler(BaseSampler):
         if not search_space:
             return {}
         with self._lock:
-            history, pending, last = self._read(study, trial)
+            history, pending, finished = self._read(study, trial)
             try:
                 ranked = self._proposer.propose(history, pending, n=8)
             except SpaceExhaustedError:
@@ -309,12 +311,16 @@ class MetaNASSampler(BaseSampler):
                     stacklevel=2,
                 )
                 return {}
-            arch = self._claim(study, trial, ranked, last)
+            arch = self._claim(study, trial, ranked, finished)
         params = arch.to_params()
         return {k: v for k, v in params.items() if k in search_space}
 
     def _claim(
-        self, study: Study, trial: FrozenTrial, ranked: list[Architecture], since: int = -1
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        ranked: list[Architecture],
+        finished: set[int] = frozenset(),
     ) -> Architecture:
         """Write the proposal to storage, avoiding what other running trials have claimed.
 
@@ -325,7 +331,7 @@ class MetaNASSampler(BaseSampler):
         """
         arch = ranked[0]
         study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
-        after = self._other_claims(study, trial, since)
+        after = self._other_claims(study, trial, finished)
         if arch.key in after:
             free = [a for a in ranked if a.key not in after and a.key != arch.key] or [ranked[-1]]
             arch = free[min(len(free) - 1, int(after[arch.key] < trial.number))]
