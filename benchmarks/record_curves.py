@@ -6,11 +6,13 @@ with seed 0; the first ``--repeat-archs`` of them are also trained with seeds 1 
 ``--repeat-seeds - 1`` (seed-to-seed spread). Jobs run in ``--workers`` processes with one torch
 thread each.
 
-Resumable: every finished run is saved at once as a small file under ``--parts`` (default
-``benchmarks/.cache/gnn_curves_e<epochs>/``, git-ignored); a re-run skips what is there. The
-compact ``--out`` file (default ``benchmarks/data/gnn_curves.npz``) is written from the parts once
-every run is done; until then ``partial.npz`` beside the parts is rewritten every ``--merge-every``
-runs, so an interrupted run leaves a usable file that nothing picks up by mistake.
+Resumable across machines: every finished run is saved at once as a small compressed file (about
+3 KB) under ``--parts`` (default ``benchmarks/data/gnn_curves_parts_e<epochs>_a<arch-seed>/``,
+committed with the repository, so a recording spread over several sessions or machines keeps what
+each one trained); a re-run skips what is there. The compact ``--out`` file (default
+``benchmarks/data/gnn_curves.npz``) is written from the parts once every run is done; until then
+``partial.npz`` beside the parts (git-ignored) is rewritten every ``--merge-every`` runs, so an
+interrupted run leaves a usable file that nothing picks up by mistake.
 
 The npz holds (``R`` runs, ``A`` architectures, ``D`` datasets, ``E`` epochs):
 ``archs`` / ``trained_archs`` (official / canonical strings) and ``arch_keys`` [A];
@@ -70,8 +72,8 @@ def _part_path(parts: Path, job: dict) -> Path:
 
 
 def _save_part(path: Path, job: dict, res: dict) -> None:
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(
         tmp,
         **{k: res[k] for k in CURVES},
         params=res["params"],
@@ -282,7 +284,7 @@ def main(argv=None) -> None:
     parts = (
         Path(args.parts)
         if args.parts
-        else HERE / ".cache" / f"gnn_curves_e{args.epochs}_a{args.arch_seed}"
+        else HERE / "data" / f"gnn_curves_parts_e{args.epochs}_a{args.arch_seed}"
     )
     parts.mkdir(parents=True, exist_ok=True)
     protocol = {d: asdict(replace(PROTOCOLS[d], epochs=args.epochs)) for d in args.datasets}
