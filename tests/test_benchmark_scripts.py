@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "record_curves.py",
         "proxies.py",
         "oneshot.py",
+        "split_distance.py",
         "scale.py",
         "omni.py",
     ],
