@@ -38,7 +38,16 @@ from multiprocessing import get_context
 import numpy as np
 from _common import RESULTS, meta, update_results_md, write_json
 
-DEFAULT_METRICS = ("gm", "gradnorm", "snip", "grasp", "synflow", "jacob_cov", "ntk", "linear_regions")
+DEFAULT_METRICS = (
+    "gm",
+    "gradnorm",
+    "snip",
+    "grasp",
+    "synflow",
+    "jacob_cov",
+    "ntk",
+    "linear_regions",
+)
 SECTION = "Split distance of few-shot splitting trees on Cora (issue 6)"
 
 
@@ -63,7 +72,12 @@ def build_tree(job: dict) -> dict:
         seed=job["seed"],
     ).build()
     splits = [
-        {"path": list(path), "depth": len(path), "edge": int(edge), "groups": [list(g) for g in groups]}
+        {
+            "path": list(path),
+            "depth": len(path),
+            "edge": int(edge),
+            "groups": [list(g) for g in groups],
+        }
         for path, edge, groups in tree.splits()
     ]
     return {
@@ -169,12 +183,16 @@ def report(result: dict) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", default="cora", choices=["cora", "citeseer"])
-    p.add_argument("--metrics", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_METRICS)}")
+    p.add_argument(
+        "--metrics", nargs="+", default=None, help=f"default: {' '.join(DEFAULT_METRICS)}"
+    )
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--branching", type=int, default=2)
     p.add_argument("--depth", type=int, default=3)
     p.add_argument("--edges", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--warmup", type=int, default=50, help="SPOS steps on every node before its split")
+    p.add_argument(
+        "--warmup", type=int, default=50, help="SPOS steps on every node before its split"
+    )
     p.add_argument("--contexts", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--data-root", default=None)
@@ -196,7 +214,9 @@ def main(argv=None) -> int:
         metrics, args.seeds, args.depth, args.edges = metrics[:2], 2, 2, [1, 2]
         args.warmup, args.contexts = 1, 1
     if len(args.edges) != args.depth:
-        raise SystemExit(f"--edges needs one node per depth level ({args.depth}), got {args.edges}.")
+        raise SystemExit(
+            f"--edges needs one node per depth level ({args.depth}), got {args.edges}."
+        )
     jobs = [
         {
             "dataset": args.dataset,
