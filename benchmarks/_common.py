@@ -62,3 +62,56 @@ def update_results_md(section: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block
     RESULTS_MD.write_text(text)
+
+
+def refresh_oneshot_summary() -> Path | None:
+    """Rewrite the issue-format summary keys of ``oneshot.json`` from the saved results.
+
+    ``supernet``: ``{method: {"kendall", "spearman", "kendall_std", "seeds", "epochs", "seconds",
+    "dataset"}}`` from the one-shot run (one full-batch step is one epoch of the graph); ``proxies``:
+    ``{space_task: {proxy: {"spearman", "kendall", "archs", "archs_per_s", "input"}}}`` from
+    ``proxies.json`` (``archs_per_s`` is ``None`` for NASLib's precomputed values). Nothing is
+    measured here: both are copies of saved figures, so the command that made them stays theirs.
+    """
+    path = RESULTS / "oneshot.json"
+    if not path.exists():
+        return None
+    result = json.loads(path.read_text())
+    datasets = [k for k in ("cora", "citeseer") if k in result]
+    if datasets:
+        ds = datasets[0]
+        result["supernet"] = {
+            m: {
+                "kendall": e["kendall"],
+                "spearman": e["spearman"],
+                "kendall_std": e["kendall_std"],
+                "seeds": e["seeds"],
+                "epochs": e["steps"],
+                "seconds": e["seconds"],
+                "dataset": ds,
+            }
+            for m, e in result[ds].items()
+        }
+    prox_path = RESULTS / "proxies.json"
+    if prox_path.exists():
+        prox = json.loads(prox_path.read_text())
+        pmeta = prox.get("meta", {})
+        ms = pmeta.get("ms_per_arch", {})
+        out: dict[str, dict] = {}
+        for name, rows in prox.items():
+            if name == "meta":
+                continue
+            base = name.split("@")[0]
+            speed = ms.get(base, {}).get("median")
+            for task, c in rows.items():
+                out.setdefault(task, {})[name] = {
+                    "spearman": c["spearman"],
+                    "kendall": c["kendall"],
+                    "archs": c["n"],
+                    "archs_per_s": round(1000.0 / speed, 2) if speed else None,
+                    "input": pmeta.get("inputs", {}).get(name),
+                }
+        result["proxies"] = out
+        result.setdefault("meta", {})["proxies_from"] = pmeta.get("command")
+    write_json("oneshot", result)
+    return path

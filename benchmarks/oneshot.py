@@ -30,7 +30,7 @@ import sys
 import time
 
 import numpy as np
-from _common import RESULTS, meta, update_results_md, write_json
+from _common import RESULTS, meta, refresh_oneshot_summary, update_results_md, write_json
 from scipy.stats import kendalltau, spearmanr
 
 
@@ -190,6 +190,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     started = time.perf_counter()
     if args.report:
+        refresh_oneshot_summary()
         print(report(json.loads((RESULTS / "oneshot.json").read_text()), args.dataset))
         return 0
     if args.smoke_test:
@@ -223,6 +224,7 @@ def main(argv=None) -> int:
         }
         summary = result[args.dataset]
     write_json("oneshot", result)
+    refresh_oneshot_summary()
     print(report(result, args.dataset))
     return 0
 

@@ -40,7 +40,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from _common import meta, update_results_md, write_json
+from _common import meta, refresh_oneshot_summary, update_results_md, write_json
 
 ALL_PROXIES = (
     "synflow",
@@ -287,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         write_json("proxies", payload)
         update_results_md("Zero-cost proxies on NB201", body)
+        refresh_oneshot_summary()  # oneshot.json's "proxies" summary (issue 6's results format)
     print(body)
     return 0
 

@@ -36,7 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import numpy as np
-from _common import RESULTS, meta, update_results_md, write_json
+from _common import RESULTS, meta, refresh_oneshot_summary, update_results_md, write_json
 
 DEFAULT_METRICS = (
     "gm",
@@ -264,6 +264,7 @@ def main(argv=None) -> int:
         "meta": this,
     }
     write_json("oneshot", result)
+    refresh_oneshot_summary()
     print(report(result))
     return 0
 
