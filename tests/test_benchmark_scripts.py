@@ -23,6 +23,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "pruning.py",
         "record_curves.py",
         "proxies.py",
+        "proxies_graph.py",
         "oneshot.py",
         "split_distance.py",
         "scale.py",
