@@ -1,5 +1,6 @@
-"""Network builders and training: real NAS-Bench-Graph GNNs trained on Planetoid graphs, and the
-NAS-Bench-201 network of a cell (:func:`build_nb201`).
+"""Network builders and training: real NAS-Bench-Graph GNNs trained on Planetoid graphs, the
+NAS-Bench-201 network of a cell (:func:`build_nb201`) and weight-sharing supernets of both spaces
+(:func:`build_supernet`, :func:`build_nb201_supernet`).
 
 >>> from nas_meta_tune.oneshot import train_gnn
 >>> run = train_gnn("0,0,1,2|gcn,gat,skip,fc", "cora", epochs=5)  # doctest: +SKIP
@@ -28,7 +29,15 @@ from .gnn import (
     load_planetoid,
     train_gnn,
 )
+from .images import IMAGE_DATASETS, load_digits, load_image_dataset
 from .nb201 import NB201_OPS, NB201Cell, NB201Net, build_nb201
+from .nb201_supernet import (
+    NB201DARTSTrainer,
+    NB201SPOSTrainer,
+    NB201Supernet,
+    build_nb201_supernet,
+    export_path,
+)
 from .supernet import DARTSTrainer, GNNSupernet, SPOSTrainer, build_supernet
 
 __all__ = [
@@ -45,6 +54,14 @@ __all__ = [
     "NB201Cell",
     "NB201Net",
     "build_nb201",
+    "NB201Supernet",
+    "NB201SPOSTrainer",
+    "NB201DARTSTrainer",
+    "build_nb201_supernet",
+    "export_path",
+    "IMAGE_DATASETS",
+    "load_digits",
+    "load_image_dataset",
     "GNNSupernet",
     "SPOSTrainer",
     "DARTSTrainer",
