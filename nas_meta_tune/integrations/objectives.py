@@ -109,12 +109,15 @@ def supernet_objective(
     seed: int = 0,
     device: Any = None,
     data_root: str | os.PathLike[str] | None = None,
+    space: str = "nasbench_graph",
 ) -> Callable[[optuna.Trial], float]:
-    """An Optuna objective that trains a NAS-Bench-Graph supernet (or one split-tree leaf).
+    """An Optuna objective that trains a supernet (or one split-tree leaf) of the NAS-Bench-Graph
+    cell on a Planetoid graph, or of the NAS-Bench-201 cell on images (``space="nb201"``).
 
     The Optuna counterpart of :class:`~nas_meta_tune.integrations.trainables.SupernetTrainable`:
     each trial builds a supernet with the hyperparameters ``suggest(trial)`` returns (default:
-    ``lr`` on a log scale in [1e-3, 3e-2]; any of ``hidden``, ``lr``, ``arch_lr``), trains it for
+    ``lr`` on a log scale in [1e-3, 3e-2], or [3e-3, 1e-1] for ``nb201``; any of ``hidden``, ``lr``,
+    ``arch_lr``, and for ``nb201`` ``C``, ``N``, ``batch_size``), trains it for
     ``iterations`` x ``steps_per_iter`` steps and, after every iteration, reports the mean
     inherited-weight validation accuracy of a fixed probe set of architectures
     (``trial.report(probe_valid_acc, iteration)``), so Optuna's pruners stop poor settings
@@ -122,7 +125,8 @@ def supernet_objective(
     ``steps`` and, with DARTS, ``derived_arch`` as user attributes.
 
     Args:
-        dataset: ``"cora"`` or ``"citeseer"``.
+        dataset: ``"cora"`` or ``"citeseer"``; for ``nb201`` ``"digits"`` or a callable
+            returning ``((x_train, y_train), (x_valid, y_valid))`` image tensors.
         iterations: Reported iterations per trial.
         steps_per_iter: Training steps (full-batch epochs of one path, or DARTS steps) per iteration.
         strategy: ``"spos"`` or ``"darts"``.
@@ -130,6 +134,7 @@ def supernet_objective(
         probe_archs: Size of the probe set (drawn from ``seed``).
         suggest: ``trial -> dict`` of hyperparameters to tune (see above).
         seed, device, data_root: The run's seed, torch device, and data root of ``planetoid/``.
+        space: ``"nasbench_graph"`` (default) or ``"nb201"``.
 
     Example::
 
@@ -137,7 +142,7 @@ def supernet_objective(
         study.optimize(supernet_objective("cora", iterations=20), n_trials=10)
     """
     optuna_mod = require("optuna", feature="the supernet objective")
-    from ._supernet import STRATEGIES, SupernetRun
+    from ._supernet import SPACES, STRATEGIES, SupernetRun
 
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, but got {strategy=}.")
@@ -145,10 +150,15 @@ def supernet_objective(
         raise ValueError(
             f"need iterations >= 1 and steps_per_iter >= 1, got {iterations=}, {steps_per_iter=}."
         )
-    allowed = {"hidden", "lr", "arch_lr"}
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {SPACES}, but got {space=}.")
+    allowed = {"hidden", "lr", "arch_lr"} | (
+        {"C", "N", "batch_size"} if space == "nb201" else set()
+    )
+    lr_range = (3e-3, 1e-1) if space == "nb201" else (1e-3, 3e-2)
 
     def default_suggest(trial: optuna.Trial) -> dict[str, Any]:
-        return {"lr": trial.suggest_float("lr", 1e-3, 3e-2, log=True)}
+        return {"lr": trial.suggest_float("lr", *lr_range, log=True)}
 
     def objective(trial: optuna.Trial) -> float:
         hps = (suggest or default_suggest)(trial)
@@ -157,6 +167,7 @@ def supernet_objective(
             raise ValueError(f"suggest() returned {sorted(unknown)}; tunable: {sorted(allowed)}.")
         run = SupernetRun(
             dataset,
+            space=space,
             strategy=strategy,
             op_choices=op_choices,
             seed=seed,
@@ -177,5 +188,6 @@ def supernet_objective(
                 )
         return float(metrics["probe_valid_acc"])
 
-    objective.__name__ = f"supernet_{strategy}_{dataset.lower()}"
+    name = dataset.lower() if isinstance(dataset, str) else "images"
+    objective.__name__ = f"supernet_{strategy}_{name}"
     return objective

@@ -90,17 +90,23 @@ def _ray_trainable_base() -> type:
 
 
 class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
-    """Ray Tune class trainable: train a NAS-Bench-Graph weight-sharing supernet (SPOS), or one
-    leaf of a few-shot split tree, on a Planetoid graph.
+    """Ray Tune class trainable: train a weight-sharing supernet (SPOS or DARTS), or one leaf of a
+    few-shot split tree: the NAS-Bench-Graph cell on a Planetoid graph, or the NAS-Bench-201 cell on
+    images.
 
     ``config`` keys (all optional but ``dataset``):
 
-    * ``dataset``: ``"cora"`` / ``"citeseer"``; ``data_root``: where ``planetoid/`` lives;
-    * ``op_choices``: the leaf's allowed operations per cell node (4 lists; default: the whole space);
+    * ``space``: ``"nasbench_graph"`` (default) or ``"nb201"``;
+    * ``dataset``: for ``nasbench_graph`` ``"cora"`` / ``"citeseer"`` (``data_root``: where
+      ``planetoid/`` lives); for ``nb201`` ``"digits"`` (scikit-learn's real 8x8 digits, offline) or
+      a callable returning ``((x_train, y_train), (x_valid, y_valid))`` tensors (your CIFAR loader);
+    * ``op_choices``: the leaf's allowed operations per cell node (4 lists for ``nasbench_graph``,
+      6 for ``nb201``'s edges; default: the whole space);
     * ``strategy``: ``"spos"`` (default) or ``"darts"`` (first-order DARTS; ``arch_lr``, 3e-4);
-    * ``hidden`` (64), ``lr`` (0.005), ``seed`` (0), ``steps_per_iter`` (10 training steps per
-      ``training_iteration``), ``probe_archs`` (16: sampled architectures of the leaf whose
-      inherited-weight validation accuracy is reported);
+    * ``hidden`` (64, ``nasbench_graph``), ``C`` (16), ``N`` (5) and ``batch_size`` (64) for
+      ``nb201``; ``lr`` (0.005 for the GNN's Adam, 0.025 for NB201's SGD), ``seed`` (0),
+      ``steps_per_iter`` (10 training steps per ``training_iteration``), ``probe_archs`` (16:
+      sampled architectures of the leaf whose inherited-weight validation accuracy is reported);
     * ``device``: default CUDA when the trial was given a GPU, else CPU.
 
     Reports ``loss`` (mean training loss of the iteration), ``probe_valid_acc`` (mean over the
@@ -115,10 +121,14 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
 
         self.run = SupernetRun(
             config["dataset"],
+            space=str(config.get("space", "nasbench_graph")),
             strategy=str(config.get("strategy", "spos")),
             op_choices=config.get("op_choices"),
             hidden=int(config.get("hidden", 64)),
-            lr=float(config.get("lr", 0.005)),
+            lr=None if config.get("lr") is None else float(config["lr"]),
+            C=int(config.get("C", 16)),
+            N=int(config.get("N", 5)),
+            batch_size=int(config.get("batch_size", 64)),
             arch_lr=float(config.get("arch_lr", 3e-4)),
             seed=int(config.get("seed", 0)),
             probe_archs=int(config.get("probe_archs", 16)),
