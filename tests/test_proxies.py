@@ -99,7 +99,10 @@ def test_proxies_differ_between_architectures(batch):
     other = (
         "|skip_connect~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|skip_connect~2|"
     )
-    for name in ALL:
+    # linear_regions counts distinct ReLU patterns, at most one per sample: on this batch of 8
+    # high-dimensional images every network with a ReLU gives each sample its own region (8), as
+    # the definition says; tests/test_proxies_tenas.py checks it on inputs where counts differ
+    for name in (n for n in ALL if n != "linear_regions"):
         assert compute_proxy(name, _tiny(), batch, device="cpu") != compute_proxy(
             name, _tiny(other), batch, device="cpu"
         ), name

@@ -4,20 +4,22 @@ One function per proxy, all with the signature
 ``fn(model, batch, *, loss_fn=None, device=None, seed=0) -> float`` (higher = predicted better),
 behind the string registry :data:`PROXIES`:
 
-=============  ============================================================  ==============
-name           definition                                                    input
-=============  ============================================================  ==============
-``synflow``    Tanaka et al. 2020: ``sum dR/dw * w``, ``|w|``, all-ones x    data-free
-``snip``       Lee et al. 2019 / Abdelfattah et al. 2021: ``sum |g * w|``    inputs + labels
-``grasp``      Wang et al. 2020 / Abdelfattah et al. 2021: ``sum -w * Hg``   inputs + labels
-``gradnorm``   Abdelfattah et al. 2021: ``sum_W ||dL/dW||_2``                inputs + labels
-``fisher``     Theis et al. 2018 / Abdelfattah et al. 2021                   inputs + labels
-``jacob_cov``  Mellor et al. 2020 (v1): input-Jacobian correlation           inputs
-``naswot``     Mellor et al. 2021: log-det of the ReLU activation-code kernel inputs
-``zen``        Lin et al. 2021: Gaussian-perturbation expressivity + BN      data-free
-``params``     number of parameters                                          none
-``flops``      multiply-accumulates of conv/linear layers for one sample      data-free
-=============  ============================================================  ==============
+==================  ==============================================================  ===============
+name                definition                                                      input
+==================  ==============================================================  ===============
+``synflow``         Tanaka et al. 2020: ``sum dR/dw * w``, ``|w|``, all-ones x      data-free
+``snip``            Lee et al. 2019 / Abdelfattah et al. 2021: ``sum |g * w|``      inputs + labels
+``grasp``           Wang et al. 2020 / Abdelfattah et al. 2021: ``sum -w * Hg``     inputs + labels
+``gradnorm``        Abdelfattah et al. 2021: ``sum_W ||dL/dW||_2``                  inputs + labels
+``fisher``          Theis et al. 2018 / Abdelfattah et al. 2021                     inputs + labels
+``jacob_cov``       Mellor et al. 2020 (v1): input-Jacobian correlation             inputs
+``naswot``          Mellor et al. 2021: log-det of the ReLU activation-code kernel  inputs
+``ntk``             Chen et al. 2021 (TE-NAS): minus condition number of the NTK    inputs
+``linear_regions``  Chen et al. 2021 (TE-NAS): distinct ReLU activation patterns    inputs
+``zen``             Lin et al. 2021: Gaussian-perturbation expressivity + BN        data-free
+``params``          number of parameters                                            none
+``flops``           multiply-accumulates of conv/linear layers for one sample       data-free
+==================  ==============================================================  ===============
 
 >>> import torch
 >>> from nas_meta_tune.oneshot import build_nb201
@@ -43,6 +45,7 @@ from ._registry import (
 from .activation import jacob_cov, naswot
 from .cost import flops, params
 from .saliency import fisher, gradnorm, grasp, snip, synflow
+from .tenas import linear_regions, ntk
 from .zen import zen
 
 __all__ = [
@@ -60,7 +63,9 @@ __all__ = [
     "gradnorm",
     "grasp",
     "jacob_cov",
+    "linear_regions",
     "naswot",
+    "ntk",
     "params",
     "snip",
     "synflow",

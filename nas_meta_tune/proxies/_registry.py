@@ -20,6 +20,7 @@ from ._common import LossFn, ProxyBatch
 from .activation import jacob_cov, naswot
 from .cost import flops, params
 from .saliency import fisher, gradnorm, grasp, snip, synflow
+from .tenas import linear_regions, ntk
 from .zen import zen
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ PROXIES: Mapping[str, ProxyFn] = MappingProxyType(
         "fisher": fisher,
         "jacob_cov": jacob_cov,
         "naswot": naswot,
+        "ntk": ntk,
+        "linear_regions": linear_regions,
         "zen": zen,
         "params": params,
         "flops": flops,
@@ -88,7 +91,8 @@ def compute_proxy(
 
     Args:
         name: One of :data:`PROXIES`: ``synflow``, ``snip``, ``grasp``, ``gradnorm``,
-            ``fisher``, ``jacob_cov``, ``naswot``, ``zen``, ``params``, ``flops``.
+            ``fisher``, ``jacob_cov``, ``naswot``, ``ntk``, ``linear_regions``, ``zen``,
+            ``params``, ``flops``.
         model: The network, called as ``model(*batch.inputs)``.
         batch: ``(inputs, targets)``, a tensor of inputs, a torch_geometric ``Data`` or a
             :class:`ProxyBatch`. Data-free proxies (:data:`DATA_FREE`) use only its input
@@ -102,8 +106,9 @@ def compute_proxy(
     Returns:
         The score as a Python float (higher = predicted better). A degenerate network whose
         output does not depend on its input (e.g. NB201 cells with no path from input to output)
-        scores ``0.0`` for synflow, snip, grasp and gradnorm, ``-inf`` for naswot and zen, a large
-        negative number for jacob_cov and only the classifier's term for fisher.
+        scores ``0.0`` for synflow, snip, grasp and gradnorm, ``-inf`` for naswot, ntk and zen,
+        ``1.0`` for linear_regions, a large negative number for jacob_cov and only the
+        classifier's term for fisher.
 
     Raises:
         UnknownProxyError: (a ``ValueError``) ``name`` is not a proxy.

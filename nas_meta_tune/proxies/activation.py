@@ -74,24 +74,46 @@ def jacob_cov(
     return float(-np.sum(np.log(v + JACOB_COV_K) + 1.0 / (v + JACOB_COV_K)))
 
 
-class _ReLUCodes(TorchFunctionMode):
-    """Accumulates the NASWOT kernel from the input of every relu call."""
+class ReLUCodeMode(TorchFunctionMode):
+    """Intercepts every relu call (``nn.ReLU``, ``F.relu``, ``torch.relu``, ``Tensor.relu`` and
+    their in-place forms) on a tensor whose first axis has the batch's ``n`` samples, and passes
+    the binary code ``x > 0`` of its input, flattened to ``bool[n, units]``, to :meth:`record`.
 
-    def __init__(self, n: int, device: torch.device) -> None:
+    Attributes:
+        n: The number of samples.
+        calls: How many relu calls were recorded.
+    """
+
+    def __init__(self, n: int) -> None:
         super().__init__()
-        self.K = torch.zeros((n, n), dtype=torch.float64, device=device)
+        self.n = int(n)
         self.calls = 0
+
+    def record(self, codes: torch.Tensor) -> None:
+        """Called with ``bool[n, units]``: which of one relu call's units are active per sample."""
+        raise NotImplementedError
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         if func in _RELUS and args and isinstance(args[0], torch.Tensor):
             x = args[0].detach()
-            if x.dim() >= 1 and x.shape[0] == self.K.shape[0]:
-                c = (x.reshape(x.shape[0], -1) > 0).float()
-                # codes agree where both are 1 or both are 0: N_A - hamming distance
-                self.K += (c @ c.T + (1.0 - c) @ (1.0 - c).T).double()
+            if x.dim() >= 1 and x.shape[0] == self.n and x.numel() > 0:
+                self.record(x.reshape(self.n, -1) > 0)
                 self.calls += 1
         return func(*args, **kwargs)
+
+
+class _ReLUCodes(ReLUCodeMode):
+    """Accumulates the NASWOT kernel from the input of every relu call."""
+
+    def __init__(self, n: int, device: torch.device) -> None:
+        super().__init__(n)
+        self.K = torch.zeros((n, n), dtype=torch.float64, device=device)
+
+    def record(self, codes: torch.Tensor) -> None:
+        c = codes.float()
+        # codes agree where both are 1 or both are 0: N_A - hamming distance
+        self.K += (c @ c.T + (1.0 - c) @ (1.0 - c).T).double()
 
 
 def naswot(
