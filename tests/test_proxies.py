@@ -193,6 +193,13 @@ def test_score_architectures_nb201(batch):
     np.testing.assert_array_equal(s, again)
     one = score_architectures("nb201", archs, "synflow", builder=tiny, device="cpu")
     np.testing.assert_array_equal(one, s[:, 0])
+    # the proxy-first form: score_architectures(proxy, archs, space=..., seed=...)
+    first = score_architectures("synflow", archs, space="nb201", builder=tiny, seed=0)
+    np.testing.assert_array_equal(first, s[:, 0])
+    with pytest.raises(TypeError, match="proxy twice"):
+        score_architectures("nb201", archs, "synflow", space="nb201")
+    with pytest.raises(TypeError, match="space and the proxy"):
+        score_architectures("synflow", archs)
     # same as building with the same seed and scoring by hand
     torch.manual_seed(0)
     net = tiny(archs[2])

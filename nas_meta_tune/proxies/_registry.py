@@ -171,10 +171,11 @@ def _default_builder(space: SearchSpace, batch: ProxyBatch) -> Callable[[Any], n
 
 
 def score_architectures(
-    space_or_name: SearchSpace | str,
+    space_or_proxy: SearchSpace | str | Sequence[str],
     archs: Sequence[Architecture | str | Mapping[str, Any]],
-    proxy: str | Sequence[str],
+    proxy: str | Sequence[str] | None = None,
     *,
+    space: SearchSpace | str | None = None,
     builder: Callable[[Any], nn.Module] | None = None,
     batch: ProxyBatch | Any | None = None,
     device: str | torch.device | None = None,
@@ -187,10 +188,15 @@ def score_architectures(
     Each network is initialised from ``seed`` (the same seed for every architecture), so the
     scores are reproducible, and is built once for all the proxies asked for.
 
+    Two call forms: ``score_architectures(space, archs, proxy)`` and
+    ``score_architectures(proxy, archs, space=space)``.
+
     Args:
-        space_or_name: The search space or its name (``"nb201"``, ``"nasbench_graph"``, ...).
+        space_or_proxy: The search space or its name (``"nb201"``, ``"nasbench_graph"``, ...);
+            or, when ``space=`` is given, the proxy name(s).
         archs: Architectures of the space, their official strings or parameter dicts.
-        proxy: A name of :data:`PROXIES` or a sequence of names.
+        proxy: A name of :data:`PROXIES` or a sequence of names (the first form).
+        space: The search space or its name (the second form).
         builder: ``builder(arch) -> nn.Module``. Default: ``nb201`` ->
             :func:`~nas_meta_tune.oneshot.build_nb201` (C=16, N=5, 10 classes);
             ``nasbench_graph`` -> :func:`~nas_meta_tune.oneshot.build_gnn` sized from the
@@ -212,6 +218,22 @@ def score_architectures(
     """
     from ..spaces import get_space
 
+    if space is not None:
+        if proxy is not None:
+            raise TypeError(
+                "score_architectures got a proxy twice: call it as (space, archs, proxy) or as "
+                "(proxy, archs, space=space)."
+            )
+        proxy, space_or_name = space_or_proxy, space
+    elif proxy is None:
+        raise TypeError(
+            "score_architectures needs the space and the proxy: (space, archs, proxy) or "
+            "(proxy, archs, space=space)."
+        )
+    else:
+        space_or_name = space_or_proxy
+    if not isinstance(space_or_name, str) and not hasattr(space_or_name, "archs"):
+        raise TypeError(f"space must be a SearchSpace or its name, but got {space_or_name!r}.")
     space = get_space(space_or_name) if isinstance(space_or_name, str) else space_or_name
     single = isinstance(proxy, str)
     names = [_check_name(p) for p in ([proxy] if single else list(proxy))]
