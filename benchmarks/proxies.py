@@ -12,9 +12,9 @@ INPUTS. CIFAR-10 images are not available offline here, so:
 
 * the data-free proxies (synflow, zen, params, flops) are computed exactly as defined (they use
   only the input shape, 3x32x32);
-* the data-dependent proxies (snip, grasp, gradnorm, fisher, jacob_cov, naswot) are computed on a
-  STAND-IN batch of standard Gaussian images with random labels, NOT CIFAR-10, and reported
-  under keys ``<proxy>@gaussian-standin``; they show what the proxies do without data, not their
+* the data-dependent proxies (snip, grasp, gradnorm, fisher, jacob_cov, naswot, ntk,
+  linear_regions) are computed on a STAND-IN batch of standard Gaussian images with random
+  labels, NOT CIFAR-10, and reported under keys ``<proxy>@gaussian-standin``; they show what the proxies do without data, not their
   published quality;
 * as a reference, ``naslib:<proxy>`` rows report the correlation of NASLib's PRECOMPUTED values
   (real, computed on CIFAR-10 by NASLib; ``naslib_zc_transnas/naslib_zc_subsets.parquet`` under
@@ -53,6 +53,8 @@ ALL_PROXIES = (
     "fisher",
     "jacob_cov",
     "naswot",
+    "ntk",
+    "linear_regions",
 )
 NASLIB_FILE = "naslib_zc_transnas/naslib_zc_subsets.parquet"
 NASLIB_PROXIES = (
