@@ -17,6 +17,8 @@ with SPOS steps: compare wall time.
 
 Run:
     python benchmarks/oneshot.py --seeds 3 --steps 400 --archs 200
+    python benchmarks/oneshot.py --seeds 3 --steps 6000 --warmup 300 --depth 2 --methods spos \
+        --suffix _6000 --workers 3 --merge        # a second budget, kept beside the first
     python benchmarks/oneshot.py --seeds 3 --methods darts --darts-steps 300 --merge
     python benchmarks/oneshot.py --report     # only rewrite the RESULTS.md section from the JSON
 Results: benchmarks/results/oneshot.json and a RESULTS.md section.
@@ -182,6 +184,12 @@ def main(argv=None) -> int:
     )
     p.add_argument("--merge", action="store_true", help="keep the other methods' saved results")
     p.add_argument(
+        "--suffix",
+        default="",
+        help="appended to the method names (e.g. _6000 to keep a run at another budget beside)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="seeds run in parallel processes")
+    p.add_argument(
         "--report",
         action="store_true",
         help="only rewrite the RESULTS.md section from oneshot.json",
@@ -195,7 +203,17 @@ def main(argv=None) -> int:
         return 0
     if args.smoke_test:
         args.archs, args.steps, args.warmup, args.seeds, args.darts_steps = 12, 6, 2, 1, 2
-    runs = [one_seed(s, args) for s in range(args.seeds)]
+    if args.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import partial
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+            runs = list(pool.map(partial(one_seed, args=args), range(args.seeds)))
+    else:
+        runs = [one_seed(s, args) for s in range(args.seeds)]
+    if args.suffix:
+        runs = [{f"{m}{args.suffix}": e for m, e in r.items()} for r in runs]
     summary = {
         m: {
             k: float(np.mean([r[m][k] for r in runs]))
