@@ -227,8 +227,15 @@ def main(argv=None) -> int:
         return 0
     cmd = "python benchmarks/oneshot.py " + " ".join(sys.argv[1:] if argv is None else argv)
     this = meta(cmd, started) | {"archs": args.archs, "steps": args.steps, "methods": list(summary)}
-    result = {args.dataset: summary, "runs": runs, "meta": this}
     saved = RESULTS / "oneshot.json"
+    others = {}  # entries other scripts write (split_distance.py) stay
+    if saved.exists():
+        others = {
+            k: v
+            for k, v in json.loads(saved.read_text()).items()
+            if k not in (args.dataset, "runs", "meta")
+        }
+    result = {**others, args.dataset: summary, "runs": runs, "meta": this}
     if args.merge and saved.exists():
         old = json.loads(saved.read_text())
         kept = {m: e for m, e in old.get(args.dataset, {}).items() if m not in summary}
@@ -236,9 +243,10 @@ def main(argv=None) -> int:
         merged = [(runs_old[i] if i < len(runs_old) else {}) | r for i, r in enumerate(runs)]
         old_meta = old.get("meta", {})
         result = {
+            **old,  # other entries (split_distance, the summaries) stay
             args.dataset: kept | summary,
             "runs": merged + runs_old[len(runs) :],
-            "meta": {"runs": [*old_meta.get("runs", [old_meta]), this]},
+            "meta": {**old_meta, "runs": [*old_meta.get("runs", [old_meta]), this]},
         }
         summary = result[args.dataset]
     write_json("oneshot", result)
