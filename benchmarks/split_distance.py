@@ -32,11 +32,13 @@ import itertools
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
-from _common import RESULTS, meta, refresh_oneshot_summary, update_results_md, write_json
+from _common import HERE, RESULTS, meta, refresh_oneshot_summary, update_results_md, write_json
 
 DEFAULT_METRICS = (
     "gm",
@@ -232,14 +234,42 @@ def main(argv=None) -> int:
         for m in metrics
         for s in range(args.seeds)
     ]
-    # the costly metrics first (ntk: one backward pass per training node), so workers finish together
-    cost = {"ntk": 0, "jacob_cov": 1}
-    jobs.sort(key=lambda j: cost.get(j["metric"], 2))
-    if args.workers > 1:
+    # the cheap metrics first, the costly ones (jacob_cov, ntk: one backward pass per training
+    # node) last; finished trees are kept, so a run cut short still leaves the cheap ones
+    cost = {"jacob_cov": 1, "ntk": 2}
+    jobs.sort(key=lambda j: (cost.get(j["metric"], 0), j["seed"]))
+    # every finished tree is kept under benchmarks/.cache (not in a smoke test), so an interrupted
+    # run resumes, and a rerun with more seeds or metrics builds only the new trees
+    cache = HERE / ".cache" / "split_distance"
+
+    def cached(job: dict) -> Path:
+        key = json.dumps({k: job[k] for k in sorted(job) if k != "data_root"}, sort_keys=True)
+        return cache / f"{job['metric']}_s{job['seed']}_{zlib.crc32(key.encode()):08x}.json"
+
+    done: dict[int, dict] = {}
+    if not args.smoke_test:
+        cache.mkdir(parents=True, exist_ok=True)
+        done = {
+            i: json.loads(cached(j).read_text()) for i, j in enumerate(jobs) if cached(j).exists()
+        }
+    todo = [i for i in range(len(jobs)) if i not in done]
+    print(f"{len(jobs)} trees, {len(done)} cached, {args.workers} workers", flush=True)
+
+    def finish(i: int, tree: dict) -> None:
+        done[i] = tree
+        if not args.smoke_test:
+            cached(jobs[i]).write_text(json.dumps(tree))
+        print(f"  {tree['metric']} seed {tree['seed']}: {tree['seconds']:.0f} s", flush=True)
+
+    if args.workers > 1 and todo:
         with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-            trees = list(pool.map(build_tree, jobs))
+            futures = {pool.submit(build_tree, jobs[i]): i for i in todo}
+            for fut in as_completed(futures):
+                finish(futures[fut], fut.result())
     else:
-        trees = [build_tree(j) for j in jobs]
+        for i in todo:
+            finish(i, build_tree(jobs[i]))
+    trees = [done[i] for i in range(len(jobs))]
     by_metric = {m: [t for t in trees if t["metric"] == m] for m in metrics}
     summary = {m: distances(ts) for m, ts in by_metric.items()}
     for m, e in summary.items():
