@@ -119,7 +119,7 @@ def report(result: dict, dataset: str) -> str:
     """Write the RESULTS.md section of a saved ``oneshot.json`` result; its text."""
     summary = result[dataset]
     rows = [
-        "| method | Kendall tau | Spearman | steps | wall s (1 thread, whole method) |",
+        "| method | Kendall tau | Spearman | steps | wall s (whole method) |",
         "|---|---|---|---|---|",
     ]
     for m, e in summary.items():
@@ -147,8 +147,9 @@ def report(result: dict, dataset: str) -> str:
             if derived
             else ""
         )
-        + ".\n\n"
-        + "\n".join(rows)
+        + ". Wall time is per process with one torch thread; a command with `--workers N` ran N seeds "
+        "at once on this 2-core machine (the 6000-step run also shared it with other benchmark jobs), "
+        "so its seconds are not comparable with the others'.\n\n" + "\n".join(rows)
     )
     update_results_md("One-shot supernets on Cora", body)
     return body
