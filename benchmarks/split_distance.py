@@ -175,7 +175,10 @@ def report(result: dict) -> str:
         f"{m['seeds']} seeds. Split distance = Ly-Manson et al.'s Definition 1; internal: mean distance "
         "of a split to the other splits of its tree; external: to the splits of the same metric's trees "
         "with other seeds; dN: only splits at depth N compared (the paper's Fig. 2). Mean ± std over "
-        "splits. 'same first split': share of seed pairs whose root split is identical.\n\n"
+        "splits. 'same first split': share of seed pairs whose root split is identical. A metric that "
+        "ties every operation gives an all-zero distance matrix and always the same split: "
+        "linear_regions does on this graph (each of the 2,708 nodes falls in its own linear region "
+        "whatever the operation; measured, distance 0 in all 5 trees), so it is not listed.\n\n"
         + "\n".join(rows)
     )
     update_results_md(SECTION, body)
