@@ -107,7 +107,7 @@ def postgres_server():
     try:
         run(os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")  # fmt: skip
         run(ctl, "-D", data, "-l", os.path.join(base, "server.log"), "-w", "-t", "60",
-            "-o", f"-h 127.0.0.1 -p {port} -k {base} -F", "start")  # fmt: skip
+            "-o", f"-h 127.0.0.1 -p {port} -k {base} -F -c max_connections=400", "start")  # fmt: skip
     except subprocess.CalledProcessError as err:
         shutil.rmtree(base, ignore_errors=True)
         _no_postgres(f"the test server did not start: {err.stderr[-2000:]}")
