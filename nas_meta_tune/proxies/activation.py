@@ -116,6 +116,39 @@ class _ReLUCodes(ReLUCodeMode):
         self.K += (c @ c.T + (1.0 - c) @ (1.0 - c).T).double()
 
 
+def record_relu_codes(
+    name: str,
+    recorder: type[ReLUCodeMode],
+    model: nn.Module,
+    batch: ProxyBatch | Any,
+    *,
+    device: str | torch.device | None,
+    seed: int,
+) -> ReLUCodeMode:
+    """One forward pass of ``batch`` in training mode (no gradients, on a private copy of the
+    model's state) with ``recorder(n_samples, device)`` collecting the ReLU codes; the recorder.
+
+    Raises:
+        ValueError: an empty batch, or no ReLU was applied to per-sample tensors (``name`` is the
+            proxy the message names).
+    """
+    dev = resolve_device(device)
+    b = ProxyBatch.of(batch).to(dev)
+    n = b.x.shape[0] if b.x.dim() >= 1 else 0
+    if n < 1:
+        raise ValueError(f"{name} needs a batch of >= 1 samples, but got {n}.")
+    with proxy_context(model, dev, seed, train=True):
+        fm = FunctionalModel(model, dev)
+        codes = recorder(n, dev)
+        with torch.no_grad(), codes:
+            fm(*b.inputs)
+    if codes.calls == 0:
+        raise ValueError(
+            f"{name} found no ReLU applied to the batch's {n} samples in {type(model).__name__}."
+        )
+    return codes
+
+
 def naswot(
     model: nn.Module,
     batch: ProxyBatch | object,
@@ -132,17 +165,6 @@ def naswot(
     Raises:
         ValueError: the network calls no ReLU on per-sample tensors.
     """
-    dev = resolve_device(device)
-    b = ProxyBatch.of(batch).to(dev)
-    n = b.x.shape[0]
-    with proxy_context(model, dev, seed, train=True):
-        fm = FunctionalModel(model, dev)
-        codes = _ReLUCodes(n, dev)
-        with torch.no_grad(), codes:
-            fm(*b.inputs)
-    if codes.calls == 0:
-        raise ValueError(
-            f"naswot found no ReLU applied to the batch's {n} samples in {type(model).__name__}."
-        )
+    codes = record_relu_codes("naswot", _ReLUCodes, model, batch, device=device, seed=seed)
     sign, logdet = torch.linalg.slogdet(codes.K.cpu())
     return float(logdet) if float(sign) > 0 else float("-inf")

@@ -32,7 +32,7 @@ from torch import nn
 
 from .._device import resolve_device
 from ._common import FunctionalModel, LossFn, ProxyBatch, proxy_context
-from .activation import ReLUCodeMode
+from .activation import ReLUCodeMode, record_relu_codes
 
 __all__ = ["ntk", "linear_regions"]
 
@@ -185,19 +185,7 @@ def linear_regions(
     Raises:
         ValueError: an empty batch, or the network calls no ReLU on per-sample tensors.
     """
-    dev = resolve_device(device)
-    b = ProxyBatch.of(batch).to(dev)
-    n = b.x.shape[0] if b.x.dim() >= 1 else 0
-    if n < 1:
-        raise ValueError(f"linear_regions needs a batch of >= 1 samples, but got {n}.")
-    with proxy_context(model, dev, seed, train=True):
-        fm = FunctionalModel(model, dev)
-        patterns = _ActivationPatterns(n, dev)
-        with torch.no_grad(), patterns:
-            fm(*b.inputs)
-    if patterns.calls == 0:
-        raise ValueError(
-            f"linear_regions found no ReLU applied to the batch's {n} samples in "
-            f"{type(model).__name__}."
-        )
-    return float(patterns.count)
+    patterns = record_relu_codes(
+        "linear_regions", _ActivationPatterns, model, batch, device=device, seed=seed
+    )
+    return float(patterns.count)  # type: ignore[attr-defined]
