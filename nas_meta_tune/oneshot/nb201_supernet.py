@@ -56,6 +56,7 @@ from .._device import resolve_device
 from ..exceptions import InvalidArchitectureError
 from ..spaces._cell201 import EDGES
 from .nb201 import NB201_OPS, NB201Net, _make_op, _ops_of, _ResidualReduction
+from .supernet import _seed_int, path_scores
 
 if TYPE_CHECKING:
     from ..spaces._base import Architecture
@@ -93,10 +94,6 @@ def _normalise_choices(op_choices: OpChoices | None) -> tuple[tuple[str, ...], .
             )
         out.append(tuple(o for o in NB201_OPS if o in set(ops)))  # vocabulary order
     return tuple(out)
-
-
-def _seed_int(*entropy: int) -> int:
-    return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
 
 
 def _check_positive_int(name: str, v: Any) -> int:
@@ -617,10 +614,7 @@ class NB201SPOSTrainer:
     def rank(self, archs: Iterable[ArchLike], score: str = "acc") -> np.ndarray:
         """Supernet scores of ``archs`` (higher = better): validation accuracy (``"acc"``) or
         negative validation loss (``"loss"``)."""
-        if score not in ("acc", "loss"):
-            raise ValueError(f"score must be 'acc' or 'loss', but got {score=}.")
-        fn = self.evaluate if score == "acc" else (lambda a: -self.loss(a))
-        return np.asarray([fn(a) for a in archs], dtype=float)
+        return path_scores(self, archs, score)
 
     def path_model(self, arch: ArchLike) -> nn.Module:
         """``arch``'s sub-network as ``model(x)`` sharing the supernet's weights (see

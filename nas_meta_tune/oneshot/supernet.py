@@ -80,6 +80,16 @@ def _normalise_choices(
     return tuple(out)
 
 
+def path_scores(trainer: Any, archs: Iterable[ArchLike], score: str = "acc") -> np.ndarray:
+    """Inherited-weight scores of ``archs`` from any supernet trainer with ``evaluate(arch)`` and
+    ``loss(arch)`` (higher = better): validation accuracy (``"acc"``) or negative validation loss
+    (``"loss"``)."""
+    if score not in ("acc", "loss"):
+        raise ValueError(f"score must be 'acc' or 'loss', but got {score=}.")
+    fn = trainer.evaluate if score == "acc" else (lambda a: -trainer.loss(a))
+    return np.asarray([fn(a) for a in archs], dtype=float)
+
+
 def _seed_int(*entropy: int) -> int:
     return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
 
@@ -436,10 +446,7 @@ class SPOSTrainer:
     def rank(self, archs: Iterable[ArchLike], score: str = "acc") -> np.ndarray:
         """Supernet scores of ``archs`` (higher = better): validation accuracy (``"acc"``) or
         negative validation loss (``"loss"``)."""
-        if score not in ("acc", "loss"):
-            raise ValueError(f"score must be 'acc' or 'loss', but got {score=}.")
-        fn = self.evaluate if score == "acc" else (lambda a: -self.loss(a))
-        return np.asarray([fn(a) for a in archs], dtype=float)
+        return path_scores(self, archs, score)
 
     def path_model(self, arch: ArchLike) -> nn.Module:
         """``arch``'s sub-network as ``model(x, edge_index)`` sharing the supernet's weights."""
