@@ -1,10 +1,10 @@
 """Record real GNN learning curves: NAS-Bench-Graph architectures trained on Cora and CiteSeer.
 
 A seeded sample of ``--archs`` unique ``nasbench_graph`` architectures is trained with the
-benchmark's protocol (``nas_meta_tune.oneshot.train_gnn``) for ``--epochs`` epochs on every dataset
-with seed 0; the first ``--repeat-archs`` of them are also trained with seeds 1 ..
-``--repeat-seeds - 1`` (seed-to-seed spread). Jobs run in ``--workers`` processes with one torch
-thread each.
+benchmark's protocol (``nas_meta_tune.oneshot.train_gnn``, sparse input features) for
+``--epochs`` epochs on every dataset with seed 0; the first ``--repeat-archs`` of them are also
+trained with seeds 1 .. ``--repeat-seeds - 1`` (seed-to-seed spread). Jobs run in
+``--workers`` processes with one torch thread each.
 
 Resumable across machines: every finished run is saved at once as a small compressed file (about
 3 KB) under ``--parts`` (default ``benchmarks/data/gnn_curves_parts_e<epochs>_a<arch-seed>/``,
@@ -60,7 +60,9 @@ def _run_job(job: dict) -> dict:
     from nas_meta_tune.oneshot import load_planetoid, train_gnn
 
     ds = load_planetoid(job["dataset"], job["data_root"], cache_dir=job["cache_dir"])
-    run = train_gnn(job["arch"], ds, epochs=job["epochs"], seed=job["seed"], device="cpu")
+    run = train_gnn(
+        job["arch"], ds, epochs=job["epochs"], seed=job["seed"], device="cpu", sparse_features=True
+    )
     out = {k: np.asarray(run[k], dtype=np.float32) for k in CURVES}
     out.update(params=run["params"], trained_arch=run["trained_arch"], wall=sum(run["epoch_time"]))
     return out
@@ -287,7 +289,12 @@ def main(argv=None) -> None:
         else HERE / "data" / f"gnn_curves_parts_e{args.epochs}_a{args.arch_seed}"
     )
     parts.mkdir(parents=True, exist_ok=True)
-    protocol = {d: asdict(replace(PROTOCOLS[d], epochs=args.epochs)) for d in args.datasets}
+    # sparse features: the same network and loss as the dense path, 2-4x faster on CPU, but another
+    # input-dropout random stream, so runs of the two paths are not mixed in one folder
+    protocol = {
+        d: {**asdict(replace(PROTOCOLS[d], epochs=args.epochs)), "sparse_features": True}
+        for d in args.datasets
+    }
     cfg = parts / "config.json"
     if cfg.exists() and json.loads(cfg.read_text()) != protocol:
         raise SystemExit(f"{parts} holds runs of another protocol; pass another --parts.")

@@ -154,6 +154,51 @@ def test_training_on_cora_lowers_the_loss_and_is_seeded(cora):
 
 
 @requires_planetoid
+@pytest.mark.parametrize("op", GNN_OPS)
+def test_sparse_features_give_the_dense_network_and_gradients(cora, op):
+    # real Cora features (1.3% non-zero): the op reads the raw input at node 1 and, through a
+    # skip chain, at node 3; node 3's raw features are also a leaf of the cell output
+    from nas_meta_tune.oneshot import NASBenchGraphNet
+
+    data = cora[0]
+    torch.manual_seed(0)
+    net = NASBenchGraphNet(
+        (0, 1, 0, 3),
+        (op, "gcn", "skip", op),
+        cora.num_features,
+        cora.num_classes,
+        hidden=32,
+        dropout=0.7,
+    ).eval()
+    params = list(net.parameters())
+    outs, grads = [], []
+    for x in (data.x, data.x.to_sparse()):
+        out = net(x, data.edge_index)
+        outs.append(out)
+        grads.append(torch.autograd.grad(out.square().sum(), params, allow_unused=True))
+    assert not outs[1].is_sparse
+    torch.testing.assert_close(outs[1], outs[0], rtol=1e-5, atol=1e-5)
+    for g_sparse, g_dense in zip(grads[1], grads[0]):
+        assert (g_sparse is None) == (g_dense is None)
+        if g_dense is not None:
+            torch.testing.assert_close(
+                g_sparse, g_dense, rtol=1e-4, atol=1e-4 * g_dense.abs().max()
+            )
+
+
+@requires_planetoid
+def test_sparse_and_dense_training_agree_in_distribution_not_in_stream(cora):
+    sparse = train_gnn(CHEAP, cora, epochs=3, seed=7, device="cpu")  # auto: Cora is sparse
+    dense = train_gnn(CHEAP, cora, epochs=3, seed=7, device="cpu", sparse_features=False)
+    assert sparse["sparse_features"] and not dense["sparse_features"]
+    assert sparse["train_loss"] != dense["train_loss"]  # other input-dropout masks
+    assert (
+        sparse["train_loss"] == train_gnn(CHEAP, cora, epochs=3, seed=7, device="cpu")["train_loss"]
+    )
+    assert sparse["params"] == dense["params"]
+
+
+@requires_planetoid
 def test_callback_stops_training_early(cora):
     seen = []
 
