@@ -11,7 +11,8 @@ there, the process's peak RSS so far (``ru_maxrss``) and its current RSS. Flat l
 trial count is the target: MetaNASSampler bounds its adaptation set (``max_history``), so what
 still grows is reading the study's trials from storage.
 
-Ray part (``--ray-trials``, 0 to skip): a local Ray cluster with ``num_cpus=2``, MetaNASSearch behind
+Ray part (``--ray-trials``, 0 to skip): a local Ray cluster with ``num_cpus=2`` (or the running
+cluster at ``RAY_ADDRESS``), MetaNASSearch behind
 a ``ConcurrencyLimiter(max_concurrent=8)``, trials requesting 0.25 CPU each, every trial
 reporting ``--ray-epochs`` results. Reported: trials completed, the largest number of trials
 observed running at once (from their own start/end timestamps) and the wall time.
@@ -120,7 +121,13 @@ def _ray_run(n_trials: int, epochs: int, task: str, max_concurrent: int = 8) -> 
             time.sleep(0.5)  # stands for an epoch of training: the run measures scheduling
             tune.report({"acc": final * (1 - 0.5**e), "start": start, "now": time.time()})
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    address = os.environ.get("RAY_ADDRESS")  # a running cluster, else a local one with 2 CPUs
+    ray.init(
+        address=address,
+        num_cpus=None if address else 2,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
     tmp = tempfile.mkdtemp(prefix="scale_ray_")
     try:
         search = ConcurrencyLimiter(

@@ -42,6 +42,13 @@ def ray_cluster():
     ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def ray_address(ray_cluster):
+    """The session cluster's address: a subprocess given it as ``RAY_ADDRESS`` joins the cluster
+    (how users run our examples against a running cluster) instead of starting its own."""
+    return ray_cluster.get_runtime_context().gcs_address
+
+
 # ----------------------------------------------------------------------------- PostgreSQL
 def _postgres_bindir():
     import glob

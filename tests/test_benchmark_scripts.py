@@ -30,7 +30,12 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "omni.py",
     ],
 )
-def test_benchmark_smoke(script, tmp_path):
+def test_benchmark_smoke(script, tmp_path, request):
+    # scale.py's Ray part joins the session's running cluster instead of starting one (started
+    # before the environment is copied: starting it sets RAY_AUTH_MODE=token, which joining needs)
+    ray_env = (
+        {"RAY_ADDRESS": request.getfixturevalue("ray_address")} if script == "scale.py" else {}
+    )
     before = {p: p.stat().st_mtime for p in (BENCH / "results").glob("*.json")}
     tmp = tmp_path
     if script == "scale.py":  # Ray's socket paths under TMPDIR must stay within 107 bytes
@@ -42,7 +47,11 @@ def test_benchmark_smoke(script, tmp_path):
             text=True,
             timeout=600,
             cwd=BENCH,
-            env={**__import__("os").environ, "TMPDIR": str(tmp)},
+            env={
+                **__import__("os").environ,
+                "TMPDIR": str(tmp),
+                **ray_env,
+            },
         )
     finally:
         if tmp != tmp_path:

@@ -20,7 +20,9 @@ def test_readme_quickstart_runs(capsys):
 
 def test_readme_meta_predictor_section_runs(capsys):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## NAS with the meta-predictor") : text.index("## Stopping weak trials early")]
+    section = text[
+        text.index("## NAS with the meta-predictor") : text.index("## Stopping weak trials early")
+    ]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 2
     import optuna
