@@ -289,7 +289,7 @@ def main(argv=None) -> None:
         else HERE / "data" / f"gnn_curves_parts_e{args.epochs}_a{args.arch_seed}"
     )
     parts.mkdir(parents=True, exist_ok=True)
-    # sparse features: the same network and loss as the dense path, 2-4x faster on CPU, but another
+    # sparse features: the same network and loss as the dense path, 1.5-3x faster on CPU, but another
     # input-dropout random stream, so runs of the two paths are not mixed in one folder
     protocol = {
         d: {**asdict(replace(PROTOCOLS[d], epochs=args.epochs)), "sparse_features": True}

@@ -549,7 +549,7 @@ def train_gnn(
         protocol: A :class:`GNNProtocol` or a key of :data:`PROTOCOLS` (default: the dataset's).
         data_root, cache_dir: Passed to :func:`load_planetoid` when ``dataset`` is a name.
         sparse_features: Feed the node features as a sparse matrix (see
-            :meth:`NASBenchGraphNet.forward`: the same network and loss, about 5-10x faster on
+            :meth:`NASBenchGraphNet.forward`: the same network and loss, 1.5-3x faster per epoch on
             CPU for bag-of-words features). Default: when at most 10% of them are non-zero
             (Cora 1.3%, CiteSeer 0.9%). The dense and sparse paths draw different input-dropout
             masks from the same seed, so their curves differ like two seeds' do.
