@@ -216,3 +216,25 @@ def test_darts_steps_move_weights_and_architecture_and_restore_exactly(cora):
         trainer.step(archs[0])
     with pytest.raises(ValueError, match="strategy"):
         _trainer(cora, strategy="gdas")
+
+
+def test_seeded_code_never_reseeds_the_gpus(monkeypatch):
+    # torch.manual_seed would also reseed every GPU (lazily without CUDA): our seeding must not
+    import torch
+
+    from nas_meta_tune._device import seeded_rng
+    from nas_meta_tune.oneshot import NB201Supernet, build_nb201_supernet, load_digits
+
+    calls = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda s: calls.append(s))
+    before = torch.random.get_rng_state()
+    with seeded_rng(3):
+        a = torch.rand(2)
+    with seeded_rng(3):
+        assert torch.equal(torch.rand(2), a)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    NB201Supernet(C=2, N=1, seed=5)
+    train, valid = load_digits()
+    trainer = build_nb201_supernet(train, valid, C=2, N=1, batch_size=8, device="cpu", seed=0)
+    trainer.step()
+    assert calls == []

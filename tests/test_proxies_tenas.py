@@ -300,3 +300,28 @@ def test_cuda_matches_cpu(synthetic_images):
         gpu = compute_proxy(name, net, synthetic_images, device="cuda")
         assert gpu == pytest.approx(cpu, rel=1e-3), name
     assert next(net.parameters()).device.type == "cpu"
+
+
+def test_relu_codes_see_the_node_axis_of_pyg_stacks():
+    # ARMAConv applies its ReLU to [stacks, nodes, channels]: those units count too
+    from nas_meta_tune.oneshot import NASBenchGraphNet
+    from nas_meta_tune.proxies.activation import ReLUCodeMode
+
+    class Count(ReLUCodeMode):
+        units = 0
+
+        def record(self, codes):
+            assert codes.shape[0] == self.n
+            self.units += codes.shape[1]
+
+    n, gen = 9, torch.Generator().manual_seed(0)
+    x = torch.rand(n, 5, generator=gen)
+    ring = torch.arange(n)
+    edge_index = torch.stack([torch.cat([ring, (ring + 1) % n]), torch.cat([(ring + 1) % n, ring])])
+    net = NASBenchGraphNet(
+        (0, 1, 2, 3), ("arma", "arma", "gcn", "arma"), 5, 3, hidden=8, dropout=0.0
+    )
+    with torch.no_grad(), Count(n) as mode:
+        net.eval()(x, edge_index)
+    # 3 BatchNorm->ReLU inputs, 3 ARMA activations, the cell output's ReLU (one leaf, node 4)
+    assert mode.calls == 7 and mode.units == 7 * 8

@@ -163,9 +163,10 @@ class LCRankNet:
 
     # ------------------------------------------------------------------ helpers
     def _init_net(self, n_tasks: int) -> None:
-        torch = _torch()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(self._rng.integers(2**31 - 1)))
+        _torch()  # a clear error when torch is missing
+        from .._device import seeded_rng  # imports torch
+
+        with seeded_rng(int(self._rng.integers(2**31 - 1))):
             self._net = _build_net(self.feature_dim, self.task_dim, n_tasks, self.hidden)
         self._net.double()
 
@@ -324,8 +325,9 @@ class LCRankNet:
         opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=1e-5)
         net.train()
         steps_per_epoch = max(1, math.ceil(n / batch_size))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(rng.integers(2**31 - 1)))
+        from .._device import seeded_rng
+
+        with seeded_rng(int(rng.integers(2**31 - 1))):
             for _ in range(epochs * steps_per_epoch):
                 i = rng.choice(pool, size=batch_size)
                 j = np.array([rng.choice(groups[int(tidx[a])]) for a in i])

@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._device import resolve_device
+from .._device import resolve_device, seeded_rng
 from .._logging import get_logger
 from ..benchmarks._data import resolve_data_file
 from ..exceptions import InvalidArchitectureError, UnknownNameError
@@ -600,9 +600,7 @@ def train_gnn(
     hist: dict[str, list[float]] = {k: [] for k in (*keys, "epoch_time")}
     stopped = False
 
-    rng_devices = [dev.index if dev.index is not None else 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=rng_devices):
-        torch.manual_seed(seed)
+    with seeded_rng(seed, dev):
         model = NASBenchGraphNet(
             links,
             ops,

@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._device import resolve_device
+from .._device import resolve_device, seeded_rng
 from ..exceptions import InvalidArchitectureError
 from ..spaces._cell201 import EDGES
 from .nb201 import NB201_OPS, NB201Net, _make_op, _ops_of, _ResidualReduction
@@ -177,8 +177,7 @@ class NB201Supernet(nn.Module):
         self.in_channels = _check_positive_int("in_channels", in_channels)
         self.op_choices = _normalise_choices(op_choices)
         self.seed = int(seed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_rng(self.seed):
             self.stem = nn.Sequential(
                 nn.Conv2d(self.in_channels, C, 3, padding=1, bias=False),
                 nn.BatchNorm2d(C, affine=True, track_running_stats=False),
@@ -526,9 +525,7 @@ class NB201SPOSTrainer:
     @contextlib.contextmanager
     def _step_rng(self) -> Iterator[None]:
         """Torch's random state seeded from ``(seed, step)`` for one step, restored after it."""
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(_seed_int(self.seed, self.steps_done, 1))
+        with seeded_rng(_seed_int(self.seed, self.steps_done, 1), self.device):
             yield
 
     def _batch(self, split: str, step: int) -> tuple[torch.Tensor, torch.Tensor]:

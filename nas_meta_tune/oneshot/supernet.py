@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._device import resolve_device
+from .._device import resolve_device, seeded_rng
 from ..exceptions import InvalidArchitectureError
 from ..spaces.nasbench_graph import GNN_OPS, LINK_PATTERNS
 from .gnn import _accuracy, _cell_of, _check_sizes, _make_op, load_planetoid
@@ -141,8 +141,7 @@ class GNNSupernet(nn.Module):
         self.op_choices = _normalise_choices(op_choices, GNN_OPS)
         self.seed = int(seed)
         self._nz_cache: tuple[Any, tuple[torch.Tensor, ...]] | None = None
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_rng(self.seed):
             self.pre = nn.ModuleList(
                 nn.Linear(in_channels if i == 0 else hidden, hidden) for i in range(num_pre)
             )
@@ -393,9 +392,7 @@ class SPOSTrainer:
     @contextlib.contextmanager
     def _step_rng(self) -> Iterator[None]:
         """Torch's random state seeded from ``(seed, step)`` for one step, restored after it."""
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(_seed_int(self.seed, self.steps_done, 1))
+        with seeded_rng(_seed_int(self.seed, self.steps_done, 1), self.device):
             yield
 
     def step(self, arch: ArchLike | None = None) -> float:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
+from .._device import seeded_rng
 from .._logging import get_logger
 from .._rng import as_generator, child_seed
 from ..spaces._base import Architecture
@@ -263,8 +264,7 @@ def meta_train(
         cfg = MetaConfig(**{**cfg.to_dict(), "algorithm": algorithm, "k_range": tuple(cfg.k_range)})
     rng = as_generator(seed)
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(child_seed(rng))
+    with seeded_rng(child_seed(rng)):
         model = GCNPredictor(gcn)
         model.train()
         opt = torch.optim.Adam(model.parameters(), lr=cfg.outer_lr)
@@ -342,8 +342,7 @@ def train_from_scratch(
 ) -> GCNPredictor:
     """A GCN trained from a random initialisation on the given few samples (the baseline)."""
     rng = as_generator(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(child_seed(rng))
+    with seeded_rng(child_seed(rng)):
         model = GCNPredictor(gcn)
         z = normalize_scores(scores)
         ok = np.isfinite(z)

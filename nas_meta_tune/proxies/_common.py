@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._device import seeded_rng
+
 __all__ = ["ProxyBatch", "LossFn", "gaussian_standin_batch"]
 
 #: ``loss_fn(outputs, targets) -> scalar tensor``
@@ -201,13 +203,8 @@ def proxy_context(
         raise TypeError(f"seed must be an int, but got {seed!r}.")
     flags = [(m, m.training) for m in model.modules()]
     handles: list = []
-    devices = [device.index if device.index is not None else 0] if device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=devices):
-            torch.random.default_generator.manual_seed(seed)
-            if devices:
-                with torch.cuda.device(devices[0]):
-                    torch.cuda.manual_seed(seed)
+        with seeded_rng(seed, device):
             model.train(train)
             yield handles
     finally:

@@ -76,8 +76,10 @@ def jacob_cov(
 
 class ReLUCodeMode(TorchFunctionMode):
     """Intercepts every relu call (``nn.ReLU``, ``F.relu``, ``torch.relu``, ``Tensor.relu`` and
-    their in-place forms) on a tensor whose first axis has the batch's ``n`` samples, and passes
-    the binary code ``x > 0`` of its input, flattened to ``bool[n, units]``, to :meth:`record`.
+    their in-place forms) on a tensor whose first axis has the batch's ``n`` samples (or, for a
+    tensor of 3+ axes, whose second-to-last axis does: PyG's node axis, as in ``ARMAConv``'s
+    ``[stacks, nodes, channels]``), and passes the binary code ``x > 0`` of its input, flattened to
+    ``bool[n, units]``, to :meth:`record`.
 
     Attributes:
         n: The number of samples.
@@ -97,7 +99,9 @@ class ReLUCodeMode(TorchFunctionMode):
         kwargs = kwargs or {}
         if func in _RELUS and args and isinstance(args[0], torch.Tensor):
             x = args[0].detach()
-            if x.dim() >= 1 and x.shape[0] == self.n and x.numel() > 0:
+            if x.dim() >= 3 and x.shape[0] != self.n and x.shape[-2] == self.n:
+                x = x.movedim(-2, 0)  # PyG's node axis (ARMAConv's act sees [stacks, N, C])
+            if x.dim() >= 1 and x.shape[0] == self.n and x.numel() > 0 and not x.is_sparse:
                 self.record(x.reshape(self.n, -1) > 0)
                 self.calls += 1
         return func(*args, **kwargs)
