@@ -21,7 +21,8 @@ other tasks' curves, fine-tuned on the study's).
 Testbeds: ``lcbench/<task>`` (the YAHPO LCBench surrogate: per-epoch validation accuracy of MLPs,
 52 epochs; a surrogate of real runs), ``nb201`` (the real NATS-Bench per-epoch logs:
 36 runs of 200 epochs) and ``gnn/<dataset>`` (curves this project recorded by training
-NAS-Bench-Graph architectures, ``benchmarks/data/gnn_curves.npz``, when present).
+NAS-Bench-Graph architectures, ``benchmarks/data/gnn_curves.npz`` when present, or ``--gnn-curves``;
+the seed-0 run of each architecture).
 
 Also: extrapolation error of the predicted final value from 10/20/50% of each curve vs the last
 value seen.
@@ -74,17 +75,34 @@ def load_testbed(name: str, data_root: str | None) -> tuple[np.ndarray, float]:
         cs = [c for c in load_nb201_curves(data_root) if len(c.values) == 200]
         return np.stack([c.values for c in cs]), 100.0
     if name.startswith("gnn/"):
-        ds = name.split("/", 1)[1]
-        z = np.load(GNN_FILE, allow_pickle=False)
-        mask = z["dataset"] == ds
-        return z["valid_acc"][mask].astype(np.float64), 100.0
+        return gnn_curves(name.split("/", 1)[1]), 100.0
     raise ValueError(f"unknown testbed {name!r}.")
+
+
+def _gnn_file() -> Path:
+    """The recorded GNN curve set (``--gnn-curves`` / ``$NAS_META_TUNE_GNN_CURVES`` override)."""
+    return Path(os.environ.get("NAS_META_TUNE_GNN_CURVES", GNN_FILE))
+
+
+def gnn_curves(dataset: str) -> np.ndarray:
+    """Validation-accuracy curves [archs, epochs] of one dataset of the recorded GNN set: the
+    seed-0 run of every architecture (repeats with other seeds are left out of the pool), only
+    runs that completed every epoch."""
+    with np.load(_gnn_file(), allow_pickle=False) as z:
+        names = [str(d) for d in z["datasets"]]
+        if dataset not in names:
+            raise ValueError(f"no {dataset!r} curves in {_gnn_file()} (it has {names}).")
+        mask = (z["run_dataset"] == names.index(dataset)) & (z["run_seed"] == 0)
+        curves = z["valid_acc"][mask].astype(np.float64)
+    return curves[np.isfinite(curves).all(axis=1)]
 
 
 def prior_curves(name: str, data_root: str | None) -> list[np.ndarray]:
     """Curves of *other* tasks for pre-training LCRankNet (transfer across tasks)."""
     from nas_meta_tune.curves import load_lcbench_curves
 
+    if name.startswith("gnn/"):  # the other graph's curves
+        return [c for d in ("cora", "citeseer") if f"gnn/{d}" != name for c in gnn_curves(d)]
     if name.startswith("lcbench/"):
         others = [
             t
@@ -365,6 +383,9 @@ def main(argv=None) -> int:
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--data-root", default=None)
+    p.add_argument(
+        "--gnn-curves", default=None, help=f"the recorded GNN curve set (default {GNN_FILE})"
+    )
     p.add_argument("--smoke-test", action="store_true")
     p.add_argument(
         "--replot", action="store_true", help="only redraw pruning.png from pruning.json"
@@ -382,11 +403,13 @@ def main(argv=None) -> int:
             RESULTS / "pruning.png",
         )
         return 0
+    if args.gnn_curves:
+        os.environ["NAS_META_TUNE_GNN_CURVES"] = args.gnn_curves  # inherited by the workers
     beds = args.testbeds or [f"lcbench/{t}" for t in LCBENCH_TASKS] + ["nb201"] + (
-        [f"gnn/{d}" for d in ("cora", "citeseer")] if GNN_FILE.exists() else []
+        [f"gnn/{d}" for d in ("cora", "citeseer")] if _gnn_file().exists() else []
     )
     if args.smoke_test:
-        beds, args.seeds, args.trials = ["lcbench/3945"], 1, 8
+        beds, args.seeds, args.trials = args.testbeds or ["lcbench/3945"], 1, 8
     jobs = [
         (b, s, args.trials, args.methods, args.data_root) for b in beds for s in range(args.seeds)
     ]

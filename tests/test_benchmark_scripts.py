@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -97,3 +98,29 @@ def test_benchmark_smoke(script, tmp_path, request):
     if script == "scale.py":
         assert "| meta_nas | 12 |" in out.stdout and "| tpe | 12 |" in out.stdout
         assert "8/8 trials completed (0 errors)" in out.stdout
+
+
+def test_pruning_reads_the_gnn_curve_set_layout(tmp_path, monkeypatch):
+    # synthetic curves in record_curves.py's npz layout (mechanics of the loader only): the pool is
+    # the seed-0 runs of one dataset that completed every epoch
+    monkeypatch.syspath_prepend(str(BENCH))
+    import pruning
+
+    rng = np.random.default_rng(0)
+    valid = rng.uniform(0, 100, size=(6, 5)).astype(np.float32)
+    valid[2, 3:] = np.nan  # stopped early
+    path = tmp_path / "synthetic_gnn_curves.npz"
+    np.savez(
+        path,
+        datasets=np.array(["cora", "citeseer"]),
+        run_dataset=np.array([0, 0, 0, 1, 1, 0], np.int8),
+        run_seed=np.array([0, 0, 0, 0, 0, 1], np.int16),
+        valid_acc=valid,
+    )
+    monkeypatch.setenv("NAS_META_TUNE_GNN_CURVES", str(path))
+    np.testing.assert_array_equal(pruning.gnn_curves("cora"), valid[[0, 1]].astype(np.float64))
+    assert pruning.load_testbed("gnn/citeseer", None)[0].shape == (2, 5)
+    prior = pruning.prior_curves("gnn/cora", None)  # LCRankNet pre-trains on the other graph
+    assert len(prior) == 2 and np.array_equal(prior[0], valid[3])
+    with pytest.raises(ValueError, match="pubmed"):
+        pruning.gnn_curves("pubmed")
