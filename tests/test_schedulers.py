@@ -333,3 +333,120 @@ def test_stopping_rule_decides_only_at_decision_steps_and_after_warm_up(curves):
         for s_, v in zip(worst.steps[:12], worst.values[:12])
     ]
     assert any(stops) and not any(stops[:4])
+
+
+def test_a_rerun_of_the_best_curve_is_never_pruned(curves):
+    # the calibration widens the prediction to the errors seen on completed curves: a curve equal
+    # to the best completed one must survive every decision step (it was pruned at step 6 when the
+    # widening rescaled the ensemble's capped samples instead of replacing them)
+    from nas_meta_tune.curves import CompletedCurve, LCStoppingRule
+
+    for best in sorted(curves, key=lambda c: c.final)[-3:]:
+        rule = LCStoppingRule(max_step=EPOCHS, min_step=5, value_range=(0, 100))
+        done = [CompletedCurve(best.steps, best.values)]
+        for k in range(5, EPOCHS):
+            d = rule.decide(best.steps[:k], best.values[:k], done)
+            assert not d.stop, (k, d.reason)
+
+
+def test_a_flat_partial_curve_is_not_pruned_with_certainty(curves):
+    from nas_meta_tune.curves import CompletedCurve, LCStoppingRule
+
+    # a flat start says nothing of where the curve goes: it was a point mass (P = 0, pruned
+    # whenever the best ended higher at all); now the same wide fallback as a too-short curve
+    ref = min(curves, key=lambda c: c.final)
+    done = [CompletedCurve(ref.steps, ref.values)]
+    flat = [ref.final - 5.0] * 3
+    for kwargs in ({"calibrate": False}, {"method": "learned"}, {}):
+        rule = LCStoppingRule(max_step=EPOCHS, min_step=3, value_range=(0, 100), **kwargs)
+        d = rule.decide([1, 2, 3], flat, done)
+        assert not d.stop and d.prob > 0.3, (kwargs, d.reason)
+    d = LCStoppingRule(max_step=EPOCHS, min_step=3, calibrate=False).decide([1, 2, 3], flat, done)
+    assert d.prob > 0.0, d.reason  # no value range: still not a certainty
+
+
+def test_ray_scheduler_keeps_the_curve_of_a_trial_ray_recovers():
+    from ray.tune.experiment import Trial
+
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler
+
+    s = LCExtrapolationScheduler(max_t=EPOCHS, metric="acc", mode="max", time_attr="epoch")
+    trial = Trial("__fake", stub=True)
+    for epoch in (1, 2, 3):
+        s.on_trial_result(None, trial, {"epoch": epoch, "acc": 10.0 * epoch})
+    trial.set_status(Trial.ERROR)  # how Ray's controller hands over a trial it will requeue
+    s.on_trial_error(None, trial)
+    assert s._tracker._running[trial.trial_id] == {1.0: 10.0, 2.0: 20.0, 3.0: 30.0}
+    trial.set_status(Trial.RUNNING)  # a final failure: the partial curve is dropped
+    s.on_trial_error(None, trial)
+    assert trial.trial_id not in s._tracker._running
+
+
+def test_optuna_pruner_warns_once_about_step_zero(caplog):
+    import logging
+
+    import optuna
+
+    from nas_meta_tune.schedulers import LCExtrapolationPruner
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner = LCExtrapolationPruner(max_step=10, min_step=2)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    with caplog.at_level(logging.WARNING, logger="nas_meta_tune"):
+        for _ in range(2):
+            trial = study.ask()
+            for epoch in range(3):  # epochs from 0
+                trial.report(float(epoch), epoch)
+                assert trial.should_prune() in (True, False)
+            study.tell(trial, 2.0)
+    assert sum("step <= 0" in r.getMessage() for r in caplog.records) == 1
+    completed = pruner.completed_curves(study)
+    assert all(c.steps.min() >= 1 for c in completed)
+
+
+def test_syne_scheduler_runs_in_a_real_tuner(curves, tmp_path):
+    # Syne Tune's Tuner asks the scheduler for metric_names()/metric_mode(); trials replay real
+    # LCBench-surrogate curves from a file through the local backend
+    pytest.importorskip("syne_tune")
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend import LocalBackend
+    from syne_tune.config_space import choice
+    from syne_tune.optimizer.schedulers.single_objective_scheduler import SingleObjectiveScheduler
+
+    from nas_meta_tune.schedulers import LCExtrapolationSyneScheduler
+
+    np.save(tmp_path / "curves.npy", np.stack([c.values for c in curves[:12]]))
+    script = tmp_path / "replay.py"
+    script.write_text(
+        "import argparse, numpy as np\n"
+        "from syne_tune import Reporter\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--i', type=int); p.add_argument('--file')\n"
+        "a = p.parse_known_args()[0]; report = Reporter()\n"
+        "for e, v in enumerate(np.load(a.file)[a.i], start=1):\n"
+        "    report(epoch=e, acc=float(v))\n"
+    )
+    config_space = {"i": choice(list(range(12))), "file": str(tmp_path / "curves.npy")}
+    scheduler = LCExtrapolationSyneScheduler(
+        SingleObjectiveScheduler(
+            config_space, metric="acc", do_minimize=False, searcher="random_search", random_seed=0
+        ),
+        metric="acc",
+        mode="max",
+        time_attr="epoch",
+        max_t=EPOCHS,
+        grace_period=5,
+        value_range=(0, 100),
+    )
+    assert scheduler.metric_names() == ["acc"] and scheduler.metric_mode() == "max"
+    Tuner(
+        trial_backend=LocalBackend(entry_point=str(script)),
+        scheduler=scheduler,
+        stop_criterion=StoppingCriterion(max_num_trials_finished=6),
+        n_workers=2,
+        sleep_time=0.1,
+        results_update_interval=1,
+        save_tuner=False,
+        tuner_name="lc-syne-test",
+    ).run()
+    assert len(scheduler.tracker.completed) >= 1
+    assert not scheduler._stopped  # Syne removes stopped trials: nothing is left behind

@@ -462,8 +462,8 @@ class ParametricEnsemble:
 
     def _predict(self, s: np.ndarray, v: np.ndarray, target: float) -> CurvePrediction | None:
         norm = self._normalise(v)
-        if norm is None:  # a flat curve: it stays flat
-            return CurvePrediction(mean=float(v[-1]), std=0.0)
+        if norm is None:  # a flat curve (stuck at chance, a rounded metric): no information yet
+            return _trivial(v, self.bounds)
         y, origin, scale, lo, hi = norm
         rng = float(np.ptp(y))
         with np.errstate(all="ignore"):

@@ -226,10 +226,10 @@ class LCStoppingRule:
         std = max(pred.std * scale, float(np.quantile(err, 0.9)) / _Z90)
         if std <= pred.std:
             return pred
-        samples = None
-        if pred.samples is not None and pred.std > 0:
-            samples = pred.mean + (pred.samples - pred.mean) * (std / pred.std)
-        return CurvePrediction(pred.mean, std, samples)
+        # a normal with the widened spread: the ensemble's samples are capped by its families'
+        # asymptotes, so stretching them would leave the decision (which counts samples) as
+        # over-confident as before (a re-run of the best curve was then pruned)
+        return CurvePrediction(pred.mean, std)
 
     def _at_decision_step(self, s: np.ndarray) -> bool:
         k_last = np.floor((s[-1] - self.min_step) / self.interval + 1e-9)

@@ -21,8 +21,9 @@ A trial is pruned when the model gives it a probability below ``threshold`` of e
 ``max_step``) at least as high as the best COMPLETE trial's curve ended (its last intermediate
 value; the trial's returned value when it reported none). Curves are read from the storage on
 every call, so the pruners work with ``n_jobs > 1``, RDB / Journal storages and several processes.
-Missing steps, NaN / inf values and repeated steps are tolerated (Optuna itself ignores a
-repeated step); until a curve passes ``min_step`` and ``min_completed`` trials have finished,
+Steps count from 1 (report epoch ``e`` counted from 0 as step ``e + 1``): a report at step <= 0
+is ignored, with a warning once. Missing steps, NaN / inf values and repeated steps are tolerated
+(Optuna itself ignores a repeated step); until a curve passes ``min_step`` and ``min_completed`` trials have finished,
 nothing is pruned. A model error never stops the study: the trial continues and a warning is
 logged.
 
@@ -194,9 +195,9 @@ class LCExtrapolationPruner(BasePruner):
                 if value is None or not np.isfinite(value):
                     continue
                 s, v = np.array([float(self._rule_kwargs["max_step"])]), np.array([float(value)])
-            finite = np.isfinite(v)
-            if finite.any():
-                out.append(CompletedCurve(s[finite], sign * v[finite]))
+            keep = np.isfinite(v) & (s > 0)  # as for the running curve (the models need steps > 0)
+            if keep.any():
+                out.append(CompletedCurve(s[keep], sign * v[keep]))
         return out
 
     # ------------------------------------------------------------------ BasePruner
@@ -205,6 +206,13 @@ class LCExtrapolationPruner(BasePruner):
         steps, values = self._curve(trial, multi)
         if len(steps) == 0:
             return False
+        if steps[0] <= 0 and not getattr(self, "_warned_step", False):
+            self._warned_step = True
+            _log.warning(
+                "%s ignores intermediate values at step <= 0 (its curve models count steps from "
+                "1): report epoch e (from 0) as trial.report(value, e + 1).",
+                type(self).__name__,
+            )
         sign = (
             1.0 if self._direction(study) == StudyDirection.MAXIMIZE else -1.0
         )  # raises on a bad objective index

@@ -17,7 +17,12 @@ Both are ``FIFOScheduler`` subclasses: trials run in order, and at each decision
 it a probability below ``threshold`` of ending at least as high as the best trial that ran its
 full schedule. A trial the scheduler stopped is forgotten; one that completed becomes a reference
 curve. Results without the metric or ``time_attr``, or with NaN / inf, are ignored (CONTINUE).
-``save`` / ``restore`` keep the curves, so a restored Tuner goes on with them.
+A trial that Ray recovers after a failure (``FailureConfig(max_failures=...)``) keeps its curve.
+
+``save`` / ``restore`` write and read the reference curves. Ray Tune 2.60 itself never calls them:
+its experiment checkpoint leaves the scheduler out, so after ``Tuner.restore`` the scheduler starts
+again without reference curves and makes no decision until ``min_completed`` trials have completed
+again (it stops nothing it could not justify; call ``save`` / ``restore`` yourself to carry them).
 """
 
 from __future__ import annotations
@@ -174,6 +179,12 @@ class LCExtrapolationScheduler(FIFOScheduler):
         self._tracker.on_complete(trial.trial_id)
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        from ray.tune.experiment import Trial as _Trial
+
+        if trial.status == _Trial.ERROR:
+            # Ray is recovering it (FailureConfig.max_failures): it restarts from its checkpoint
+            # and re-reports, so its curve so far is kept (re-reported steps overwrite)
+            return
         self._tracker.on_remove(trial.trial_id)
 
     def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:

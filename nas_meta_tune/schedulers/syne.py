@@ -93,7 +93,9 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
             calibrate=calibrate,
         )
         self.tracker = CurveTracker(rule, mode=mode)
+        self.mode = mode
         self._stopped: set[str] = set()
+        self._paused: set[str] = set()
         self.num_stopped = 0
 
     def suggest(self) -> TrialSuggestion | None:
@@ -102,7 +104,17 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
     def on_trial_add(self, trial: Trial) -> None:
         self.scheduler.on_trial_add(trial)
 
+    def metric_names(self) -> list[str]:
+        """Syne Tune's ``Tuner`` asks the scheduler for these (the wrapped scheduler's, else ours)."""
+        inner = getattr(self.scheduler, "metric_names", None)
+        return list(inner()) if callable(inner) else [self.metric]
+
+    def metric_mode(self) -> str | list[str]:
+        inner = getattr(self.scheduler, "metric_mode", None)
+        return inner() if callable(inner) else self.mode
+
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
+        self._paused.discard(str(trial.trial_id))  # a result: it runs (again)
         decision = self.tracker.on_result(
             str(trial.trial_id), result.get(self.time_attr), result.get(self.metric)
         )
@@ -125,7 +137,10 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
                 self.metric,
             )
             return SchedulerDecision.CONTINUE
-        return self.scheduler.on_trial_result(trial, result)
+        inner = self.scheduler.on_trial_result(trial, result)
+        if inner == SchedulerDecision.PAUSE:
+            self._paused.add(str(trial.trial_id))  # Syne removes it now; it may resume later
+        return inner
 
     def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
         tid = str(trial.trial_id)
@@ -150,7 +165,11 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         self.scheduler.on_trial_error(trial)
 
     def on_trial_remove(self, trial: Trial) -> None:
-        self.tracker.on_remove(str(trial.trial_id))
+        # Syne calls this after a STOP and after a PAUSE: a paused trial keeps its curve
+        tid = str(trial.trial_id)
+        self._stopped.discard(tid)
+        if tid not in self._paused:
+            self.tracker.on_remove(tid)
         self.scheduler.on_trial_remove(trial)
 
     def metadata(self) -> dict[str, Any]:
