@@ -110,6 +110,24 @@ def test_killed_worker_is_retried_and_nothing_is_lost(kind, data_root, tmp_path,
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err[-3000:]
     procs[0].wait(timeout=10)
+    # the survivors detect the stale trial when they start a trial after its grace period; if they
+    # finished first (fast training), the next worker to start would: do that check here
+    time.sleep(4)  # > grace_period
+    if kind == "journal":
+        from nas_meta_tune.integrations.heartbeat import TrialHeartbeat
+
+        study = optuna.load_study(study_name="ft", storage=_storage(kind, url))
+        TrialHeartbeat(interval=1, grace_period=3, max_retry=1).fail_stale_trials(study)
+    else:
+        from optuna.storages import RDBStorage, RetryFailedTrialCallback, fail_stale_trials
+
+        storage = RDBStorage(
+            url,
+            heartbeat_interval=1,
+            grace_period=3,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
+        )
+        fail_stale_trials(optuna.load_study(study_name="ft", storage=storage))
 
     study = optuna.load_study(study_name="ft", storage=_storage(kind, url))
     trials = {t.number: t for t in study.trials}

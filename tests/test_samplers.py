@@ -57,6 +57,79 @@ def test_proposer_first_proposal_is_zero_shot_best(predictor):
     assert first.key == archs[int(np.argmax(predictor.predict(archs)))].key
 
 
+@pytest.mark.parametrize("acquisition", ["ucb", "ei", "thompson", "mean"])
+def test_first_proposal_is_zero_shot_best_for_every_acquisition(predictor, acquisition):
+    space = get_space("transnas_micro")
+    first = MetaNASProposer(space, predictor, seed=3, acquisition=acquisition).propose_one()
+    archs = space.enumerate(unique=True)
+    assert first.key == archs[int(np.argmax(predictor.predict(archs)))].key
+
+
+class _BrokenPredictor(MetaPredictor):
+    """A real predictor whose scoring raises: the failure the adapters must survive."""
+
+    def predict(self, *args, **kwargs):
+        raise RuntimeError("simulated predictor failure")
+
+
+def test_a_failing_predictor_never_fails_a_trial(predictor, nb201, caplog):
+    space, table = nb201
+    broken = object.__new__(_BrokenPredictor)
+    broken.__dict__.update(predictor.__dict__)  # the shipped weights, scoring that raises
+    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, broken, seed=0))
+    study.optimize(_objective(space, table), n_trials=4)
+    states = {t.state for t in study.trials}
+    assert states == {optuna.trial.TrialState.COMPLETE}
+    assert len(set(_keys(study, space))) == 4
+    assert any("predictor failed" in r.getMessage() for r in caplog.records)
+
+
+def test_an_architecture_that_fails_is_not_proposed_again(predictor, nb201):
+    space, table = nb201
+    bad = []
+
+    def objective(trial):
+        arch = space.suggest(trial)
+        if not bad or arch.key == bad[0]:
+            bad.append(arch.key)
+            raise RuntimeError("simulated crash of this architecture")
+        return table[arch.key]
+
+    study = optuna.create_study(
+        direction="maximize", sampler=MetaNASSampler(space, predictor, seed=0)
+    )
+    study.optimize(objective, n_trials=5, catch=(RuntimeError,))
+    assert len(bad) == 1  # before: the deterministic proposer chose it on all 5 trials
+    assert len(set(_keys(study, space))) == 5
+
+
+def test_enqueued_trials_are_pending_and_run_their_fixed_architecture(predictor, nb201):
+    space, table = nb201
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    first = MetaNASProposer(space, predictor, seed=0).propose_one()  # what trial 1 would get
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial(first.to_params())
+    waiting = study.trials[0]
+    assert [a.key for a in sampler.history(study)[1]] == [first.key]  # pending while enqueued
+    assert sampler._fixed_arch(waiting).key == first.key
+    study.optimize(_objective(space, table), n_trials=2)
+    keys = _keys(study, space)
+    assert keys[0] == first.key and keys[1] != first.key
+
+
+def test_pruned_trials_keep_their_spread_before_anything_completes(predictor, nb201):
+    space, _ = nb201
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for value in (10.0, 30.0, 20.0):
+        trial = study.ask()
+        space.suggest(trial)
+        trial.report(value, 1)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    history, _ = sampler.history(study)
+    assert sorted(s for _, s in history) == [10.0, 20.0, 30.0]
+
+
 def test_proposer_never_repeats_and_rejects_other_space(predictor):
     space = get_space("nb201")
     prop = MetaNASProposer(space, predictor, seed=0)
@@ -403,3 +476,46 @@ def test_syne_tune_baselines_are_seeded_and_leave_the_global_rng_alone(method, d
     c = run_method(method, task, n_trials=12, seed=1, data_root=data_root)
     assert a["values"] == b["values"] and a["values"] != c["values"]
     assert len(a["values"]) == 12 and np.all(np.diff(a["regret"]) <= 0) and min(a["regret"]) >= 0
+
+
+def test_ray_searcher_fills_every_key_and_keeps_mode_across_restore(predictor, tmp_path):
+    pytest.importorskip("ray")
+    from ray import tune
+
+    from nas_meta_tune.samplers import MetaNASSearch
+
+    space = get_space("darts")  # conditional parameters: inactive ones need a value in Ray too
+    searcher = MetaNASSearch(space, predictor, seed=0)
+    param_space = {**space.ray_space(), "lr": tune.loguniform(1e-4, 1e-1), "epochs": 3}
+    assert searcher.set_search_properties("acc", "max", param_space)
+    config = searcher.suggest("t0")
+    assert set(config) == set(param_space)
+    assert not any(hasattr(v, "sample") for v in config.values())
+    assert 1e-4 <= config["lr"] <= 1e-1 and config["epochs"] == 3
+    assert space.from_params(config).key == searcher._live["t0"].key
+    searcher.on_trial_complete("t0", {"acc": 50.0})
+    # a checkpoint saved before metric/mode were known does not erase them on restore
+    blank = MetaNASSearch(space, predictor, seed=0)
+    blank.save(str(tmp_path / "blank.pkl"))
+    searcher.restore(str(tmp_path / "blank.pkl"))
+    assert (searcher._metric, searcher._mode) == ("acc", "max")
+    with pytest.raises(ValueError, match="mode"):
+        blank.add_evaluated_point(space.from_params(config).to_params(), 1.0)
+
+
+def test_syne_searcher_fills_every_key_of_a_conditional_space(predictor):
+    pytest.importorskip("syne_tune")
+    from syne_tune.config_space import loguniform
+
+    from nas_meta_tune.samplers import MetaNASSyneSearcher
+
+    space = get_space("darts")
+    config_space = {**space.syne_space(), "lr": loguniform(1e-4, 1e-1), "epochs": 3}
+    searcher = MetaNASSyneSearcher(config_space, space=space, predictor=predictor, random_seed=0)
+    config = searcher.suggest()
+    assert set(config) == set(config_space)
+    assert not any(hasattr(v, "sample") for v in config.values())
+    assert 1e-4 <= config["lr"] <= 1e-1
+    searcher.on_trial_complete(0, config, 0.5)
+    assert len(searcher.history) == 1
+    assert searcher.suggest() != config

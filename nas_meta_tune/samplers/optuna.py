@@ -23,7 +23,13 @@ with ``n_jobs > 1``, several processes on one RDB/Journal storage and resumed st
   proposal is also written to the trial's system attribute ``nas_meta_tune:proposal`` at once, so
   workers see it before the objective has suggested any parameter; when two workers propose at the
   same moment, the higher-numbered trial re-reads the claims and takes its next candidate.
-* FAIL trials are ignored (their architecture may be proposed again, e.g. after a crash).
+* FAIL trials: not learned from, and never proposed again (a study would otherwise propose an
+  architecture whose objective raises on every trial); Optuna's ``RetryFailedTrialCallback``
+  still retries a crashed trial, as an enqueued trial with its parameters.
+* Enqueued trials (``study.enqueue_trial``) are pending with their fixed architecture; the
+  sampler proposes nothing for them.
+* An error inside the predictor does not fail the trial: it is logged and an unseen architecture
+  drawn at random is proposed instead.
 * NaN / inf values are skipped with a warning.
 
 The sampler checks that trials' architecture parameters belong to its space
@@ -239,14 +245,27 @@ class MetaNASSampler(BaseSampler):
         """:meth:`history` plus the numbers of the trials that were already finished."""
         sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
         complete, pruned, pending = [], [], []
-        states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+        states = (
+            TrialState.COMPLETE,
+            TrialState.PRUNED,
+            TrialState.RUNNING,
+            TrialState.WAITING,
+            TrialState.FAIL,
+        )
         finished: set[int] = set()
         for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
             if current is not None and t.number == current.number:
                 continue
+            if t.state == TrialState.FAIL:  # never proposed again, not learned from
+                finished.add(t.number)
+                arch = self._failed_arch(t)
+                if arch is not None:
+                    pending.append(arch)
+                continue
             if t.state in (TrialState.RUNNING, TrialState.WAITING):
                 arch = self._arch_of(t)
-                arch = arch if arch is not None else self._claim_of(t)
+                if arch is None:  # an enqueued trial's fixed architecture, else its claim
+                    arch = self._fixed_arch(t) or self._claim_of(t)
                 if arch is not None:
                     pending.append(arch)
                 continue
@@ -261,13 +280,29 @@ class MetaNASSampler(BaseSampler):
             else:
                 pruned.append((arch, s))
         if pruned:
-            cap = (
-                float(np.median([s for _, s in complete]))
-                if complete
-                else min(s for _, s in pruned)
-            )
+            # capped at the median finished score; with nothing finished yet they are the only
+            # signal and keep their spread (a common cap would make them all equal)
+            cap = float(np.median([s for _, s in complete])) if complete else math.inf
             complete.extend((a, min(s, cap)) for a, s in pruned)
         return complete, pending, finished
+
+    def _failed_arch(self, trial: FrozenTrial) -> Architecture | None:
+        """A FAIL trial's architecture: fixed, claimed, or suggested in full (it may have failed
+        half-way through its suggest calls)."""
+        arch = self._fixed_arch(trial) or self._claim_of(trial)
+        if arch is None and set(self._search_space) <= set(trial.params):
+            arch = self._arch_of(trial)
+        return arch
+
+    def _fixed_arch(self, trial: FrozenTrial) -> Architecture | None:
+        """The architecture an enqueued trial is fixed to (``study.enqueue_trial``), if any."""
+        fixed = trial.system_attrs.get("fixed_params") or {}
+        if not set(self._search_space) <= set(fixed):
+            return None
+        try:
+            return self._space.from_params({n: fixed[n] for n in self._search_space})
+        except InvalidArchitectureError:
+            return None
 
     def _other_claims(
         self, study: Study, trial: FrozenTrial, finished: set[int] = frozenset()
@@ -277,10 +312,19 @@ class MetaNASSampler(BaseSampler):
         never among the candidates (a trial still running then, even without a claim yet, may
         have finished since and must be checked)."""
         claims: dict[str, int] = {}
-        states = (TrialState.RUNNING, TrialState.WAITING, TrialState.COMPLETE, TrialState.PRUNED)
+        states = (
+            TrialState.RUNNING,
+            TrialState.WAITING,
+            TrialState.COMPLETE,
+            TrialState.PRUNED,
+            TrialState.FAIL,
+        )
         for t in study._get_trials(deepcopy=False, states=states, use_cache=False):
             if t.number != trial.number and t.number not in finished:
-                arch = self._claim_of(t) or self._arch_of(t)
+                if t.state == TrialState.FAIL:
+                    arch = self._failed_arch(t)
+                else:
+                    arch = self._claim_of(t) or self._arch_of(t)
                 if arch is not None:
                     claims[arch.key] = min(t.number, claims.get(arch.key, t.number))
         return claims
@@ -301,10 +345,12 @@ class MetaNASSampler(BaseSampler):
     ) -> dict[str, Any]:
         if not search_space:
             return {}
+        if self._fixed_arch(trial) is not None:
+            return {}  # enqueued with its architecture: Optuna uses the fixed parameters
         with self._lock:
             history, pending, finished = self._read(study, trial)
             try:
-                ranked = self._proposer.propose(history, pending, n=8)
+                ranked = self._proposer.propose_robust(history, pending, n=8)
             except SpaceExhaustedError:
                 warnings.warn(
                     "MetaNASSampler: every architecture was evaluated; sampling independently.",

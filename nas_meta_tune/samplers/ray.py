@@ -26,6 +26,8 @@ import math
 import pickle
 from typing import Any
 
+import numpy as np
+
 from .._imports import require
 
 require("ray.tune", feature="MetaNASSearch")
@@ -77,6 +79,8 @@ class MetaNASSearch(Searcher):
         self._live: dict[str, Architecture] = {}
         self._first: list[Architecture] = self._space.archs(points_to_evaluate or [])
         self._constants: dict[str, Any] = {}
+        self._domains: dict[str, Any] = {}
+        self._seed = 0 if seed is None else int(seed)
 
     @property
     def space(self) -> SearchSpace:
@@ -96,6 +100,11 @@ class MetaNASSearch(Searcher):
         self._constants = {
             k: v for k, v in (config or {}).items() if k not in names and not hasattr(v, "sample")
         }
+        # other search domains (e.g. a learning rate): drawn at random, this searcher models
+        # architectures only
+        self._domains = {
+            k: v for k, v in (config or {}).items() if k not in names and hasattr(v, "sample")
+        }
         return True
 
     def suggest(self, trial_id: str) -> dict | None:
@@ -108,14 +117,25 @@ class MetaNASSearch(Searcher):
             arch = self._first.pop(0)
         else:
             try:
-                arch = self._proposer.propose_one(
+                arch = self._proposer.propose_robust(
                     self._history, [*self._no_score, *self._live.values()]
-                )
+                )[0]
             except SpaceExhaustedError:
                 _log.warning("MetaNASSearch: every architecture was evaluated; stopping.")
                 return Searcher.FINISHED
         self._live[trial_id] = arch
-        return {**self._constants, **arch.to_params()}
+        return {
+            **self._constants,
+            **self._sample_domains(),
+            **self._space.full_params(arch),  # inactive conditional keys too: Ray has no conditions
+        }
+
+    def _sample_domains(self) -> dict[str, Any]:
+        if not getattr(self, "_domains", None):
+            return {}
+        n = len(self._history) + len(self._no_score) + len(self._live)
+        rs = np.random.RandomState([self._seed, n])  # reproducible, and the same after a restore
+        return {k: v.sample(random_state=rs) for k, v in self._domains.items()}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         return None
@@ -158,8 +178,13 @@ class MetaNASSearch(Searcher):
             ) from exc
         if error or value is None or not math.isfinite(float(value)):
             self._no_score.append(arch)
+        elif self._mode is None:
+            raise ValueError(
+                "MetaNASSearch.add_evaluated_point needs the mode ('min' or 'max') first: pass "
+                "MetaNASSearch(..., mode=...) (a later set_search_properties cannot re-sign it)."
+            )
         else:
-            self._history.append((arch, float(value) if self._mode != "min" else -float(value)))
+            self._history.append((arch, float(value) if self._mode == "max" else -float(value)))
 
     @property
     def history(self) -> list[tuple[Architecture, float]]:
@@ -176,6 +201,7 @@ class MetaNASSearch(Searcher):
             "live": {k: a.to_params() for k, a in self._live.items()},
             "first": [a.to_params() for a in self._first],
             "constants": self._constants,
+            "domains": self._domains,
             "proposer": self._proposer.state(),
         }
 
@@ -186,13 +212,16 @@ class MetaNASSearch(Searcher):
                 space=self._space.name,
             )
         f = self._space.from_params
-        self._metric, self._mode = state["metric"], state["mode"]
+        # a checkpoint saved before metric/mode were known does not erase them
+        self._metric = state["metric"] if state["metric"] is not None else self._metric
+        self._mode = state["mode"] if state["mode"] is not None else self._mode
         self._history = [(f(p), s) for p, s in state["history"]]
         # trials live at save time are re-run by Tune; they stay pending until they report
         self._no_score = [f(p) for p in state["no_score"]]
         self._live = {k: f(p) for k, p in state["live"].items()}
         self._first = [f(p) for p in state["first"]]
         self._constants = state["constants"]
+        self._domains = state.get("domains", self._domains)
         self._proposer.set_state(state["proposer"])
 
     def save(self, checkpoint_path: str) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .._imports import require
 
 require("syne_tune", feature="MetaNASSyneSearcher")
@@ -71,6 +73,11 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         self._constants = {
             k: v for k, v in config_space.items() if k not in names and not hasattr(v, "sample")
         }
+        # other search domains (e.g. a learning rate) are drawn at random: this searcher models
+        # architectures only
+        self._domains = {
+            k: v for k, v in config_space.items() if k not in names and hasattr(v, "sample")
+        }
         self._proposer = MetaNASProposer(
             self._space, predictor, seed=self.random_seed, **proposer_kwargs
         )
@@ -92,12 +99,20 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
             arch = self._arch(config)
         else:
             try:
-                arch = self._proposer.propose_one(
+                arch = self._proposer.propose_robust(
                     self._history, [*self._dead, *self._pending.values()]
-                )
+                )[0]
             except SpaceExhaustedError:
                 return None
-            config = {**self._constants, **arch.to_params()}
+            rs = np.random.RandomState(
+                [self.random_seed, len(self._history) + len(self._dead) + len(self._pending)]
+            )
+            config = {
+                **self._constants,
+                **{k: v.sample(random_state=rs) for k, v in self._domains.items()},
+                # every key, inactive conditional ones too: Syne's config spaces are flat
+                **self._space.full_params(arch),
+            }
         self._pending[arch.key] = arch
         return config
 

@@ -50,7 +50,7 @@ __all__ = ["ACQUISITIONS", "MetaNASProposer", "SpaceExhaustedError"]
 
 ACQUISITIONS = ("ucb", "ei", "thompson", "mean")
 _log = get_logger(__name__)
-_CANDIDATE_CACHE: dict[str, list[Architecture]] = {}
+_CANDIDATE_CACHE: dict[tuple[str, int], list[Architecture] | None] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -59,15 +59,17 @@ class SpaceExhaustedError(RuntimeError):
 
 
 def _enumerated(space: SearchSpace, limit: int) -> list[Architecture] | None:
+    """Every architecture of ``space`` (one per isomorphism class), or None when it is not
+    enumerable or has more than ``limit``; cached per (space, limit), the None answers too (a
+    space over the limit would otherwise be enumerated again on every proposal)."""
+    key = (space.name, int(limit))
     with _CACHE_LOCK:
-        if space.name in _CANDIDATE_CACHE:
-            return _CANDIDATE_CACHE[space.name]
-        if not space.is_enumerable:
-            return None
-        archs = space.enumerate(unique=True)
-        if len(archs) > limit:
-            return None
-        _CANDIDATE_CACHE[space.name] = archs
+        if key in _CANDIDATE_CACHE:
+            return _CANDIDATE_CACHE[key]
+        archs = space.enumerate(unique=True) if space.is_enumerable else None
+        if archs is not None and len(archs) > limit:
+            archs = None
+        _CANDIDATE_CACHE[key] = archs
         return archs
 
 
@@ -277,7 +279,8 @@ class MetaNASProposer:
         if len(y) >= 2 and np.ptp(y) > 0:
             # the adapted model predicts rank-normalised scores of the history's scale
             incumbent = float(np.nanmax(normalize_scores(y)))
-        score = self._acquire(mean, std, incumbent)
+        # nothing evaluated yet: the zero-shot best (no exploration bonus, no Thompson draw)
+        score = self._acquire(mean, std, incumbent) if good else mean
         n = min(int(n), len(cands))
         top = np.argpartition(-score, n - 1)[:n] if n < len(cands) else np.arange(len(cands))
         top = top[np.argsort(-score[top], kind="stable")]
@@ -289,6 +292,53 @@ class MetaNASProposer:
         pending: Iterable[Architecture] = (),
     ) -> Architecture:
         return self.propose(history, pending, n=1)[0]
+
+    def propose_robust(
+        self,
+        history: Iterable[tuple[Architecture, float]] = (),
+        pending: Iterable[Architecture] = (),
+        *,
+        n: int = 1,
+    ) -> list[Architecture]:
+        """:meth:`propose`, except that a failure of the predictor (its adaptation or scoring)
+        does not end the run: it is logged and unseen architectures drawn at random are proposed
+        instead (what the framework adapters call). :class:`SpaceExhaustedError` and
+        :class:`~nas_meta_tune.exceptions.SpaceMismatchError` (bad input) still propagate."""
+        history, pending = list(history), list(pending)
+        try:
+            return self.propose(history, pending, n=n)
+        except (SpaceExhaustedError, SpaceMismatchError):
+            raise
+        except Exception as exc:
+            _log.warning(
+                "MetaNASProposer: the predictor failed (%s: %s); proposing a random unseen "
+                "architecture instead.",
+                type(exc).__name__,
+                exc,
+            )
+            return self.random_unseen(history, pending, n=n)
+
+    def random_unseen(
+        self,
+        history: Iterable[tuple[Architecture, float]] = (),
+        pending: Iterable[Architecture] = (),
+        *,
+        n: int = 1,
+    ) -> list[Architecture]:
+        """Up to ``n`` architectures drawn uniformly, none evaluated or pending (isomorphic
+        duplicates count as seen); :class:`SpaceExhaustedError` when none is found."""
+        seen = {a.key for a, _ in history} | {a.key for a in pending}
+        out: dict[str, Architecture] = {}
+        for size in (4 * n + 64, 64 * n + 1024):
+            seed = int(self._rng.integers(2**31 - 1))
+            for a in self.space.sample(size, seed=seed):
+                if a.key not in seen and a.key not in out:
+                    out[a.key] = a
+                    if len(out) == n:
+                        return list(out.values())
+        if out:
+            return list(out.values())
+        raise SpaceExhaustedError(f"no unseen architecture of {self.space.name!r} was found.")
 
     def state(self) -> dict[str, Any]:
         """Picklable state (the RNG) for searchers' save/restore."""

@@ -384,6 +384,13 @@ class SearchSpace(ABC):
         """Active parameter values of ``arch``."""
         return dict(self._params_from_spec(self._check(arch).spec))
 
+    def full_params(self, arch: Architecture) -> dict[str, Any]:
+        """A value for every parameter: ``arch``'s active ones, and each inactive conditional one
+        at its first choice (flat config spaces such as Ray Tune's and Syne Tune's need every key;
+        :meth:`from_params` ignores the inactive ones)."""
+        active = self.to_params(arch)
+        return {p.name: active.get(p.name, p.choices[0]) for p in self.params}
+
     def to_config(self, arch: Architecture) -> ConfigSpace.Configuration:
         """``arch`` as a configuration of :attr:`configspace` (exact inverse of :meth:`to_arch`)."""
         from ConfigSpace import Configuration
