@@ -181,6 +181,47 @@ def test_corrupt_weights_raise_clear_errors(trained, tmp_path):
         MetaPredictor.load(tmp_path / "missing.pt")
 
 
+def test_malformed_payloads_raise_corrupt_weights_errors(trained, tmp_path):
+    import json
+
+    for field, value in (("state", [1]), ("header", "[1]"), ("init", {"x": "not a tensor"})):
+        payload = trained._payload()
+        payload[field] = value
+        path = tmp_path / f"bad_{field}.pt"
+        torch.save(payload, path)
+        with pytest.raises(CorruptWeightsError):
+            MetaPredictor.load(path)
+    assert json.loads(trained._payload()["header"])  # the good header is a JSON object
+
+
+def test_adapt_is_safe_across_threads_and_leaves_the_global_rng_alone(trained, transnas):
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = transnas["jigsaw"]
+    probe = target.archs[:50]
+    reference = trained.predict(probe)
+    expected = trained.adapt(target.archs[:20], target.scores[:20], steps=10).predict(probe)
+    torch.manual_seed(0)
+    draw = torch.rand(1)
+    torch.manual_seed(0)
+    trained.adapt(target.archs[:20], target.scores[:20], steps=3)
+    assert torch.equal(torch.rand(1), draw)  # adapt draws nothing from torch's global RNG
+
+    def work(i):
+        if i % 2:
+            return trained.predict(probe)
+        return trained.adapt(target.archs[:20], target.scores[:20], steps=10).predict(probe)
+
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(work, range(8)))
+    for i, out in enumerate(outs):
+        np.testing.assert_allclose(out, expected if i % 2 == 0 else reference, atol=1e-5)
+    np.testing.assert_allclose(trained.predict(probe), reference, atol=1e-6)
+    assert all(isinstance(p, torch.nn.Parameter) for p in trained.model.parameters())
+    with pytest.raises(ValueError, match="n_samples"):
+        trained.predict(probe, return_std=True, n_samples=1)
+
+
 def test_other_format_version_is_refused(trained, tmp_path):
     import json
 

@@ -186,10 +186,11 @@ def adapt_parameters(
     names = inner_param_names(model, algorithm)
     for n in names:
         params[n].requires_grad_(True)
-    target = torch.as_tensor(z[ok], dtype=torch.float32)
+    dev = next(model.parameters()).device
+    target = torch.as_tensor(z[ok], dtype=torch.float32, device=dev)
     was_training = model.training
     model.eval()
-    inputs = model.inputs(archs)
+    inputs = model.inputs(archs, device=dev)
     try:
         with torch.enable_grad():
             previous = params

@@ -163,7 +163,13 @@ class MetaPredictor:
             raise CorruptWeightsError(
                 "the shipped weights file is missing; reinstall nas-meta-tune.", path=path
             )
-        return cls.load(path, sha256=entry["sha256"])
+        sha = entry.get("sha256")
+        if not (isinstance(sha, str) and len(sha) == 64):
+            raise CorruptWeightsError(
+                f"MANIFEST.json has no valid SHA-256 for {name!r}; reinstall nas-meta-tune.",
+                path=path,
+            )
+        return cls.load(path, sha256=sha)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -212,22 +218,26 @@ class MetaPredictor:
         lr = self.config.inner_lr if lr is None else float(lr)
         if steps < 0 or not lr > 0:
             raise ValueError(f"adapt() needs steps >= 0 and lr > 0, but got {steps=}, {lr=}.")
-        start = self._model if warm_start else self._init_model()
+        # a private module: functional_call swaps tensors into the module it runs, so adapting
+        # self._model itself would let a concurrent predict()/adapt() see (or keep) them
+        start = copy.deepcopy(self._model) if warm_start else self._init_model(private=True)
         params = adapt_parameters(
             start, archs, y, algorithm=self.algorithm, steps=steps, lr=lr, loss=self.config.loss
         )
-        model = GCNPredictor(self._model.config)
-        model.load_state_dict({**model.state_dict(), **params}, strict=True)
-        out = MetaPredictor(model, self.config, info=self.info)
+        start.load_state_dict({**start.state_dict(), **params}, strict=True)
+        out = MetaPredictor(start.eval(), self.config, info=self.info)
         out._init_state = self._init_state  # shared, never written to
         out._n_adapted = len(archs)
         return out
 
-    def _init_model(self) -> GCNPredictor:
-        if self._n_adapted == 0:
+    def _init_model(self, *, private: bool = False) -> GCNPredictor:
+        """The meta-initialisation's module (``self``'s own when not adapted, unless
+        ``private``); built by copying, so torch's global random state is never drawn from."""
+        if self._n_adapted == 0 and not private:
             return self._model
-        model = GCNPredictor(self._model.config)
-        model.load_state_dict(self._init_state)
+        model = copy.deepcopy(self._model)
+        if self._n_adapted:
+            model.load_state_dict(self._init_state)
         return model.eval()
 
     def meta_init(self) -> MetaPredictor:
@@ -273,6 +283,8 @@ class MetaPredictor:
         mean = (feats @ w + b).numpy().astype(np.float64)
         if not return_std:
             return mean
+        if n_samples < 2:
+            raise ValueError(f"return_std needs n_samples >= 2, but got {n_samples=}.")
         p = float(self._model.config.dropout)
         if p <= 0 or len(feats) == 0:
             return mean, np.zeros_like(mean)
@@ -308,6 +320,8 @@ class MetaPredictor:
             header = json.loads(payload["header"])
         except (TypeError, ValueError) as exc:
             raise CorruptWeightsError(f"unreadable header: {exc}", path=path) from exc
+        if not isinstance(header, dict):
+            raise CorruptWeightsError("unreadable header: not a JSON object.", path=path)
         if header.get("format") != _FORMAT:
             raise CorruptWeightsError(
                 f"unknown format {header.get('format')!r}, expected {_FORMAT!r}.", path=path
@@ -319,6 +333,11 @@ class MetaPredictor:
                 path=path,
             )
         state, init = payload["state"], payload["init"]
+        for part, tensors in (("state", state), ("init", init)):
+            if not isinstance(tensors, dict) or not all(
+                isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()
+            ):
+                raise CorruptWeightsError(f"{part} is not a dict of named tensors.", path=path)
         digest = _tensor_digest({**state, **{"init." + k: v for k, v in init.items()}}, header)
         if digest != payload["checksum"]:
             raise CorruptWeightsError(
