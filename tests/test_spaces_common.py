@@ -185,3 +185,44 @@ def test_ray_and_syne_views_sample_valid_params(space):
             except InvalidArchitectureError:
                 pass
     assert ok > 0
+
+
+def test_neighbors_are_one_per_isomorphism_class_and_never_the_cell_itself():
+    from nas_meta_tune import get_space
+
+    for name in ("nb201", "transnas_micro", "nasbench_graph"):
+        space = get_space(name)
+        for arch in space.sample(5, seed=1):
+            keys = [a.key for a in space.neighbors(arch)]
+            assert len(keys) == len(set(keys)) and arch.key not in keys
+
+
+def test_nb201_string_with_a_non_ascii_digit_is_an_invalid_architecture():
+    import pytest
+
+    from nas_meta_tune import get_space
+    from nas_meta_tune.exceptions import InvalidArchitectureError
+
+    with pytest.raises(InvalidArchitectureError):
+        get_space("nb201").from_string("|none~\u00b2|+|none~0|none~1|+|none~0|none~1|none~2|")
+
+
+def test_an_invalid_independent_draw_fails_the_trial_not_the_study(data_root):
+    import optuna
+
+    from nas_meta_tune import load_benchmark
+
+    bench = load_benchmark("nasbench_graph")
+    objective = bench.objective("cora")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(0))
+    # the all-skip cell is no valid architecture: force it once, then let the study go on
+    study.enqueue_trial(
+        {p.name: "skip" if p.name.startswith("op") else p.choices[0] for p in bench.space.params}
+    )
+    study.optimize(objective, n_trials=3)
+    states = [t.state for t in study.trials]
+    assert (
+        states[0] == optuna.trial.TrialState.FAIL
+        and "invalid_architecture" in study.trials[0].user_attrs
+    )
+    assert states[1:] == [optuna.trial.TrialState.COMPLETE] * 2

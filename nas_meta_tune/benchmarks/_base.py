@@ -207,13 +207,20 @@ class Benchmark(ABC):
         """An Optuna objective: ``arch = space.suggest(trial)``, returns the benchmark value.
 
         Pair it with ``optuna.create_study(direction=benchmark.direction(metric))``. The
-        official architecture string is stored as the trial's user attribute ``"arch"``.
+        official architecture string is stored as the trial's user attribute ``"arch"``. A draw
+        that is no valid architecture (samplers that draw each parameter independently, such as
+        TPE on NB101) returns NaN, so Optuna records the trial as FAIL and the study goes on; the
+        reason is in the user attribute ``"invalid_architecture"``.
         """
         self.check_task(task)
         self.check_metric(metric)
 
         def objective(trial: Any) -> float:
-            arch = self.space.suggest(trial)
+            try:
+                arch = self.space.suggest(trial)
+            except InvalidArchitectureError as exc:
+                trial.set_user_attr("invalid_architecture", str(exc))
+                return float("nan")
             trial.set_user_attr("arch", arch.to_string())
             return self.query(arch, task, metric)
 

@@ -21,6 +21,7 @@ require("optuna", feature="sampler comparisons")
 
 import optuna  # noqa: E402
 
+from ..exceptions import InvalidArchitectureError  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
 from ..predictors.tasks import load_task, load_task_pool  # noqa: E402
 from ._regret import regret_curve  # noqa: E402
@@ -94,7 +95,14 @@ def run_method(
     for _ in range(n_trials):
         t0 = time.perf_counter()
         trial = study.ask()
-        arch = space.suggest(trial)
+        try:
+            arch = space.suggest(trial)
+        except InvalidArchitectureError:  # an invalid independent draw: a failed evaluation
+            overhead.append(1000 * (time.perf_counter() - t0))
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            if on_trial:
+                on_trial()
+            continue
         overhead.append(1000 * (time.perf_counter() - t0))
         if arch.key in table:
             study.tell(trial, float(table[arch.key]))

@@ -469,8 +469,16 @@ class SearchSpace(ABC):
         """Ask an Optuna trial for every active parameter and return the architecture.
 
         Use it inside an objective: ``arch = space.suggest(trial)``. Conditional parameters are
-        only suggested when active (define-by-run), so Optuna's ``trial.params`` matches
-        :meth:`to_params`. Optuna itself is not imported here.
+        only suggested when active (define-by-run). ``trial.params`` holds the values as drawn;
+        :meth:`to_params` of the result can differ where the space canonicalises (NB101 prunes
+        and renumbers vertices). Optuna itself is not imported here.
+
+        Raises:
+            InvalidArchitectureError: the drawn values are no valid architecture. Samplers that
+                draw each parameter independently (TPE, random) do this on some spaces (about
+                30% of uniform NB101 draws); return ``float("nan")`` from the objective (Optuna
+                records a FAIL and goes on) or pass ``catch=(InvalidArchitectureError,)`` to
+                ``study.optimize``. ``MetaNASSampler`` only proposes valid architectures.
         """
         values: dict[str, Any] = {}
         for p in self.params:
@@ -546,13 +554,14 @@ class SearchSpace(ABC):
         """Valid architectures one parameter change away, excluding ones isomorphic to ``arch``."""
         spec = self._check(arch).spec
         own = self.key(arch)
-        out: dict[Hashable, Architecture] = {}
+        out: dict[str, Architecture] = {}  # one per isomorphism class
         for s in self._neighbor_specs(spec):
-            if s == spec or s in out:
+            if s == spec:
                 continue
             a = Architecture(self, s)
-            if self.key(a) != own:
-                out[s] = a
+            k = self.key(a)
+            if k != own and k not in out:
+                out[k] = a
         return list(out.values())
 
     def mutate(

@@ -61,7 +61,7 @@ class NB201Space(TopologyCellSpace):
                 )
             for item in items:
                 op, sep, src = item.partition("~")
-                if not sep or not src.isdigit():
+                if not sep or not (src.isascii() and src.isdigit()):
                     raise InvalidArchitectureError(
                         f"edge {item!r} is not of the form 'op~i'.", space=self.name
                     )
