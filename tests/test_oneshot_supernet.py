@@ -238,3 +238,21 @@ def test_seeded_code_never_reseeds_the_gpus(monkeypatch):
     trainer = build_nb201_supernet(train, valid, C=2, N=1, batch_size=8, device="cpu", seed=0)
     trainer.step()
     assert calls == []
+
+
+def test_checkpoint_of_another_seed_is_refused_and_loading_copies(cora):
+    import copy
+
+    a, b, c = _trainer(cora, seed=3), _trainer(cora, seed=3), _trainer(cora, seed=3)
+    a.train(2)
+    state = a.state_dict()
+    snapshot = copy.deepcopy(state)
+    b.load_state_dict(state)
+    c.load_state_dict(state)
+    assert b.train(2) == c.train(2)  # one checkpoint, one random stream, no shared buffers
+    for k, v in snapshot["optimizer"]["state"].items():
+        for name, t in v.items():
+            if isinstance(t, torch.Tensor):
+                assert torch.equal(state["optimizer"]["state"][k][name], t), name
+    with pytest.raises(ValueError, match="seed 3"):
+        _trainer(cora, seed=4).load_state_dict(state)

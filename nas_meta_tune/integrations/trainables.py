@@ -166,5 +166,7 @@ def supernet_resources(trainable: type = SupernetTrainable) -> Any:
     import ray
     from ray import tune
 
-    gpus = ray.cluster_resources().get("GPU", 0) if ray.is_initialized() else 0
+    if not ray.is_initialized():  # the cluster decides the request: join or start it now
+        ray.init(ignore_reinit_error=True)
+    gpus = ray.cluster_resources().get("GPU", 0)
     return tune.with_resources(trainable, {"gpu": 1, "cpu": 1} if gpus >= 1 else {"cpu": 1})

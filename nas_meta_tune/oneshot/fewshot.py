@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.stats import rankdata
 
 from ..exceptions import InvalidArchitectureError
 from .supernet import NUM_NODES, ArchLike, SPOSTrainer, _cell_of, _seed_int
@@ -281,8 +282,9 @@ def proxy_distance(
                 model = trainer.path_model(arch)
                 scores[k] = compute_proxy(proxy, model, trainer.data, seed=_seed_int(seed, c))
         scores = np.where(np.isfinite(scores), scores, -np.inf)
-        order = np.argsort(np.argsort(scores, kind="stable"), kind="stable")
-        ranks.append(order.astype(float))
+        # average ranks: tied scores (params/flops of one supernet, degenerate proxies, several
+        # -inf) are equally far from the rest, not ordered by their place in the op list
+        ranks.append(rankdata(scores, method="average") - 1.0)
     mean_rank = np.mean(ranks, axis=0)
     return np.abs(mean_rank[:, None] - mean_rank[None, :]) / max(len(ops) - 1, 1)
 

@@ -459,12 +459,20 @@ class SPOSTrainer:
                 "supernet": self.supernet.state_dict(),
                 "optimizer": self._opt.state_dict(),
                 "steps_done": self.steps_done,
+                "seed": self.seed,
             }
         )
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "seed" in state and int(state["seed"]) != self.seed:
+            raise ValueError(
+                f"checkpoint of a trainer with seed {state['seed']}, but this one has seed "
+                f"{self.seed}: its paths and dropout would follow another random stream."
+            )
         self.supernet.load_state_dict(state["supernet"])
-        self._opt.load_state_dict(state["optimizer"])
+        # a copy: torch keeps the caller's tensors when they already fit, and two trainers loading
+        # one dict would then share (and step) the same optimiser buffers
+        self._opt.load_state_dict(copy.deepcopy(state["optimizer"]))
         self.steps_done = int(state["steps_done"])
 
     def spawn(
@@ -637,7 +645,7 @@ class DARTSTrainer(SPOSTrainer):
         with torch.no_grad():
             for p, v in zip(self.arch_parameters(), state["arch"]):
                 p.copy_(v)
-        self._arch_opt.load_state_dict(state["arch_optimizer"])
+        self._arch_opt.load_state_dict(copy.deepcopy(state["arch_optimizer"]))
 
     def spawn(self, *args: Any, **kwargs: Any) -> SPOSTrainer:
         raise NotImplementedError("few-shot splitting is defined for SPOS sub-supernets.")
