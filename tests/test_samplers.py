@@ -519,3 +519,20 @@ def test_syne_searcher_fills_every_key_of_a_conditional_space(predictor):
     searcher.on_trial_complete(0, config, 0.5)
     assert len(searcher.history) == 1
     assert searcher.suggest() != config
+
+
+def test_three_workers_claiming_one_proposal_end_on_three_architectures(predictor):
+    # with an empty history every worker proposes the same zero-shot best: three simultaneous
+    # claims of it must still end on three different architectures
+    from nas_meta_tune.samplers.optuna import _CLAIM
+
+    space = get_space("nb201")
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    ranked = MetaNASProposer(space, predictor, seed=0).propose(n=8)
+    trials = [study.ask() for _ in range(3)]
+    for t in trials:  # all three wrote their claim of ranked[0] before any re-read
+        study._storage.set_trial_system_attr(t._trial_id, _CLAIM, ranked[0].to_string())
+    frozen = {t.number: study._storage.get_trial(t._trial_id) for t in trials}
+    got = [sampler._claim(study, frozen[n], ranked).key for n in (0, 1, 2)]
+    assert len(set(got)) == 3 and set(got) <= {a.key for a in ranked}

@@ -65,6 +65,7 @@ from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSampler"]
 
+_CLAIM_ROUNDS = 4  # claim/re-read rounds when workers collide on a proposal
 _CLAIM = "nas_meta_tune:proposal"
 _MAX_DECODED = 200_000  # decoded trials kept (each a few hundred bytes)
 
@@ -306,12 +307,12 @@ class MetaNASSampler(BaseSampler):
 
     def _other_claims(
         self, study: Study, trial: FrozenTrial, finished: set[int] = frozenset()
-    ) -> dict[str, int]:
-        """``{architecture key: trial number}`` claimed by the other trials, except those in
+    ) -> dict[str, list[int]]:
+        """``{architecture key: trial numbers}`` claimed by the other trials, except those in
         ``finished``: trials already finished when the history was read are evaluated there and
         never among the candidates (a trial still running then, even without a claim yet, may
         have finished since and must be checked)."""
-        claims: dict[str, int] = {}
+        claims: dict[str, list[int]] = {}
         states = (
             TrialState.RUNNING,
             TrialState.WAITING,
@@ -326,7 +327,7 @@ class MetaNASSampler(BaseSampler):
                 else:
                     arch = self._claim_of(t) or self._arch_of(t)
                 if arch is not None:
-                    claims[arch.key] = min(t.number, claims.get(arch.key, t.number))
+                    claims.setdefault(arch.key, []).append(t.number)
         return claims
 
     # ------------------------------------------------------------ BaseSampler
@@ -371,17 +372,23 @@ class MetaNASSampler(BaseSampler):
         """Write the proposal to storage, avoiding what other running trials have claimed.
 
         Claims that existed when the history was read are already pending there, so ``ranked``
-        avoids them. If another worker claimed the same architecture meanwhile, neither can know
-        who was first, so both move on: the lower trial number to its first free candidate, the
-        higher one to its second, so they do not meet again.
+        avoids them. If other workers claimed the same architecture meanwhile, none can know who
+        was first, so all move on, each to a different free candidate: the one at its rank among
+        the contenders' trial numbers (lowest first). That is checked again, a few rounds, since
+        workers see each other's claims at different moments (with an empty history every worker
+        proposes the same zero-shot best, so several collide at once).
         """
         arch = ranked[0]
-        study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
-        after = self._other_claims(study, trial, finished)
-        if arch.key in after:
-            free = [a for a in ranked if a.key not in after and a.key != arch.key] or [ranked[-1]]
-            arch = free[min(len(free) - 1, int(after[arch.key] < trial.number))]
+        for _ in range(_CLAIM_ROUNDS):
             study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
+            after = self._other_claims(study, trial, finished)
+            rivals = after.get(arch.key)
+            if not rivals:
+                return arch
+            free = [a for a in ranked if a.key not in after and a.key != arch.key] or [ranked[-1]]
+            lower = sum(n < trial.number for n in rivals)
+            arch = free[min(len(free) - 1, lower)]
+        study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, arch.to_string())
         return arch
 
     def sample_independent(
