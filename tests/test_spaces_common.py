@@ -226,3 +226,18 @@ def test_an_invalid_independent_draw_fails_the_trial_not_the_study(data_root):
         and "invalid_architecture" in study.trials[0].user_attrs
     )
     assert states[1:] == [optuna.trial.TrialState.COMPLETE] * 2
+
+
+def test_nasbench_graph_configspace_forbids_the_all_skip_cell():
+    import pytest
+    from ConfigSpace import Configuration
+
+    from nas_meta_tune import get_space
+
+    space = get_space("nasbench_graph")
+    cs = space.configspace
+    all_skip = {"links": "0000", **{f"op_{i}": "skip" for i in range(1, 5)}}
+    with pytest.raises(Exception, match="(?i)forbidden"):
+        Configuration(cs, values=all_skip).check_valid_configuration()
+    for config in cs.sample_configuration(500):  # every ConfigSpace draw is an architecture
+        space.to_arch(config)

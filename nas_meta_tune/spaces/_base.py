@@ -462,7 +462,23 @@ class SearchSpace(ABC):
                 conds.append(InCondition(hps[p.name], hps[p.parent], list(p.parent_values)))
         if conds:
             cs.add(conds)
+        forbidden = self._forbidden_values()
+        if forbidden:
+            from ConfigSpace import ForbiddenAndConjunction, ForbiddenEqualsClause
+
+            cs.add(
+                [
+                    ForbiddenAndConjunction(
+                        *(ForbiddenEqualsClause(hps[k], v) for k, v in combo.items())
+                    )
+                    for combo in forbidden
+                ]
+            )
         return cs
+
+    def _forbidden_values(self) -> list[dict[str, Any]]:
+        """Value combinations :attr:`configspace` forbids (each a conjunction; default none)."""
+        return []
 
     # ---------------------------------------------------------- framework views
     def suggest(self, trial: Any) -> Architecture:

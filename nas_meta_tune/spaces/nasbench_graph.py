@@ -90,6 +90,10 @@ class NASBenchGraphSpace(SearchSpace):
             )
         return (tuple(links), tuple(ops))
 
+    def _forbidden_values(self) -> list[dict[str, Any]]:
+        # the benchmark excludes the all-skip cell: ConfigSpace samplers never draw it
+        return [{f"op_{i}": "skip" for i in range(1, 5)}]
+
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
         links = tuple(int(c) for c in values["links"])
         return self._make(links, tuple(values[f"op_{i}"] for i in range(1, 5)))
