@@ -445,3 +445,16 @@ def test_calibration_keeps_the_mean_and_never_lowers_the_probability(lcbench):
         assert b.prob >= a.prob - 1e-12 and b.prediction.std >= a.prediction.std
     with pytest.raises(ValueError, match="calibration_curves"):
         LCStoppingRule(**kw, calibration_curves=0)
+
+
+def test_predicting_a_step_the_curve_has_reached_returns_its_own_value():
+    # synthetic curve (mechanics only): no backwards extrapolation, none inside the curve
+    from nas_meta_tune.curves import ParametricEnsemble
+
+    steps = np.arange(1, 21, dtype=float)
+    values = 0.9 - 0.5 * steps**-0.7
+    model = ParametricEnsemble(n_samples=0)
+    for target, expected in ((0.5, values[0]), (10.0, values[9]), (20.0, values[-1])):
+        pred = model.predict(steps, values, target)
+        assert pred.mean == pytest.approx(expected) and pred.std == 0.0
+    assert model.predict(steps, values, 15.5).mean == pytest.approx(np.interp(15.5, steps, values))

@@ -289,6 +289,8 @@ class LearnedExtrapolator:
             raise ValueError(
                 f"this model predicts the value at step {self.target_step}, but got {target_step=}."
             )
+        if s[-1] >= target:  # the curve has reached the target: nothing to predict
+            return CurvePrediction(mean=float(np.interp(target, s, v)), std=0.0)
         x = curve_features(s, v, target)
         if self.n_features:
             if features is None:

@@ -319,6 +319,12 @@ def _effective_n(resid: np.ndarray) -> float:
     return max(2.0, n * (1.0 - rho) / (1.0 + rho))
 
 
+def _observed(steps: np.ndarray, values: np.ndarray, target: float) -> CurvePrediction:
+    """The curve's own value at a step it has already reached (linear between reported steps;
+    before the first one, the first value), with no spread."""
+    return CurvePrediction(mean=float(np.interp(target, steps, values)), std=0.0)
+
+
 def _trivial(values: np.ndarray, bounds: tuple[float, float] | None) -> CurvePrediction:
     """Fallback: the last value (0 without values) with a large standard deviation."""
     mean = float(values[-1]) if values.size else 0.0
@@ -408,7 +414,8 @@ class ParametricEnsemble:
             target_step: The step whose value is predicted, usually the last of the schedule.
 
         Returns:
-            A :class:`CurvePrediction`. With fewer than 3 clean points, a non-positive
+            A :class:`CurvePrediction`. For a ``target_step`` the curve has already reached,
+            its own (interpolated) value with std 0. With fewer than 3 clean points, a non-positive
             ``target_step`` or when no family fits, the mean is the last value (0 if none) and
             the standard deviation is large. Never NaN.
 
@@ -420,6 +427,8 @@ class ParametricEnsemble:
         if not math.isfinite(target):
             raise ValueError(f"target_step must be finite, but got {target_step=}.")
         s, v = clean_curve(steps, values)
+        if v.size and 0 < target <= s[-1]:
+            return _observed(s, v, target)  # no extrapolation backwards or inside the curve
         if v.size < 3 or target <= 0:
             return _trivial(v, self.bounds)
         try:
