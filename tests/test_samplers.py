@@ -522,17 +522,38 @@ def test_syne_searcher_fills_every_key_of_a_conditional_space(predictor):
 
 
 def test_three_workers_claiming_one_proposal_end_on_three_architectures(predictor):
-    # with an empty history every worker proposes the same zero-shot best: three simultaneous
-    # claims of it must still end on three different architectures
-    from nas_meta_tune.samplers.optuna import _CLAIM
+    # with an empty history every worker proposes the same zero-shot best. Three threads run the
+    # real _claim; their first re-read is held until all three wrote their claim and released
+    # only when all three have read (the interleaving where the former two-worker rule sent the
+    # 2nd and 3rd claimant to the same candidate)
+    import threading
 
     space = get_space("nb201")
     sampler = MetaNASSampler(space, predictor, seed=0)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     ranked = MetaNASProposer(space, predictor, seed=0).propose(n=8)
     trials = [study.ask() for _ in range(3)]
-    for t in trials:  # all three wrote their claim of ranked[0] before any re-read
-        study._storage.set_trial_system_attr(t._trial_id, _CLAIM, ranked[0].to_string())
-    frozen = {t.number: study._storage.get_trial(t._trial_id) for t in trials}
-    got = [sampler._claim(study, frozen[n], ranked).key for n in (0, 1, 2)]
-    assert len(set(got)) == 3 and set(got) <= {a.key for a in ranked}
+    frozen = [study._storage.get_trial(t._trial_id) for t in trials]
+    real, barrier, first = sampler._other_claims, threading.Barrier(3), threading.local()
+
+    def held_first_read(*args, **kwargs):
+        if getattr(first, "done", False):
+            return real(*args, **kwargs)
+        first.done = True
+        barrier.wait()  # every claim of ranked[0] is written
+        out = real(*args, **kwargs)
+        barrier.wait()  # every claimant has read them
+        return out
+
+    sampler._other_claims = held_first_read
+    got = [None] * 3
+
+    def claim(i):
+        got[i] = sampler._claim(study, frozen[i], ranked).key
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert None not in got and len(set(got)) == 3 and set(got) <= {a.key for a in ranked}
