@@ -313,11 +313,104 @@ def test_key_pair_order_and_distinctness(space):
     assert space.from_genotype(DARTS_V2_NORMAL, rev).key == a.key
     assert "||" in a.key and a.key.count("||") == 1
     normal_key = a.key.split("||")[0]
-    assert normal_key.count(",") == 3  # one expression per intermediate node
-    assert "(c0)@sep_conv_3x3+(c1)@sep_conv_3x3" in normal_key
+    assert normal_key.count(",") == 3  # one term list per intermediate node
+    assert "sep_conv_3x3(c0)+sep_conv_3x3(c1)" in normal_key
     # different operations or wiring give different keys
     keys = {x.key for x in space.sample(500, seed=2)}
     assert len(keys) == 500
+
+
+def _reference_graph(cell):
+    """The cell as a networkx DAG for an independent isomorphism check: ``none`` edges dropped,
+    every zero node (both terms ``none``) read as one shared source ``z``."""
+    import networkx as nx
+
+    terms = {
+        n: [(op, s) for op, s in cell[2 * k : 2 * k + 2] if op != "none"]
+        for k, n in enumerate(NODES)
+    }
+    zero = {n for n in NODES if not terms[n]}
+    g = nx.MultiDiGraph()
+    g.add_node("c0", kind="c0")
+    g.add_node("c1", kind="c1")
+    g.add_node("z", kind="zero source")
+    for n in NODES:
+        g.add_node(n, kind="zero" if n in zero else "node")
+        for op, s in terms[n]:
+            src = "c0" if s == 0 else "c1" if s == 1 else "z" if s in zero else s
+            g.add_edge(src, n, op=op)
+    return g
+
+
+@pytest.mark.parametrize("ops", [("sep_conv_3x3", "max_pool_3x3"), ("none", "skip_connect")])
+def test_keys_partition_cells_exactly_into_isomorphism_classes(ops):
+    """Cells over two operations collide often; a key is shared iff the DAGs are isomorphic
+    (networkx's matcher as the reference), so it neither merges nor splits classes."""
+    import networkx as nx
+    from networkx.algorithms.isomorphism import categorical_multiedge_match, categorical_node_match
+
+    space = get_space("darts")
+    rng = np.random.default_rng(3)
+    cells = []
+    for _ in range(400):
+        cell = []
+        for n in NODES:
+            a, b = rng.choice(n, size=2, replace=False)
+            cell += sorted(
+                [(str(rng.choice(ops)), int(a)), (str(rng.choice(ops)), int(b))], key=lambda p: p[1]
+            )
+        cells.append(tuple(cell))
+    keys = [space.from_genotype(list(c), DARTS_V2_REDUCE).key.split("||")[0] for c in cells]
+    graphs = [_reference_graph(c) for c in cells]
+
+    def invariant(g):  # equal for isomorphic graphs
+        kind = nx.get_node_attributes(g, "kind")
+        return sorted((kind[u], kind[v], d["op"], g.in_degree(u)) for u, v, d in g.edges(data=True))
+
+    hashes = [invariant(g) for g in graphs]
+    match = {
+        "node_match": categorical_node_match("kind", None),
+        "edge_match": categorical_multiedge_match("op", None),
+    }
+    shared = distinct = 0
+    for i in range(len(cells)):
+        for j in range(i + 1, len(cells)):
+            if hashes[i] != hashes[j] and keys[i] != keys[j]:
+                continue  # not isomorphic (their invariants differ), keys differ
+            iso = nx.is_isomorphic(graphs[i], graphs[j], **match)
+            assert (keys[i] == keys[j]) == iso, (cells[i], cells[j])
+            shared += iso
+            distinct += not iso
+    assert (
+        shared >= 3 and distinct >= 20
+    )  # it saw isomorphic twins and look-alikes (5 / 341 and more)
+
+
+def test_key_tells_shared_inputs_apart():
+    """Nodes 2 and 3 compute the same thing; nodes 4 and 5 both reading node 2 is not the cell
+    where they read node 2 and node 3 (an expression tree would merge them)."""
+    space = get_space("nb301")
+    head = [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1)]
+    both_2 = head + [
+        ("max_pool_3x3", 0),
+        ("skip_connect", 2),
+        ("max_pool_3x3", 0),
+        ("skip_connect", 2),
+    ]
+    two_three = head + [
+        ("max_pool_3x3", 0),
+        ("skip_connect", 2),
+        ("max_pool_3x3", 0),
+        ("skip_connect", 3),
+    ]
+    three_three = head + [
+        ("max_pool_3x3", 0),
+        ("skip_connect", 3),
+        ("max_pool_3x3", 0),
+        ("skip_connect", 3),
+    ]
+    k = [space.from_genotype(c, DARTS_V2_REDUCE).key for c in (both_2, two_three, three_three)]
+    assert k[0] != k[1] and k[0] == k[2]
 
 
 def test_key_none_terms_are_zero():
@@ -328,11 +421,11 @@ def test_key_none_terms_are_zero():
     y = base[:2] + [("sep_conv_3x3", 0), ("none", 2)] + base[4:]
     ax, ay = space.from_genotype(x, DARTS_V2_REDUCE), space.from_genotype(y, DARTS_V2_REDUCE)
     assert ax != ay and ax.key == ay.key
-    assert "(c0)@sep_conv_3x3," in ax.key or ax.key.startswith("(c0)@sep_conv_3x3")
+    assert "sep_conv_3x3(c0)," in ax.key or ax.key.startswith("sep_conv_3x3(c0),")
     # a node whose two terms are none is the zero node "0"; ops applied to it are kept
     z = [("none", 0), ("none", 1)] + base[2:]
     key = space.from_genotype(z, DARTS_V2_REDUCE).key
-    assert ",0," in "," + key.split("||")[0] + "," and "(0)@dil_conv_3x3" in key
+    assert ",0," in "," + key.split("||")[0] + "," and "dil_conv_3x3(0)" in key
     # none is not the same as a real op
     w = base[:2] + [("sep_conv_3x3", 0), ("max_pool_3x3", 1)] + base[4:]
     assert space.from_genotype(w, DARTS_V2_REDUCE).key != ax.key

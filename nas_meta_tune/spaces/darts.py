@@ -146,18 +146,19 @@ class DARTSSpace(SearchSpace):
     :meth:`from_genotype`, :meth:`to_genotype` and :meth:`from_naslib` / :meth:`to_naslib`
     convert from and to DARTS genotypes and NASLib's compact encoding.
 
-    **Key** (:meth:`key`): every node gets an expression; inputs are ``c0`` and ``c1``, and an
-    intermediate node is the sorted ``+``-join of its terms ``(<input expression>)@<op>``. The
-    ``none`` operation (the DARTS ``Zero``) contributes a zero term, which is dropped from the
-    sum (``x + 0 = x``); a node whose two terms are both zero has the expression ``0``. Zeros are
-    not propagated further: an operation applied to a zero node is the term ``(0)@<op>``,
-    because a pooling or convolution block of a zero tensor is not zero in general (the
-    BatchNorm shift). A cell's key is the sorted multiset of the expressions of nodes 2..5
-    (``,``-joined: the concatenation is equal up to a permutation of channels), and the
-    architecture's key is ``<normal key>||<reduce key>``. The key is invariant to relabelling the
-    intermediate nodes and to the order of a node's two pairs. Because expressions are written
-    out as trees, two cells that differ only in *which* of two structurally identical nodes a
-    later node reads from share a key.
+    **Key** (:meth:`key`): the cell as a labelled DAG, canonical up to relabelling its four
+    intermediate nodes. The ``none`` operation (the DARTS ``Zero``) contributes a zero term, which
+    is dropped (``x + 0 = x``); a node whose two terms are both zero is a zero node, written
+    ``0``, and every zero node is the same source ``0`` for the nodes that read it (it has no
+    parameters). Zeros are not propagated further: an operation applied to a zero node is the
+    term ``<op>(0)``, because a pooling or convolution block of a zero tensor is not zero in
+    general (the BatchNorm shift). For each of the 24 orders of nodes 2..5, the cell is written
+    as the ``,``-joined list of its nodes in that order, each the sorted ``+``-join of its terms
+    ``<op>(<input>)`` with inputs ``c0``, ``c1``, ``0`` or ``n<position>``; the key of a cell is
+    the smallest of these strings, and the architecture's key is ``<normal key>||<reduce key>``.
+    Two cells share a key exactly when one is a relabelling of the other (isomorphic DAGs; the
+    concatenated output is equal up to a permutation of channels), including which of two
+    identical nodes a later node reads and whether two later nodes share an input.
 
     **Graph** (:meth:`to_graph`, 20 nodes): the 2 inputs of the normal cell, its 8 op nodes
     (one per edge, in genotype order), its output, the 8 op nodes of the reduction cell (whose
@@ -510,12 +511,25 @@ def _short(s: str, limit: int = 200) -> str:
     return repr(s if len(s) <= limit else s[:limit] + "...")
 
 
+@lru_cache(maxsize=1 << 16)
 def _cell_key(cell: CellSpec) -> str:
-    expr = {0: "c0", 1: "c1"}
-    for k, n in enumerate(NODES):
-        terms = sorted(f"({expr[src]})@{op}" for op, src in cell[2 * k : 2 * k + 2] if op != "none")
-        expr[n] = "+".join(terms) if terms else "0"
-    return ",".join(sorted(expr[n] for n in NODES))
+    """The canonical form of a cell up to relabelling its intermediate nodes (see the class doc)."""
+    terms = {
+        n: [(op, src) for op, src in cell[2 * k : 2 * k + 2] if op != "none"]
+        for k, n in enumerate(NODES)
+    }
+    zero = {n for n in NODES if not terms[n]}
+    best = ""
+    for order in itertools.permutations(NODES):  # order[i] is the node relabelled 2 + i
+        label = {0: "c0", 1: "c1"} | {
+            n: "0" if n in zero else f"n{2 + i}" for i, n in enumerate(order)
+        }
+        form = ",".join(
+            "+".join(sorted(f"{op}({label[src]})" for op, src in terms[n])) or "0" for n in order
+        )
+        if not best or form < best:
+            best = form
+    return best
 
 
 def _replace(spec: Hashable, c: int, e: int, pair: Pair) -> Hashable:
