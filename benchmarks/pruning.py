@@ -132,11 +132,14 @@ def _pretrained_rank(name: str, data_root: str | None, epochs: int):
 
 
 def _pruner(method: str, epochs: int, rank_model, seed: int):
+    """The pruner a method name stands for; ``lce@0.1`` (any of ours) sets its ``threshold``."""
     import optuna
 
     from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner
 
     warm = max(1, epochs // 10)
+    method, _, thr = method.partition("@")
+    ours = {"threshold": float(thr)} if thr else {}
     if method == "none":
         return optuna.pruners.NopPruner()
     if method == "median":
@@ -154,6 +157,7 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
             value_range=(0, 100),
             seed=seed,
             calibrate=method == "lce",
+            **ours,
         )
     if method == "lce_learned":
         return LCExtrapolationPruner(
@@ -163,6 +167,7 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
             method="learned",
             refit_every=5,
             seed=seed,
+            **ours,
         )
     if method == "lcrank":
         return LCRankPruner(
@@ -172,6 +177,7 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
             refit_every=5,
             finetune_epochs=15,
             seed=seed,
+            **ours,
         )
     raise ValueError(method)
 
@@ -255,7 +261,7 @@ def one_job(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(pool))[: min(trials, len(pool))]
     rank_model = (
-        _pretrained_rank(testbed, data_root, pool.shape[1]) if "lcrank" in methods else None
+        _pretrained_rank(testbed, data_root, pool.shape[1]) if any(m.startswith("lcrank") for m in methods) else None
     )
     best = float(np.max(pool[order, -1]))
     out = {}

@@ -153,6 +153,7 @@ def merge(
     for di, d in enumerate(datasets):
         final = np.full(A, np.nan)
         best = np.full(A, np.nan)
+        test = np.full(A, np.nan)
         spread = []
         for ai in range(A):
             rows = np.flatnonzero((run_arch == ai) & (run_dataset == di))
@@ -162,12 +163,18 @@ def merge(
             last = va[np.arange(rows.size), run_epochs[rows] - 1]
             final[ai] = last.mean()
             best[ai] = np.nanmax(va, axis=1).mean()
+            te = curves["test_acc"][rows].astype(np.float64)
+            test[ai] = te[np.arange(rows.size), run_epochs[rows] - 1].mean()
             if rows.size > 1:
                 spread.append(float(last.std(ddof=1)))
         corr[d] = {
             "final_valid_vs_bench_valid": _rank_corr(final, bench_valid[:, di]),
             "best_valid_vs_bench_valid": _rank_corr(best, bench_valid[:, di]),
+            "final_test_vs_bench_test": _rank_corr(test, bench_test[:, di]),
             "mean_final_valid": float(np.nanmean(final)) if np.isfinite(final).any() else None,
+            "mean_bench_valid": float(np.nanmean(bench_valid[np.isfinite(final), di]))
+            if np.isfinite(final).any()
+            else None,
             "seed_std_final_valid": float(np.mean(spread)) if spread else None,
             "archs_with_repeats": len(spread),
         }
@@ -225,6 +232,48 @@ def _print_corr(meta: dict) -> None:
         )
 
 
+def _report(meta: dict, out: Path) -> None:
+    """Save the summary as ``benchmarks/results/gnn_curves.json`` and a RESULTS.md section."""
+    sys.path.insert(0, str(HERE))
+    from _common import update_results_md, write_json
+
+    write_json("gnn_curves", meta)
+    rows = [
+        "| dataset | runs | mean final valid (ours / NAS-Bench-Graph) | final valid vs bench valid: Spearman / Kendall | best valid vs bench valid: Spearman | final test vs bench test: Spearman | seed std of final valid |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for d, c in meta["correlation"].items():
+        f, b, t = (
+            c["final_valid_vs_bench_valid"],
+            c["best_valid_vs_bench_valid"],
+            c.get("final_test_vs_bench_test", {"spearman": float("nan")}),
+        )
+        bench = c.get("mean_bench_valid")
+        rows.append(
+            f"| {d} | {f['n']} archs | {c['mean_final_valid']:.2f} / "
+            + (f"{bench:.2f}" if bench is not None else "-")
+            + f" | {f['spearman']:.3f} / {f['kendall']:.3f} | {b['spearman']:.3f} | {t['spearman']:.3f} | "
+            + (
+                f"{c['seed_std_final_valid']:.2f} points ({c['archs_with_repeats']} archs x {meta.get('repeat_seeds', '?')} seeds)"
+                if c["seed_std_final_valid"] is not None
+                else "-"
+            )
+            + " |"
+        )
+    body = (
+        f"`{meta['command']}` ({meta['date']}; {meta['runs']} of {meta['runs_planned']} runs; "
+        f"{meta['epochs']} epochs each; training time summed over runs {meta['train_wall_s'] / 3600:.1f} h on "
+        f"one torch thread per run, s per 100 epochs {meta['s_per_100_epochs']}; file `{out.relative_to(HERE.parent) if out.is_relative_to(HERE.parent) else out}`, "
+        f"{out.stat().st_size / 1e6:.2f} MB). Real training of NAS-Bench-Graph architectures with the "
+        "benchmark's protocol (`nas_meta_tune.oneshot.train_gnn`, sparse input features) on the "
+        "Planetoid splits from `../shared/data/planetoid`; accuracies in %. Rank correlations are "
+        "per architecture (mean over its seeds) against NAS-Bench-Graph's values for the same "
+        "architecture.\n\n" + "\n".join(rows)
+    )
+    update_results_md("Real GNN learning curves (issue 5)", body)
+    print(body)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--archs", type=int, default=300, help="unique architectures")
@@ -240,9 +289,14 @@ def main(argv=None) -> None:
     p.add_argument("--data-root", default=None)
     p.add_argument("--cache-dir", default=None, help="writable folder for processed Planetoid")
     p.add_argument("--smoke-test", action="store_true", help="3 archs x 2 epochs into a temp dir")
+    p.add_argument(
+        "--merge-only",
+        action="store_true",
+        help="train nothing: merge the parts there are into --out and report",
+    )
     args = p.parse_args(argv)
     command = "python benchmarks/record_curves.py " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv) if a != "--merge-only"
     )
     if args.smoke_test:
         tmp = Path(tempfile.mkdtemp(prefix="record_curves_"))
@@ -307,8 +361,17 @@ def main(argv=None) -> None:
         "versions": _versions(),
         "date": time.strftime("%Y-%m-%d"),
         "accuracy_unit": "percent",
+        "repeat_archs": args.repeat_archs,
+        "repeat_seeds": args.repeat_seeds,
     }
     todo = [j for j in jobs if not _part_path(parts, j).is_file()]
+    if args.merge_only:
+        if todo:
+            raise SystemExit(
+                f"--merge-only: {len(todo)} of {len(jobs)} runs are not in {parts} yet; "
+                f"{parts / 'partial.npz'} holds what is there."
+            )
+        todo = []
     print(
         f"{len(jobs)} runs planned ({len(archs)} archs x {len(args.datasets)} datasets, "
         f"{args.repeat_archs} archs x {args.repeat_seeds} seeds), {len(jobs) - len(todo)} already "
@@ -348,6 +411,8 @@ def main(argv=None) -> None:
     size = out.stat().st_size
     print(f"wrote {out} ({size / 1e6:.2f} MB) in {time.perf_counter() - t0:.0f}s")
     _print_corr(meta)
+    if not args.smoke_test:
+        _report(meta, out)
 
 
 if __name__ == "__main__":

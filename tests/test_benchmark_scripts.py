@@ -124,3 +124,24 @@ def test_pruning_reads_the_gnn_curve_set_layout(tmp_path, monkeypatch):
     assert len(prior) == 2 and np.array_equal(prior[0], valid[3])
     with pytest.raises(ValueError, match="pubmed"):
         pruning.gnn_curves("pubmed")
+
+
+def test_record_curves_merge_only_refuses_an_unfinished_recording(tmp_path):
+    # --merge-only writes the final --out file, which pruning.py picks up as soon as it exists:
+    # it must not do so from a folder that lacks runs
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "record_curves.py"),
+            "--merge-only",
+            *("--archs", "2", "--epochs", "2", "--repeat-archs", "1", "--repeat-seeds", "1"),
+            *("--parts", str(tmp_path / "parts"), "--out", str(tmp_path / "curves.npz")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCH,
+    )
+    assert out.returncode != 0
+    assert "4 of 4 runs are not in" in out.stderr, out.stderr[-2000:]
+    assert not (tmp_path / "curves.npz").exists()
