@@ -185,6 +185,39 @@ def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
     )
 
 
+def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
+    """nb201 (6,466 unique cells) is larger than score_limit, so candidates come from a
+    shortlist: the zero-shot model's favourites first, then the adapted model's, refreshed every
+    refresh_every evaluations (refresh_every=None keeps the first)."""
+    space, table = nb201
+    full = space.enumerate(unique=True)
+    hist = [(a, table[a.key]) for a in space.sample(12, seed=5, unique=True)]
+
+    def top(model, k=225):  # the three quarters of score_limit=300 ranked best
+        return {full[i].key for i in np.argsort(-model.predict(full), kind="stable")[:k]}
+
+    prop = MetaNASProposer(space, predictor, seed=0, score_limit=300, refresh_every=5)
+    frozen = MetaNASProposer(space, predictor, seed=0, score_limit=300, refresh_every=None)
+    for p in (prop, frozen):
+        p.propose()
+    zero_shot = {a.key for a in prop._shortlist[1]}
+    assert len(zero_shot) == 300 and top(predictor) <= zero_shot
+    prop.propose(hist[:5])
+    frozen.propose(hist[:5])
+    first = {a.key for a in prop._shortlist[1]}
+    assert prop._shortlist[0] == 5 and top(prop.last_adapted) <= first
+    assert len(first - zero_shot) > 50  # what the 5 evaluations taught reaches the shortlist
+    assert {a.key for a in frozen._shortlist[1]} == zero_shot
+    prop.propose(hist[:7])  # fewer than refresh_every new evaluations: the same shortlist
+    assert prop._shortlist[0] == 5 and {a.key for a in prop._shortlist[1]} == first
+    prop.propose(hist[:10])
+    assert prop._shortlist[0] == 10 and top(prop.last_adapted) <= {
+        a.key for a in prop._shortlist[1]
+    }
+    with pytest.raises(ValueError, match="refresh_every"):
+        MetaNASProposer(space, predictor, refresh_every=0)
+
+
 def test_optuna_study_maximize_and_minimize(nb201, predictor):
     space, table = nb201
     best = max(table.values())

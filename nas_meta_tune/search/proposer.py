@@ -14,9 +14,11 @@ Given a space, a :class:`~nas_meta_tune.predictors.MetaPredictor`, the history o
    The history used is capped at ``max_history`` (the best half and a seeded random half of the
    rest), which bounds the cost of long studies.
 2. **Candidates**: for a space that can be enumerated (nb201: 6,466 unique cells,
-   NAS-Bench-Graph: 26,206), the ``score_limit`` architectures the meta-initialisation ranks best
-   (three quarters, computed once; the last quarter at random) when the space is larger than
-   that, else all of it; otherwise ``pool_size``
+   NAS-Bench-Graph: 26,206), all of it when it has at most ``score_limit`` architectures, else a
+   shortlist of that many: three quarters the ones the predictor ranks best, the last quarter at
+   random. The shortlist is re-ranked with the adapted predictor every ``refresh_every``
+   evaluations (the meta-initialisation picks the first one), so what the study has learnt
+   reaches the whole space, not only the zero-shot favourites. Otherwise ``pool_size``
    random architectures. Plus, always, the neighbours of the ``n_parents`` best observed ones.
    Scoring fewer candidates keeps each proposal fast (one forward pass of the adapted body per
    candidate).
@@ -93,6 +95,10 @@ class MetaNASProposer:
             weights with that many steps while the history only grows, and re-adapts from the
             meta-initialisation every ``reinit_every`` proposals (bounds drift; cheaper per call).
         reinit_every: See ``warm_steps``.
+        refresh_every: For an enumerable space larger than ``score_limit``: re-rank the whole
+            space with the adapted predictor (to pick the shortlist of candidates) each time the
+            history has grown by this many evaluations; ``None`` keeps the meta-initialisation's
+            shortlist for the whole run.
     """
 
     def __init__(
@@ -111,6 +117,7 @@ class MetaNASProposer:
         score_limit: int = 2_000,
         warm_steps: int | None = 5,
         reinit_every: int = 10,
+        refresh_every: int | None = 10,
     ) -> None:
         self.space = get_space(space) if isinstance(space, str) else space
         if acquisition not in ACQUISITIONS:
@@ -136,10 +143,13 @@ class MetaNASProposer:
             )
         self.warm_steps = warm_steps
         self.reinit_every = int(reinit_every)
+        if refresh_every is not None and refresh_every < 1:
+            raise ValueError(f"refresh_every must be >= 1 or None, got {refresh_every=}.")
+        self.refresh_every = refresh_every
         self._warm: tuple[frozenset[str], MetaPredictor, int] | None = (
             None  # (history keys, model, age)
         )
-        self._shortlist: list[Architecture] | None = None
+        self._shortlist: tuple[int, list[Architecture]] | None = None  # (history size, archs)
         self.seed = seed
         self._rng = as_generator(seed)
         self.last_adapted: MetaPredictor | None = None
@@ -196,24 +206,36 @@ class MetaNASProposer:
             self._warm = (keys, model, 0)
         return model
 
-    def _enumerated_shortlist(self) -> list[Architecture] | None:
+    def _enumerated_shortlist(
+        self, model: MetaPredictor, n_history: int
+    ) -> list[Architecture] | None:
         full = _enumerated(self.space, self.enumerate_limit)
         if full is None or len(full) <= self.score_limit:
             return full
-        if self._shortlist is None:
-            # three quarters: the zero-shot best; one quarter: random (in case zero-shot is poor)
-            zero_shot = self.predictor.predict(full)
-            order = np.argsort(-zero_shot, kind="stable")
+        stale = self._shortlist is None or (
+            self.refresh_every is not None and n_history >= self._shortlist[0] + self.refresh_every
+        )
+        if stale:
+            # three quarters: what the current model (adapted on the history so far) ranks best;
+            # one quarter at random, so that a poor ranking is never locked in
+            order = np.argsort(-model.predict(full), kind="stable")
             n_top = (3 * self.score_limit) // 4
-            rest = np.random.default_rng(self.seed).choice(
-                order[n_top:], self.score_limit - n_top, replace=False
-            )
-            self._shortlist = [full[i] for i in np.sort(np.concatenate([order[:n_top], rest]))]
-        return self._shortlist
+            rng = np.random.default_rng(None if self.seed is None else [self.seed, n_history])
+            rest = rng.choice(order[n_top:], self.score_limit - n_top, replace=False)
+            picked = np.sort(np.concatenate([order[:n_top], rest]))
+            self._shortlist = (n_history, [full[i] for i in picked])
+        assert self._shortlist is not None
+        return self._shortlist[1]
 
-    def candidates(self, history: Sequence[Architecture], excluded: set[str]) -> list[Architecture]:
-        """Unevaluated, non-pending candidates (one per isomorphism class); ``history`` best first."""
-        pool = self._enumerated_shortlist()
+    def candidates(
+        self,
+        history: Sequence[Architecture],
+        excluded: set[str],
+        model: MetaPredictor | None = None,
+    ) -> list[Architecture]:
+        """Unevaluated, non-pending candidates (one per isomorphism class); ``history`` best first,
+        ``model`` the predictor adapted on it (default: the meta-initialisation)."""
+        pool = self._enumerated_shortlist(model or self.predictor, len(history))
         pool = list(pool) if pool is not None else self.space.sample(self.pool_size, seed=self._rng)
         pool.extend(n for a in history[: self.n_parents] for n in self.space.neighbors(a))
         out, seen = [], set(excluded)
@@ -269,7 +291,7 @@ class MetaNASProposer:
         y = np.array([s for _, s in good], dtype=np.float64)
         model = self.adapted(archs, y)
         self.last_adapted = model
-        cands = self.candidates(archs, excluded)
+        cands = self.candidates(archs, excluded, model)
         if not cands:
             raise SpaceExhaustedError(
                 f"every architecture of {self.space.name!r} has been evaluated or is pending."
