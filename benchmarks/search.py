@@ -69,7 +69,11 @@ def _one(
     torch.set_num_threads(1)
     from nas_meta_tune.integrations.optuna import compare
 
-    predictor = _predictor(task, steps, weights) if "meta_nas" in methods else None
+    predictor = (
+        _predictor(task, steps, weights)
+        if any(m.split(":")[0] == "meta_nas" for m in methods)
+        else None
+    )
     t = load_task(task)
     top1 = float(np.quantile(t.scores, 0.99))
     runs = compare(task, methods, n_trials=trials, seeds=list(range(seeds)), predictor=predictor)
@@ -112,7 +116,11 @@ def _overhead(task: str, methods: list[str], trials: int, steps: int, weights: s
     torch.set_num_threads(2)  # the user's setting on 2 cores
     from nas_meta_tune.integrations.optuna import run_method
 
-    predictor = _predictor(task, steps, weights) if "meta_nas" in methods else None
+    predictor = (
+        _predictor(task, steps, weights)
+        if any(m.split(":")[0] == "meta_nas" for m in methods)
+        else None
+    )
     out = {}
     for m in methods:
         if m == "static_transfer":
@@ -189,6 +197,9 @@ def main(argv=None) -> int:
         default=0,
         help="also time one study of this many trials per method",
     )
+    p.add_argument(
+        "--note", default=None, help="a remark kept with this run's command in RESULTS.md"
+    )
     p.add_argument("--smoke-test", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
@@ -238,6 +249,7 @@ def main(argv=None) -> int:
             "seeds": args.seeds,
             "trials": args.trials,
             "meta_train_steps": args.steps,
+            **({"note": args.note} if args.note else {}),
         }
     )
     if overhead is not None:
@@ -273,6 +285,29 @@ def main(argv=None) -> int:
                 + " | ".join(cells)
                 + f" | {to_top} ({tt['reached']}/{e['10']['seeds']}) | {ms} |"
             )
+    variants = sorted({m for v in tasks_done.values() for m in v if m.startswith("meta_nas:")})
+    ablation = ""
+    if variants:
+        rows = [
+            "| task | variant | " + " | ".join(f"@{c}" for c in CHECKPOINTS) + " |",
+            "|---|---|" + "---|" * len(CHECKPOINTS),
+        ]
+        for task, res in tasks_done.items():
+            for m in ["meta_nas", *variants]:
+                if m in res:
+                    rows.append(
+                        f"| {task} | {m} | "
+                        + " | ".join(
+                            f"{res[m][str(c)]['regret']:.2f}" if str(c) in res[m] else "-"
+                            for c in CHECKPOINTS
+                        )
+                        + " |"
+                    )
+        ablation = (
+            "\n\nAblations of MetaNASSampler (`meta_nas:option=value` runs the proposer with that "
+            "option changed; the same held-out predictor and seeds as `meta_nas`), mean regret:\n\n"
+            + "\n".join(rows)
+        )
     body = (
         "Optuna studies on real tables (`benchmarks/results/search.json`); regret in the benchmark's units "
         "(accuracy points), mean ± std over seeds; MetaNASSampler's predictor was meta-trained (BOIL, 600 steps) on the "
@@ -281,12 +316,14 @@ def main(argv=None) -> int:
         "classifier) run their searcher on the same table. Commands:\n\n"
         + "\n".join(
             f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})"
+            + (f". {r['note']}" if r.get("note") else "")
             for r in results["meta"]["runs"]
         )
         + "\n\n"
         + "\n".join(lines)
         + "\n\n"
         + _targets(tasks_done)
+        + ablation
         + ("\n\n" + _overhead_table(results["overhead_ms"]) if "overhead_ms" in results else "")
     )
     update_results_md("Search: MetaNASSampler vs Optuna peers", body)

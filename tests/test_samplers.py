@@ -590,3 +590,17 @@ def test_three_workers_claiming_one_proposal_end_on_three_architectures(predicto
     for t in threads:
         t.join(timeout=60)
     assert None not in got and len(set(got)) == 3 and set(got) <= {a.key for a in ranked}
+
+
+def test_meta_nas_variants_pass_their_options_to_the_proposer(predictor):
+    from nas_meta_tune.integrations.optuna import make_sampler
+
+    space = get_space("nb201")
+    s = make_sampler("meta_nas:acquisition=ei,beta=2.5,warm_steps=None", space, 0, predictor)
+    p = s._proposer
+    assert (p.acquisition, p.beta, p.warm_steps) == ("ei", 2.5, None)
+    assert make_sampler("meta_nas:refresh_every=3", space, 0, predictor)._proposer.refresh_every == 3
+    with pytest.raises(ValueError, match="key=value"):
+        make_sampler("meta_nas:acquisition", space, 0, predictor)
+    with pytest.raises(ValueError, match="acquisition"):
+        make_sampler("meta_nas:acquisition=best", space, 0, predictor)

@@ -32,14 +32,40 @@ SAMPLERS = ("meta_nas", "tpe", "random", "gp", "static_transfer")
 SYNE_SEARCHERS = ("syne_re", "syne_bore")  # Syne Tune searchers, run by integrations.syne
 
 
+def _variant_options(name: str) -> dict[str, Any]:
+    """The proposer options of a ``meta_nas:key=value,...`` method name (values are read as
+    ``None``, ints, floats or strings), e.g. ``meta_nas:acquisition=ei`` or
+    ``meta_nas:warm_steps=None,refresh_every=None`` for ablations."""
+    options: dict[str, Any] = {}
+    for item in name.split(":", 1)[1].split(","):
+        key, eq, raw = item.partition("=")
+        if not (eq and key.strip() and raw.strip()):
+            raise ValueError(f"method {name!r}: expected meta_nas:key=value,..., got {item!r}.")
+        raw = raw.strip()
+        value: Any = raw
+        if raw in ("None", "none", "null"):
+            value = None
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(raw)
+                    break
+                except ValueError:
+                    pass
+        options[key.strip()] = value
+    return options
+
+
 def make_sampler(
     name: str, space: Any, seed: int, predictor: MetaPredictor | None = None
 ) -> optuna.samplers.BaseSampler:
-    """A fresh Optuna sampler of the given method name."""
-    if name == "meta_nas":
+    """A fresh Optuna sampler of the given method name (``meta_nas:key=value,...`` passes
+    options to :class:`~nas_meta_tune.search.MetaNASProposer`)."""
+    if name == "meta_nas" or name.startswith("meta_nas:"):
         from ..samplers.optuna import MetaNASSampler
 
-        return MetaNASSampler(space, predictor, seed=seed)
+        options = _variant_options(name) if ":" in name else {}
+        return MetaNASSampler(space, predictor, seed=seed, **options)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed)
     if name == "random":
