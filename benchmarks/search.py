@@ -173,6 +173,19 @@ def _overhead_table(overhead: dict) -> str:
     return "Per-trial sampler overhead of one long study (2 torch threads):\n\n" + "\n".join(rows)
 
 
+def _without_note(argv: list[str]) -> list[str]:
+    """The command line without ``--note TEXT`` (the note is printed beside it)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--note":
+            skip = True
+        elif not a.startswith("--note="):
+            out.append(a)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="*", default=None)
@@ -240,7 +253,9 @@ def main(argv=None) -> int:
     for task, res in done:
         results.setdefault(task, {}).update(res)
     run = meta(
-        "python benchmarks/search.py " + " ".join(sys.argv[1:] if argv is None else argv), started
+        "python benchmarks/search.py "
+        + " ".join(_without_note(sys.argv[1:] if argv is None else argv)),
+        started,
     )
     run.update(
         {

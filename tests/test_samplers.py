@@ -185,6 +185,23 @@ def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
     )
 
 
+def test_short_histories_always_re_adapt_from_the_meta_initialisation(predictor, nb201):
+    space, table = nb201
+    hist = [(a, table[a.key]) for a in space.sample(8, seed=6, unique=True)]
+    probe = space.sample(100, seed=7)
+    prop = MetaNASProposer(space, predictor, seed=0, warm_steps=3, reinit_every=50, warm_after=6)
+    for n in (3, 4, 5, 6, 7):
+        prop.propose(hist[:n])
+        fresh = predictor.adapt([a for a, _ in hist[:n]], [s for _, s in hist[:n]]).predict(probe)
+        got = prop.last_adapted.predict(probe)
+        if n < 6:  # below warm_after: a full adaptation from the meta-initialisation
+            np.testing.assert_allclose(got, fresh, atol=1e-5)
+        elif n == 7:  # from warm_after on: continues the previous weights
+            assert not np.allclose(got, fresh, atol=1e-4)
+    with pytest.raises(ValueError, match="warm_after"):
+        MetaNASProposer(space, predictor, warm_after=-1)
+
+
 def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
     """nb201 (6,466 unique cells) is larger than score_limit, so candidates come from a
     shortlist: the zero-shot model's favourites first, then the adapted model's, refreshed every
@@ -599,7 +616,9 @@ def test_meta_nas_variants_pass_their_options_to_the_proposer(predictor):
     s = make_sampler("meta_nas:acquisition=ei,beta=2.5,warm_steps=None", space, 0, predictor)
     p = s._proposer
     assert (p.acquisition, p.beta, p.warm_steps) == ("ei", 2.5, None)
-    assert make_sampler("meta_nas:refresh_every=3", space, 0, predictor)._proposer.refresh_every == 3
+    assert (
+        make_sampler("meta_nas:refresh_every=3", space, 0, predictor)._proposer.refresh_every == 3
+    )
     with pytest.raises(ValueError, match="key=value"):
         make_sampler("meta_nas:acquisition", space, 0, predictor)
     with pytest.raises(ValueError, match="acquisition"):

@@ -7,7 +7,8 @@ Given a space, a :class:`~nas_meta_tune.predictors.MetaPredictor`, the history o
 1. **Adapt** the predictor on the history with its inner-loop rule (BOIL: body only). By default
    (``warm_steps=5``) a proposal continues from the previous one's adapted weights with 5 steps
    while the history only grows, and re-adapts from the meta-initialisation (``adapt_steps``)
-   every ``reinit_every`` proposals; ``warm_steps=None`` always re-adapts from the
+   every ``reinit_every`` proposals and at every proposal while the history has fewer than
+   ``warm_after`` (20) evaluations; ``warm_steps=None`` always re-adapts from the
    meta-initialisation, so a proposal then depends only on the history. Warm-continuing is
    the default for speed: about 60-80 ms per suggestion up to 500 trials (the overhead run of
    ``benchmarks/search.py``).
@@ -95,6 +96,9 @@ class MetaNASProposer:
             weights with that many steps while the history only grows, and re-adapts from the
             meta-initialisation every ``reinit_every`` proposals (bounds drift; cheaper per call).
         reinit_every: See ``warm_steps``.
+        warm_after: With ``warm_steps``: histories shorter than this always re-adapt from the
+            meta-initialisation (cheap while the history is short, and better early: on cora,
+            cifar100 and jigsaw, cold adaptation had mean regret 0.89 at 20 trials vs 1.06 warm).
         refresh_every: For an enumerable space larger than ``score_limit``: re-rank the whole
             space with the adapted predictor (to pick the shortlist of candidates) each time the
             history has grown by this many evaluations; ``None`` keeps the meta-initialisation's
@@ -118,6 +122,7 @@ class MetaNASProposer:
         warm_steps: int | None = 5,
         reinit_every: int = 10,
         refresh_every: int | None = 10,
+        warm_after: int = 20,
     ) -> None:
         self.space = get_space(space) if isinstance(space, str) else space
         if acquisition not in ACQUISITIONS:
@@ -143,6 +148,9 @@ class MetaNASProposer:
             )
         self.warm_steps = warm_steps
         self.reinit_every = int(reinit_every)
+        if warm_after < 0:
+            raise ValueError(f"warm_after must be >= 0, got {warm_after=}.")
+        self.warm_after = int(warm_after)
         if refresh_every is not None and refresh_every < 1:
             raise ValueError(f"refresh_every must be >= 1 or None, got {refresh_every=}.")
         self.refresh_every = refresh_every
@@ -194,6 +202,10 @@ class MetaNASProposer:
         if self.warm_steps is None:
             return self.predictor.adapt(a, yy, steps=self.adapt_steps)
         keys = frozenset(x.key for x in archs)
+        if len(archs) < self.warm_after:  # a short history: full adaptations are cheap
+            model = self.predictor.adapt(a, yy, steps=self.adapt_steps)
+            self._warm = (keys, model, 0)
+            return model
         if (
             self._warm is not None
             and self._warm[0] <= keys
