@@ -232,6 +232,19 @@ def _print_corr(meta: dict) -> None:
         )
 
 
+def _epochs_remark(meta: dict) -> str:
+    from nas_meta_tune.oneshot import PROTOCOLS
+
+    full = {d: PROTOCOLS[d].epochs for d in meta["correlation"] if d in PROTOCOLS}
+    if all(e == meta["epochs"] for e in full.values()):
+        return ""
+    return (
+        f"The runs train {meta['epochs']} epochs (one full-batch step each) of the benchmark's "
+        f"{', '.join(f'{e} ({d})' for d, e in full.items())}, so their accuracies sit below "
+        "NAS-Bench-Graph's."
+    )
+
+
 def _report(meta: dict, out: Path) -> None:
     """Save the summary as ``benchmarks/results/gnn_curves.json`` and a RESULTS.md section."""
     sys.path.insert(0, str(HERE))
@@ -268,7 +281,7 @@ def _report(meta: dict, out: Path) -> None:
         "benchmark's protocol (`nas_meta_tune.oneshot.train_gnn`, sparse input features) on the "
         "Planetoid splits from `../shared/data/planetoid`; accuracies in %. Rank correlations are "
         "per architecture (mean over its seeds) against NAS-Bench-Graph's values for the same "
-        "architecture.\n\n" + "\n".join(rows)
+        "architecture. " + _epochs_remark(meta) + "\n\n" + "\n".join(rows)
     )
     update_results_md("Real GNN learning curves (issue 5)", body)
     print(body)
