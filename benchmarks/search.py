@@ -213,6 +213,11 @@ def main(argv=None) -> int:
     p.add_argument(
         "--note", default=None, help="a remark kept with this run's command in RESULTS.md"
     )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rebuild the RESULTS.md section from search.json",
+    )
     p.add_argument("--smoke-test", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
@@ -232,9 +237,11 @@ def main(argv=None) -> int:
     # --seeds 0 with --overhead-trials: only the long-study overhead run (merged with --merge)
     jobs = (
         [(t, args.methods, args.seeds, args.trials, args.steps, args.weights) for t in tasks]
-        if args.seeds > 0
+        if args.seeds > 0 and not args.report_only
         else []
     )
+    if args.report_only:
+        args.merge, args.overhead_trials = True, 0
     if args.workers > 1 and jobs:
         with ProcessPoolExecutor(args.workers) as ex:
             done = [f.result() for f in as_completed([ex.submit(_one, *j) for j in jobs])]
@@ -271,7 +278,10 @@ def main(argv=None) -> int:
         results["overhead_ms"] = overhead
         run["overhead_trials"] = args.overhead_trials
     results["meta"] = {
-        "runs": [*(results.get("meta", {}).get("runs", []) if args.merge else []), run]
+        "runs": [
+            *(results.get("meta", {}).get("runs", []) if args.merge else []),
+            *([] if args.report_only else [run]),
+        ]
     }
     write_json("search", results)
     order = ("meta_nas", "tpe", "random", "gp", "syne_re", "syne_bore", "static_transfer")
