@@ -58,6 +58,7 @@ METHODS = (
     "lce_learned",
     "lcrank",
 )
+OURS = ("lce", "lce_raw", "lce_learned", "lcrank")  # the methods that take @threshold
 LCBENCH_TASKS = ("3945", "7593", "34539", "126025")
 FRACTIONS = (0.1, 0.2, 0.5)
 GNN_FILE = HERE / "data" / "gnn_curves.npz"
@@ -138,7 +139,11 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
     from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner
 
     warm = max(1, epochs // 10)
-    method, _, thr = method.partition("@")
+    method, at, thr = method.partition("@")
+    if at and (method not in OURS or not thr):
+        raise ValueError(
+            f"a threshold (@T) is for {OURS} only, given as lce@0.1; got {method}{at}{thr!r}."
+        )
     ours = {"threshold": float(thr)} if thr else {}
     if method == "none":
         return optuna.pruners.NopPruner()
@@ -261,7 +266,9 @@ def one_job(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(pool))[: min(trials, len(pool))]
     rank_model = (
-        _pretrained_rank(testbed, data_root, pool.shape[1]) if any(m.startswith("lcrank") for m in methods) else None
+        _pretrained_rank(testbed, data_root, pool.shape[1])
+        if any(m.partition("@")[0] == "lcrank" for m in methods)
+        else None
     )
     best = float(np.max(pool[order, -1]))
     out = {}

@@ -61,6 +61,11 @@ def _predictor(task: str, steps: int, weights: str | None) -> MetaPredictor:
     return held_out_predictor(task, steps)
 
 
+def _uses_predictor(methods: list[str]) -> bool:
+    """Whether a method is MetaNASSampler (``meta_nas`` or a ``meta_nas:option=value`` variant)."""
+    return any(m.partition(":")[0] == "meta_nas" for m in methods)
+
+
 def _one(
     task: str, methods: list[str], seeds: int, trials: int, steps: int, weights: str | None = None
 ) -> tuple[str, dict]:
@@ -69,11 +74,7 @@ def _one(
     torch.set_num_threads(1)
     from nas_meta_tune.integrations.optuna import compare
 
-    predictor = (
-        _predictor(task, steps, weights)
-        if any(m.split(":")[0] == "meta_nas" for m in methods)
-        else None
-    )
+    predictor = _predictor(task, steps, weights) if _uses_predictor(methods) else None
     t = load_task(task)
     top1 = float(np.quantile(t.scores, 0.99))
     runs = compare(task, methods, n_trials=trials, seeds=list(range(seeds)), predictor=predictor)
@@ -116,11 +117,7 @@ def _overhead(task: str, methods: list[str], trials: int, steps: int, weights: s
     torch.set_num_threads(2)  # the user's setting on 2 cores
     from nas_meta_tune.integrations.optuna import run_method
 
-    predictor = (
-        _predictor(task, steps, weights)
-        if any(m.split(":")[0] == "meta_nas" for m in methods)
-        else None
-    )
+    predictor = _predictor(task, steps, weights) if _uses_predictor(methods) else None
     out = {}
     for m in methods:
         if m == "static_transfer":
@@ -187,7 +184,8 @@ def _without_note(argv: list[str]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    # no abbreviations: the recorded command leaves out exactly "--note TEXT"
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     p.add_argument("--tasks", nargs="*", default=None)
     p.add_argument(
         "--methods",
@@ -241,6 +239,8 @@ def main(argv=None) -> int:
         else []
     )
     if args.report_only:
+        if not (RESULTS / "search.json").exists():
+            raise SystemExit(f"--report-only: no {RESULTS / 'search.json'} to report.")
         args.merge, args.overhead_trials = True, 0
     if args.workers > 1 and jobs:
         with ProcessPoolExecutor(args.workers) as ex:

@@ -231,6 +231,17 @@ def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
     assert prop._shortlist[0] == 10 and top(prop.last_adapted) <= {
         a.key for a in prop._shortlist[1]
     }
+    prop.propose(hist[:3])  # a shorter history (another study): ranked again for it
+    assert prop._shortlist[0] == 3 and top(prop.last_adapted) <= {a.key for a in prop._shortlist[1]}
+    prop.set_state(prop.state())  # a restore drops the shortlist with the warm model
+    assert prop._shortlist is None
+    # refresh_every=None ranks with the meta-initialisation even when its first call has a history
+    late = MetaNASProposer(space, predictor, seed=0, score_limit=300, refresh_every=None)
+    late.propose(hist[:10])
+    assert top(predictor) <= {a.key for a in late._shortlist[1]}
+    # a numpy Generator as seed (which as_generator accepts) draws the random quarter from it
+    gen = MetaNASProposer(space, predictor, seed=np.random.default_rng(1), score_limit=300)
+    assert gen.propose(hist[:5]) and len(gen._shortlist[1]) == 300
     with pytest.raises(ValueError, match="refresh_every"):
         MetaNASProposer(space, predictor, refresh_every=0)
 
@@ -619,7 +630,10 @@ def test_meta_nas_variants_pass_their_options_to_the_proposer(predictor):
     assert (
         make_sampler("meta_nas:refresh_every=3", space, 0, predictor)._proposer.refresh_every == 3
     )
+    assert make_sampler("meta_nas:use_pruned=False", space, 0, predictor)._use_pruned is False
     with pytest.raises(ValueError, match="key=value"):
         make_sampler("meta_nas:acquisition", space, 0, predictor)
+    with pytest.raises(ValueError, match="distinct keys"):
+        make_sampler("meta_nas:beta=1,beta=2", space, 0, predictor)
     with pytest.raises(ValueError, match="acquisition"):
         make_sampler("meta_nas:acquisition=best", space, 0, predictor)

@@ -9,6 +9,7 @@ the order of their mean rank over the sibling tasks (the non-learning transfer b
 
 from __future__ import annotations
 
+import ast
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,26 +34,20 @@ SYNE_SEARCHERS = ("syne_re", "syne_bore")  # Syne Tune searchers, run by integra
 
 
 def _variant_options(name: str) -> dict[str, Any]:
-    """The proposer options of a ``meta_nas:key=value,...`` method name (values are read as
-    ``None``, ints, floats or strings), e.g. ``meta_nas:acquisition=ei`` or
-    ``meta_nas:warm_steps=None,refresh_every=None`` for ablations."""
+    """The proposer options of a ``meta_nas:key=value,...`` method name, each value a Python
+    literal (``None``, ``True``, ``5``, ``0.5``) or else a string, e.g. ``meta_nas:acquisition=ei``
+    or ``meta_nas:warm_steps=None,refresh_every=None`` for ablations."""
     options: dict[str, Any] = {}
     for item in name.split(":", 1)[1].split(","):
-        key, eq, raw = item.partition("=")
-        if not (eq and key.strip() and raw.strip()):
-            raise ValueError(f"method {name!r}: expected meta_nas:key=value,..., got {item!r}.")
-        raw = raw.strip()
-        value: Any = raw
-        if raw in ("None", "none", "null"):
-            value = None
-        else:
-            for cast in (int, float):
-                try:
-                    value = cast(raw)
-                    break
-                except ValueError:
-                    pass
-        options[key.strip()] = value
+        key, eq, raw = (part.strip() for part in item.partition("="))
+        if not (eq and key and raw) or key in options:
+            raise ValueError(
+                f"method {name!r}: expected meta_nas:key=value,... with distinct keys, got {item!r}."
+            )
+        try:
+            options[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            options[key] = raw
     return options
 
 

@@ -103,8 +103,8 @@ class MetaNASProposer:
             hence the default 0.
         refresh_every: For an enumerable space larger than ``score_limit``: re-rank the whole
             space with the adapted predictor (to pick the shortlist of candidates) each time the
-            history has grown by this many evaluations; ``None`` keeps the meta-initialisation's
-            shortlist for the whole run.
+            history has grown by this many evaluations (or is not the history it was ranked
+            for); ``None`` ranks it with the meta-initialisation only.
     """
 
     def __init__(
@@ -226,15 +226,24 @@ class MetaNASProposer:
         full = _enumerated(self.space, self.enumerate_limit)
         if full is None or len(full) <= self.score_limit:
             return full
-        stale = self._shortlist is None or (
-            self.refresh_every is not None and n_history >= self._shortlist[0] + self.refresh_every
-        )
-        if stale:
-            # three quarters: what the current model (adapted on the history so far) ranks best;
-            # one quarter at random, so that a poor ranking is never locked in
-            order = np.argsort(-model.predict(full), kind="stable")
+        last = None if self._shortlist is None else self._shortlist[0]
+        # stale: none yet, refresh_every more evaluations since, or another (shorter) history
+        if (
+            last is None
+            or n_history < last
+            or (self.refresh_every is not None and n_history >= last + self.refresh_every)
+        ):
+            # three quarters: what the ranking model orders first (the adapted model, or the
+            # meta-initialisation with refresh_every=None); one quarter at random, so that a
+            # poor ranking is never locked in
+            ranker = model if self.refresh_every is not None else self.predictor
+            order = np.argsort(-ranker.predict(full), kind="stable")
             n_top = (3 * self.score_limit) // 4
-            rng = np.random.default_rng(None if self.seed is None else [self.seed, n_history])
+            rng = (
+                self._rng  # a caller's generator: its stream, not a seed to derive from
+                if isinstance(self.seed, np.random.Generator)
+                else np.random.default_rng(None if self.seed is None else [self.seed, n_history])
+            )
             rest = rng.choice(order[n_top:], self.score_limit - n_top, replace=False)
             picked = np.sort(np.concatenate([order[:n_top], rest]))
             self._shortlist = (n_history, [full[i] for i in picked])
@@ -249,7 +258,7 @@ class MetaNASProposer:
     ) -> list[Architecture]:
         """Unevaluated, non-pending candidates (one per isomorphism class); ``history`` best first,
         ``model`` the predictor adapted on it (default: the meta-initialisation)."""
-        pool = self._enumerated_shortlist(model or self.predictor, len(history))
+        pool = self._enumerated_shortlist(self.predictor if model is None else model, len(history))
         pool = list(pool) if pool is not None else self.space.sample(self.pool_size, seed=self._rng)
         pool.extend(n for a in history[: self.n_parents] for n in self.space.neighbors(a))
         out, seen = [], set(excluded)
@@ -383,3 +392,4 @@ class MetaNASProposer:
     def set_state(self, state: dict[str, Any]) -> None:
         self._rng.bit_generator.state = state["rng"]
         self._warm = None  # the next proposal re-adapts from the meta-initialisation
+        self._shortlist = None  # and re-ranks the shortlist with it

@@ -151,8 +151,9 @@ class DARTSSpace(SearchSpace):
     is dropped (``x + 0 = x``); a node whose two terms are both zero is a zero node, written
     ``0``, and every zero node is the same source ``0`` for the nodes that read it (it has no
     parameters). Zeros are not propagated further: an operation applied to a zero node is the
-    term ``<op>(0)``, because a pooling or convolution block of a zero tensor is not zero in
-    general (the BatchNorm shift). For each of the 24 orders of nodes 2..5, the cell is written
+    term ``<op>(0)``. A convolution block of a zero tensor is not zero (its BatchNorm shift),
+    while pooling or ``skip_connect`` of zero is, so the key is an isomorphism key, finer than
+    functional equivalence. For each of the 24 orders of nodes 2..5, the cell is written
     as the ``,``-joined list of its nodes in that order, each the sorted ``+``-join of its terms
     ``<op>(<input>)`` with inputs ``c0``, ``c1``, ``0`` or ``n<position>``; the key of a cell is
     the smallest of these strings, and the architecture's key is ``<normal key>||<reduce key>``.
