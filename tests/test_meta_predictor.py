@@ -262,3 +262,42 @@ def test_diverging_adaptation_keeps_finite_parameters(trained, transnas):
     target = transnas["jigsaw"]
     wild = trained.adapt(target.archs[:20], target.scores[:20], steps=10, lr=1e12)
     assert np.isfinite(wild.predict(target.archs[:100])).all()
+
+
+def test_adaptation_checkpoints_match_separate_runs(trained, transnas):
+    from nas_meta_tune.predictors.meta import _adaptation_path
+
+    target = transnas["jigsaw"]
+    a, y = target.archs[:12], target.scores[:12]
+    path = _adaptation_path(
+        trained.model, a, y, algorithm="boil", checkpoints=[0, 2, 5], lr=0.05, loss="mse+pairwise"
+    )
+    for steps in (0, 2, 5):
+        alone = adapt_parameters(trained.model, a, y, algorithm="boil", steps=steps, lr=0.05)
+        assert all(torch.allclose(path[steps][n], alone[n]) for n in alone)
+
+
+def test_auto_steps_keeps_an_init_that_already_ranks_the_samples(trained, transnas):
+    target = transnas["jigsaw"]
+    archs = target.archs[100:130]
+    # scores in the meta-init's own order: no adaptation can rank these samples better, so the
+    # cross-validation must pick 0 steps (ties go to fewer steps) and return the init's ranking
+    own = trained.predict(archs)
+    kept = trained.adapt(archs, own, steps="auto")
+    assert kept.adapt_info["selected"] and kept.adapt_info["steps"] == 0
+    assert kept.adapt_info["cv_spearman"][0] == pytest.approx(1.0)
+    np.testing.assert_allclose(kept.predict(target.archs[:50]), trained.predict(target.archs[:50]))
+    # reversed scores: the un-adapted init ranks them exactly backwards, adapting must be chosen
+    flipped = trained.adapt(archs, -own, steps="auto")
+    rho = flipped.adapt_info["cv_spearman"]
+    assert rho[0] == pytest.approx(-1.0) and flipped.adapt_info["steps"] > 0
+    t = trained.config.test_steps
+    assert (
+        set(rho) == {0, t // 4, t // 2, t, 2 * t}
+        and max(rho.values()) == rho[flipped.adapt_info["steps"]]
+    )
+    # too few samples to validate: the configured step count, marked as not selected
+    few = trained.adapt(archs[:3], own[:3], steps="auto")
+    assert few.adapt_info == {"steps": trained.config.test_steps, "selected": False}
+    with pytest.raises(ValueError, match="'auto'"):
+        trained.adapt(archs, own, steps="cv")

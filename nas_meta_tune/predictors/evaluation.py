@@ -9,6 +9,8 @@ Methods (:data:`METHODS`):
 
 * ``boil``, ``maml``, ``anil``, ``multitask``: meta-trained GCNs adapted on the ``K`` samples with
   their inner-loop rule (``multitask`` is pooled pre-training + fine-tuning of all weights).
+* ``boil_auto``: BOIL adapted with ``steps="auto"`` (the step count, 0 included, chosen by
+  cross-validation on the ``K`` samples; :func:`~nas_meta_tune.predictors.meta.select_adapt_steps`).
 * ``zero_shot``: the BOIL meta-initialisation, not adapted.
 * ``scratch_gcn``: the same GCN trained from a random initialisation on the ``K`` samples.
 * ``random_forest``, ``lightgbm``: tree models on the one-hot encoding of the ``K`` samples.
@@ -47,6 +49,7 @@ __all__ = ["METHODS", "MetaFewShot", "ScratchGCN", "evaluate_held_out"]
 
 METHODS = (
     "boil",
+    "boil_auto",
     "maml",
     "anil",
     "multitask",
@@ -64,13 +67,19 @@ class MetaFewShot(BaselinePredictor):
     """A :class:`MetaPredictor` behind the baseline ``fit``/``predict`` interface (fit = adapt)."""
 
     def __init__(
-        self, predictor: MetaPredictor, *, adapt: bool = True, steps: int | None = None
+        self,
+        predictor: MetaPredictor,
+        *,
+        adapt: bool = True,
+        steps: int | str | None = None,
     ) -> None:
         self.base = predictor
         self.adapt_on_fit = adapt
         self.steps = steps
         self.current = predictor
-        self.name = predictor.algorithm if adapt else "zero_shot"
+        self.name = (
+            "zero_shot" if not adapt else predictor.algorithm + ("_auto" if steps == "auto" else "")
+        )
 
     def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> MetaFewShot:
         self.current = (
@@ -138,7 +147,7 @@ def evaluate_held_out(
     factories: dict[str, Callable[[int], BaselinePredictor]] = {}
     meta_seconds: dict[str, float] = {}
     meta_needed = [m for m in methods if m in ALGORITHMS]
-    if "zero_shot" in methods and "boil" not in meta_needed:
+    if {"zero_shot", "boil_auto"} & set(methods) and "boil" not in meta_needed:
         meta_needed.append("boil")
     for alg in meta_needed:
         t0 = time.perf_counter()
@@ -151,6 +160,7 @@ def evaluate_held_out(
             factories[alg] = lambda seed, p=predictor: MetaFewShot(p)
         if alg == "boil":
             factories["zero_shot"] = lambda seed, p=predictor: MetaFewShot(p, adapt=False)
+            factories["boil_auto"] = lambda seed, p=predictor: MetaFewShot(p, steps="auto")
     factories.update(
         {
             "scratch_gcn": lambda seed: ScratchGCN(seed=seed),

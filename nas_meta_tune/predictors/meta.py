@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 from torch.func import functional_call
 
 from .._device import seeded_rng
@@ -45,6 +46,7 @@ __all__ = [
     "MetaTrainResult",
     "inner_param_names",
     "adapt_parameters",
+    "select_adapt_steps",
     "meta_train",
     "train_from_scratch",
     "regression_loss",
@@ -177,12 +179,31 @@ def adapt_parameters(
 
     The model itself is not modified; the returned tensors are detached copies.
     """
+    path = _adaptation_path(
+        model, archs, scores, algorithm=algorithm, checkpoints=[steps], lr=lr, loss=loss
+    )
+    return path[int(steps)]
+
+
+def _adaptation_path(
+    model: GCNPredictor,
+    archs: Sequence[Architecture],
+    scores: Sequence[float] | np.ndarray,
+    *,
+    algorithm: str,
+    checkpoints: Sequence[int],
+    lr: float,
+    loss: str,
+) -> dict[int, dict[str, torch.Tensor]]:
+    """Detached parameters after each of ``checkpoints`` inner-loop steps of ONE adaptation run."""
     z = normalize_scores(scores)
     ok = np.isfinite(z)
     archs = [a for a, keep in zip(archs, ok) if keep]
     params = {n: p.detach().clone() for n, p in model.named_parameters()}
+    wanted = sorted({int(c) for c in checkpoints})
+    steps = wanted[-1] if wanted else 0
     if len(archs) < 2 or steps == 0:
-        return params
+        return {c: params for c in wanted}
     names = inner_param_names(model, algorithm)
     for n in names:
         params[n].requires_grad_(True)
@@ -191,6 +212,11 @@ def adapt_parameters(
     was_training = model.training
     model.eval()
     inputs = model.inputs(archs, device=dev)
+    out: dict[int, dict[str, torch.Tensor]] = {}
+
+    def keep(p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {n: t.detach() for n, t in p.items()}
+
     try:
         with torch.enable_grad():
             previous = params
@@ -203,6 +229,8 @@ def adapt_parameters(
                     )
                     params = previous
                     break
+                if step in wanted:
+                    out[step] = keep(params)
                 if step == steps:
                     break
                 grads = torch.autograd.grad(value, [params[n] for n in names], allow_unused=True)
@@ -213,7 +241,77 @@ def adapt_parameters(
                         params[n] = params[n] - lr * g
     finally:
         model.train(was_training)
-    return {n: p.detach() for n, p in params.items()}
+    last = keep(params)
+    return {c: out.get(c, last) for c in wanted}
+
+
+def select_adapt_steps(
+    model: GCNPredictor,
+    archs: Sequence[Architecture],
+    scores: Sequence[float] | np.ndarray,
+    *,
+    algorithm: str,
+    candidates: Sequence[int],
+    lr: float,
+    loss: str = "mse+pairwise",
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[int | None, dict[int, float]]:
+    """The adaptation step count among ``candidates`` that ranks unseen samples best.
+
+    ``folds``-fold cross-validation on the samples themselves: for each fold, one adaptation run
+    on the other folds (checkpointed at every candidate) predicts the held-out fold; the
+    out-of-fold predictions of all folds are pooled and compared with the scores by Spearman's
+    rho. Step 0 is the un-adapted model, so the choice can also be "do not adapt" when adapting
+    on so few samples would hurt. Ties go to the fewer steps.
+
+    Returns:
+        ``(steps, {candidate: out-of-fold Spearman})``; ``(None, {})`` with fewer than 4 finite
+        samples, where no meaningful validation is possible.
+    """
+    z = normalize_scores(scores)
+    ok = np.isfinite(z)
+    archs = [a for a, keep in zip(archs, ok) if keep]
+    z = z[ok]
+    n = len(archs)
+    cands = sorted({int(c) for c in candidates})
+    if not cands or cands[0] < 0:
+        raise ValueError(f"candidates must be step counts >= 0, but got {list(candidates)}.")
+    if folds < 2:
+        raise ValueError(f"folds must be >= 2, but got {folds=}.")
+    if n < 4:
+        return None, {}
+    k = min(int(folds), n)
+    fold_of = np.random.default_rng(seed).permutation(np.arange(n) % k)
+    dev = next(model.parameters()).device
+    oof = {c: np.zeros(n) for c in cands}
+    was_training = model.training
+    model.eval()
+    try:
+        for f in range(k):
+            test = np.flatnonzero(fold_of == f)
+            train = np.flatnonzero(fold_of != f)
+            path = _adaptation_path(
+                model,
+                [archs[i] for i in train],
+                z[train],
+                algorithm=algorithm,
+                checkpoints=cands,
+                lr=lr,
+                loss=loss,
+            )
+            inputs = model.inputs([archs[i] for i in test], device=dev)
+            with torch.no_grad():
+                for c in cands:
+                    oof[c][test] = functional_call(model, path[c], inputs).cpu().numpy()
+    finally:
+        model.train(was_training)
+    rho: dict[int, float] = {}
+    for c in cands:
+        r = spearmanr(oof[c], z).statistic if np.ptp(oof[c]) > 0 else np.nan
+        rho[c] = float(r) if np.isfinite(r) else -1.0
+    best = max(cands, key=lambda c: (rho[c], -c))
+    return best, rho
 
 
 @dataclass

@@ -46,7 +46,7 @@ import torch
 from ..exceptions import CorruptWeightsError, UnknownNameError
 from ..spaces._base import Architecture
 from .gcn import GCNConfig, GCNPredictor
-from .meta import MetaConfig, MetaTrainResult, adapt_parameters
+from .meta import MetaConfig, MetaTrainResult, adapt_parameters, select_adapt_steps
 
 __all__ = ["MetaPredictor", "WEIGHTS_DIR", "available_pretrained", "file_sha256"]
 
@@ -136,6 +136,10 @@ class MetaPredictor:
             k: v.detach().clone() for k, v in model.state_dict().items()
         }
         self._n_adapted = 0
+        #: how the last :meth:`adapt` that made this predictor chose its step count
+        #: (``{"steps", "selected", "cv_spearman"}``); empty for a meta-initialisation and
+        #: after :meth:`load` (it is not saved)
+        self.adapt_info: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -196,7 +200,7 @@ class MetaPredictor:
         archs: Sequence[Architecture],
         scores: Sequence[float] | np.ndarray,
         *,
-        steps: int | None = None,
+        steps: int | str | None = None,
         lr: float | None = None,
         warm_start: bool = False,
     ) -> MetaPredictor:
@@ -208,19 +212,43 @@ class MetaPredictor:
         Args:
             archs: Evaluated architectures (any registered space).
             scores: Their scores, higher = better, all finite.
-            steps: SGD steps (default: the config's ``test_steps``).
+            steps: SGD steps (default: the config's ``test_steps``), or ``"auto"``: choose among
+                0, T/4, T/2, T and 2T steps (T = ``test_steps``) by 5-fold cross-validation on
+                these samples (:func:`~nas_meta_tune.predictors.meta.select_adapt_steps`; about
+                5x the cost of one adaptation), so that few or unrepresentative samples can leave
+                a good meta-initialisation un-adapted. Below 4 samples it falls back to T. The
+                choice and its out-of-fold Spearman are in the result's :attr:`adapt_info`.
             lr: Step size (default: the config's ``inner_lr``).
             warm_start: Start from this predictor's current weights instead of its
                 meta-initialisation (only differs for an already adapted predictor).
         """
         archs, y = _check_archs_scores(archs, scores)
-        steps = self.config.test_steps if steps is None else int(steps)
+        auto = isinstance(steps, str)
+        if auto and steps != "auto":
+            raise ValueError(f"adapt() takes an int or 'auto' for steps, but got {steps=}.")
+        base_steps = self.config.test_steps
+        steps = base_steps if steps is None or auto else int(steps)
         lr = self.config.inner_lr if lr is None else float(lr)
         if steps < 0 or not lr > 0:
             raise ValueError(f"adapt() needs steps >= 0 and lr > 0, but got {steps=}, {lr=}.")
         # a private module: functional_call swaps tensors into the module it runs, so adapting
         # self._model itself would let a concurrent predict()/adapt() see (or keep) them
         start = copy.deepcopy(self._model) if warm_start else self._init_model(private=True)
+        info: dict[str, Any] = {"steps": steps, "selected": False}
+        if auto:
+            grid = sorted({0, base_steps // 4, base_steps // 2, base_steps, 2 * base_steps})
+            chosen, rho = select_adapt_steps(
+                start,
+                archs,
+                y,
+                algorithm=self.algorithm,
+                candidates=grid,
+                lr=lr,
+                loss=self.config.loss,
+            )
+            if chosen is not None:
+                steps = chosen
+                info = {"steps": steps, "selected": True, "cv_spearman": rho}
         params = adapt_parameters(
             start, archs, y, algorithm=self.algorithm, steps=steps, lr=lr, loss=self.config.loss
         )
@@ -228,6 +256,7 @@ class MetaPredictor:
         out = MetaPredictor(start.eval(), self.config, info=self.info)
         out._init_state = self._init_state  # shared, never written to
         out._n_adapted = len(archs)
+        out.adapt_info = info
         return out
 
     def _init_model(self, *, private: bool = False) -> GCNPredictor:
