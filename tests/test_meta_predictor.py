@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import spearmanr
+from torch.func import functional_call
 
 from nas_meta_tune import get_space
 from nas_meta_tune.exceptions import CorruptWeightsError, UnknownNameError
@@ -19,8 +20,14 @@ from nas_meta_tune.predictors import (
     load_task,
     meta_train,
 )
-from nas_meta_tune.predictors.meta import adapt_parameters, inner_param_names
+from nas_meta_tune.predictors.meta import (
+    _adaptation_path,
+    adapt_parameters,
+    inner_param_names,
+    regression_loss,
+)
 from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR, file_sha256
+from nas_meta_tune.predictors.tasks import normalize_scores
 
 TINY = MetaConfig(steps=60, meta_batch=2, query=40, k_range=(5, 20), inner_steps=2)
 
@@ -265,8 +272,6 @@ def test_diverging_adaptation_keeps_finite_parameters(trained, transnas):
 
 
 def test_adaptation_checkpoints_match_separate_runs(trained, transnas):
-    from nas_meta_tune.predictors.meta import _adaptation_path
-
     target = transnas["jigsaw"]
     a, y = target.archs[:12], target.scores[:12]
     path = _adaptation_path(
@@ -275,6 +280,29 @@ def test_adaptation_checkpoints_match_separate_runs(trained, transnas):
     for steps in (0, 2, 5):
         alone = adapt_parameters(trained.model, a, y, algorithm="boil", steps=steps, lr=0.05)
         assert all(torch.allclose(path[steps][n], alone[n]) for n in alone)
+        assert not any(t.requires_grad for t in path[steps].values())
+    # the SGD rule itself, written out by hand for two steps (not through _adaptation_path)
+    names = set(inner_param_names(trained.model, "boil"))
+    params = {
+        n: p.detach().clone().requires_grad_(n in names)
+        for n, p in trained.model.named_parameters()
+    }
+    inputs = trained.model.inputs(a)
+    target = torch.as_tensor(normalize_scores(y), dtype=torch.float32)
+    for _ in range(2):
+        loss = regression_loss(functional_call(trained.model, params, inputs), target)
+        grads = torch.autograd.grad(loss, [params[n] for n in names], allow_unused=True)
+        params = dict(params)
+        for n, g in zip(names, grads):
+            if g is not None:
+                params[n] = params[n] - 0.05 * g
+    assert all(torch.allclose(path[2][n], params[n].detach(), atol=1e-6) for n in params)
+    # a diverging run: every checkpoint at or after the divergence holds the last finite step
+    wild = _adaptation_path(
+        trained.model, a, y, algorithm="boil", checkpoints=[0, 2, 5], lr=1e12, loss="mse+pairwise"
+    )
+    for c in (0, 2, 5):
+        assert all(torch.isfinite(t).all() for t in wild[c].values())
 
 
 def test_auto_steps_keeps_an_init_that_already_ranks_the_samples(trained, transnas):
@@ -292,12 +320,18 @@ def test_auto_steps_keeps_an_init_that_already_ranks_the_samples(trained, transn
     rho = flipped.adapt_info["cv_spearman"]
     assert rho[0] == pytest.approx(-1.0) and flipped.adapt_info["steps"] > 0
     t = trained.config.test_steps
-    assert (
-        set(rho) == {0, t // 4, t // 2, t, 2 * t}
-        and max(rho.values()) == rho[flipped.adapt_info["steps"]]
-    )
+    assert set(rho) == {0, t // 4, t // 2, t, 2 * t}
+    assert max(rho.values()) == rho[flipped.adapt_info["steps"]]
+    same = trained.adapt(archs, -own, steps=flipped.adapt_info["steps"])
+    np.testing.assert_allclose(flipped.predict(archs), same.predict(archs), atol=1e-6)
+    again = trained.adapt(archs, -own, steps="auto")  # deterministic: the same folds, same choice
+    assert again.adapt_info == flipped.adapt_info
     # too few samples to validate: the configured step count, marked as not selected
     few = trained.adapt(archs[:3], own[:3], steps="auto")
     assert few.adapt_info == {"steps": trained.config.test_steps, "selected": False}
+    tied = trained.adapt(archs, np.ones(len(archs)), steps="auto")
+    assert not tied.adapt_info["selected"]
     with pytest.raises(ValueError, match="'auto'"):
         trained.adapt(archs, own, steps="cv")
+    with pytest.raises(ValueError, match="warm_start"):
+        flipped.adapt(archs, own, steps="auto", warm_start=True)

@@ -202,6 +202,22 @@ def test_short_histories_always_re_adapt_from_the_meta_initialisation(predictor,
         MetaNASProposer(space, predictor, warm_after=-1)
 
 
+def test_auto_adapt_steps_cross_validates_each_re_adaptation(predictor, nb201):
+    space, table = nb201
+    hist = [(a, table[a.key]) for a in space.sample(12, seed=8, unique=True)]
+    prop = MetaNASProposer(space, predictor, seed=0, adapt_steps="auto", warm_steps=None)
+    prop.propose(hist)
+    assert prop.last_adapted.adapt_info["selected"]
+    chosen = prop.last_adapted.adapt_info["steps"]
+    fixed = predictor.adapt([a for a, _ in hist], [s for _, s in hist], steps=chosen)
+    probe = space.sample(100, seed=9)
+    np.testing.assert_allclose(prop.last_adapted.predict(probe), fixed.predict(probe), atol=1e-5)
+    with pytest.raises(ValueError, match="warm_steps"):
+        MetaNASProposer(space, predictor, warm_steps="auto")
+    with pytest.raises(ValueError, match="adapt_steps"):
+        MetaNASProposer(space, predictor, adapt_steps="cv")
+
+
 def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
     """nb201 (6,466 unique cells) is larger than score_limit, so candidates come from a
     shortlist: the zero-shot model's favourites first, then the adapted model's, refreshed every

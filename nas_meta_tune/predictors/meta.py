@@ -263,11 +263,13 @@ def select_adapt_steps(
     on the other folds (checkpointed at every candidate) predicts the held-out fold; the
     out-of-fold predictions of all folds are pooled and compared with the scores by Spearman's
     rho. Step 0 is the un-adapted model, so the choice can also be "do not adapt" when adapting
-    on so few samples would hurt. Ties go to the fewer steps.
+    on so few samples would hurt. Ties go to the fewer steps. Pooling slightly favours step 0,
+    whose predictions all come from one model, while an adapted candidate's come from ``folds``
+    models with somewhat different offsets; per-fold correlations would be too noisy at K <= 20.
 
     Returns:
         ``(steps, {candidate: out-of-fold Spearman})``; ``(None, {})`` with fewer than 4 finite
-        samples, where no meaningful validation is possible.
+        samples or all scores tied, where no meaningful validation is possible.
     """
     z = normalize_scores(scores)
     ok = np.isfinite(z)
@@ -279,7 +281,7 @@ def select_adapt_steps(
         raise ValueError(f"candidates must be step counts >= 0, but got {list(candidates)}.")
     if folds < 2:
         raise ValueError(f"folds must be >= 2, but got {folds=}.")
-    if n < 4:
+    if n < 4 or np.ptp(z) == 0:  # too few samples, or all tied: nothing to validate against
         return None, {}
     k = min(int(folds), n)
     fold_of = np.random.default_rng(seed).permutation(np.arange(n) % k)
@@ -309,7 +311,7 @@ def select_adapt_steps(
     rho: dict[int, float] = {}
     for c in cands:
         r = spearmanr(oof[c], z).statistic if np.ptp(oof[c]) > 0 else np.nan
-        rho[c] = float(r) if np.isfinite(r) else -1.0
+        rho[c] = float(r) if np.isfinite(r) else 0.0  # constant predictions: no ranking
     best = max(cands, key=lambda c: (rho[c], -c))
     return best, rho
 

@@ -138,7 +138,7 @@ class MetaPredictor:
         self._n_adapted = 0
         #: how the last :meth:`adapt` that made this predictor chose its step count
         #: (``{"steps", "selected", "cv_spearman"}``); empty for a meta-initialisation and
-        #: after :meth:`load` (it is not saved)
+        #: after :meth:`load`, pickling or copying (it is not saved)
         self.adapt_info: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- construction
@@ -214,10 +214,12 @@ class MetaPredictor:
             scores: Their scores, higher = better, all finite.
             steps: SGD steps (default: the config's ``test_steps``), or ``"auto"``: choose among
                 0, T/4, T/2, T and 2T steps (T = ``test_steps``) by 5-fold cross-validation on
-                these samples (:func:`~nas_meta_tune.predictors.meta.select_adapt_steps`; about
-                5x the cost of one adaptation), so that few or unrepresentative samples can leave
-                a good meta-initialisation un-adapted. Below 4 samples it falls back to T. The
-                choice and its out-of-fold Spearman are in the result's :attr:`adapt_info`.
+                these samples (:func:`~nas_meta_tune.predictors.meta.select_adapt_steps`; each
+                fold runs 2T steps, so it costs about 8-10x a T-step adaptation), so that few or
+                unrepresentative samples can leave a good meta-initialisation un-adapted. Below
+                4 samples (or all scores tied) it falls back to T. The choice and its
+                out-of-fold Spearman are in the result's :attr:`adapt_info`. Not with
+                ``warm_start``: an adapted start has already seen the held-out folds.
             lr: Step size (default: the config's ``inner_lr``).
             warm_start: Start from this predictor's current weights instead of its
                 meta-initialisation (only differs for an already adapted predictor).
@@ -226,6 +228,11 @@ class MetaPredictor:
         auto = isinstance(steps, str)
         if auto and steps != "auto":
             raise ValueError(f"adapt() takes an int or 'auto' for steps, but got {steps=}.")
+        if auto and warm_start:
+            raise ValueError(
+                "adapt(steps='auto') cross-validates from the meta-initialisation and cannot be "
+                "combined with warm_start=True (the warm weights have seen every fold)."
+            )
         base_steps = self.config.test_steps
         steps = base_steps if steps is None or auto else int(steps)
         lr = self.config.inner_lr if lr is None else float(lr)

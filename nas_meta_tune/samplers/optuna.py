@@ -95,7 +95,7 @@ class MetaNASSampler(BaseSampler):
         independent_sampler: BaseSampler | None = None,
         acquisition: str = "ucb",
         beta: float = 1.0,
-        adapt_steps: int | None = None,
+        adapt_steps: int | str | None = None,
         max_history: int = 100,
         pool_size: int = 2_000,
         use_pruned: bool = True,

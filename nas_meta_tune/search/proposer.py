@@ -33,6 +33,7 @@ Everything is seeded by ``seed``; the proposer holds no framework object.
 
 from __future__ import annotations
 
+import numbers
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -85,7 +86,9 @@ class MetaNASProposer:
         seed: Seeds candidate sampling, history sub-sampling and Thompson draws.
         acquisition: One of :data:`ACQUISITIONS`.
         beta: Exploration weight of ``"ucb"``.
-        adapt_steps: Adaptation SGD steps (default: the predictor's).
+        adapt_steps: Adaptation SGD steps of every re-adaptation from the meta-initialisation
+            (default: the predictor's), or ``"auto"`` to choose them by cross-validation on the
+            history (:meth:`MetaPredictor.adapt`; about 8-10x the cost).
         max_history: At most this many evaluated architectures are used for adaptation.
         enumerate_limit: Score the whole space when it has at most this many unique architectures.
         pool_size: Random candidates per proposal for spaces too large to enumerate.
@@ -115,7 +118,7 @@ class MetaNASProposer:
         seed: int | None = None,
         acquisition: str = "ucb",
         beta: float = 1.0,
-        adapt_steps: int | None = None,
+        adapt_steps: int | str | None = None,
         max_history: int = 100,
         enumerate_limit: int = 60_000,
         pool_size: int = 2_000,
@@ -144,6 +147,14 @@ class MetaNASProposer:
         self.pool_size = int(pool_size)
         self.n_parents = int(n_parents)
         self.score_limit = int(score_limit)
+        if (
+            adapt_steps is not None
+            and adapt_steps != "auto"
+            and not isinstance(adapt_steps, numbers.Integral)
+        ):
+            raise ValueError(f"adapt_steps must be an int, 'auto' or None, got {adapt_steps=}.")
+        if warm_steps is not None and not isinstance(warm_steps, numbers.Integral):
+            raise ValueError(f"warm_steps must be an int or None, got {warm_steps=}.")
         if warm_steps is not None and (warm_steps < 1 or reinit_every < 1):
             raise ValueError(
                 f"need warm_steps >= 1 and reinit_every >= 1, got {warm_steps=}, {reinit_every=}."
