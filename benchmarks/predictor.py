@@ -73,13 +73,16 @@ def _timing() -> dict:
         task = load_task(name)
         rng = np.random.default_rng(0)
         for k in (20, 50):
-            times = []
-            for _ in range(15):
-                idx = rng.choice(len(task), k, replace=False)
-                t = time.perf_counter()
-                p.adapt([task.archs[i] for i in idx], task.scores[idx])
-                times.append(time.perf_counter() - t)
-            out[f"{name} adapt K={k} median ms"] = round(1000 * statistics.median(times[3:]), 1)
+            for steps, label in ((None, "adapt"), ("auto", "adapt steps='auto'")):
+                times = []
+                for _ in range(15):
+                    idx = rng.choice(len(task), k, replace=False)
+                    t = time.perf_counter()
+                    p.adapt([task.archs[i] for i in idx], task.scores[idx], steps=steps)
+                    times.append(time.perf_counter() - t)
+                out[f"{name} {label} K={k} median ms"] = round(
+                    1000 * statistics.median(times[3:]), 1
+                )
         p.predict(task.archs[:1000])
         t = time.perf_counter()
         p.predict(task.archs)
