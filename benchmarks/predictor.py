@@ -128,6 +128,74 @@ def _table(results: dict, methods: list[str]) -> str:
     return "\n".join(lines)
 
 
+_BASELINES = {
+    "scratch_gcn": "GCN from scratch",
+    "random_forest": "random forest",
+    "lightgbm": "LightGBM",
+    "static_transfer": "static transfer",
+    "transfer_ridge": "transfer + ridge",
+}
+#: issue 3's targets at K = 20: margin over the best baseline of the family
+_MARGIN = {"nasbench_graph": 0.05, "transnas_micro": 0.05, "nb201": 0.0, "analognas": 0.0}
+
+
+def _targets(results: dict) -> str:
+    """Issue 3's target table and BOIL vs ``steps="auto"``, both read from predictor.json."""
+    fams: dict[str, list[str]] = {}
+    for task in results:
+        if task != "meta":
+            fams.setdefault(task.split("/")[0], []).append(task)
+
+    def mean(fam: str, m: str, k: str = "20") -> float | None:
+        v = [results[t][m][k]["spearman"] for t in fams[fam] if m in results[t]]
+        return float(np.mean(v)) if v else None
+
+    def fmt(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
+    cols = ("boil", "boil_auto", "maml", "anil", "multitask", "zero_shot")
+    rows = [
+        "| family | "
+        + " | ".join(cols)
+        + " | best baseline | best of boil / boil_auto - best | target |",
+        "|---|" + "---|" * (len(cols) + 3),
+    ]
+    for fam, tasks in fams.items():
+        have = [m for m in _BASELINES if mean(fam, m) is not None]
+        if not have or mean(fam, "boil") is None:
+            continue
+        best_m = max(have, key=lambda m: mean(fam, m))
+        ours = max(x for x in (mean(fam, "boil"), mean(fam, "boil_auto")) if x is not None)
+        gap, need = ours - mean(fam, best_m), _MARGIN.get(fam, 0.0)
+        verdict = "met" if gap >= need else "missed"
+        rows.append(
+            f"| {fam} ({len(tasks)}) | "
+            + " | ".join(fmt(mean(fam, m)) for m in cols)
+            + f" | {mean(fam, best_m):.3f} ({_BASELINES[best_m]}) | {gap:+.3f} | {verdict} (>= {need:+.2f}) |"
+        )
+    ks = ("5", "10", "20", "50")
+    rows += [
+        "",
+        'Family means at K = 5 / 10 / 20 / 50, BOIL with its fixed steps vs `adapt(steps="auto")` '
+        "(same meta-initialisations where both ran in one command):",
+        "",
+        "| family | boil | boil_auto | zero_shot |",
+        "|---|---|---|---|",
+    ]
+    for fam in fams:
+        cells = [" / ".join(fmt(mean(fam, m, k)) for k in ks) for m in ("boil", "boil_auto")]
+        rows.append(
+            f"| {fam} ({len(fams[fam])}) | "
+            + " | ".join(cells)
+            + f" | {fmt(mean(fam, 'zero_shot'))} |"
+        )
+    return (
+        "Built by `benchmarks/predictor.py` from `benchmarks/results/predictor.json` (the runs listed in the "
+        'section above). Targets at K = 20: BOIL (fixed steps or `steps="auto"`) >= the best baseline of '
+        "its family, by >= +0.05 on nasbench_graph and transnas_micro.\n\n" + "\n".join(rows)
+    )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
@@ -146,6 +214,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="only time the shipped predictor (merged into the results)",
     )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rebuild the RESULTS.md sections from predictor.json",
+    )
     p.add_argument("--data-root", default=None)
     p.add_argument(
         "--smoke-test", action="store_true", help="one small task, few steps, no files written"
@@ -163,6 +236,10 @@ def main(argv=None) -> int:
             1,
         )
         methods = ["boil", "zero_shot", "random_forest", "transfer_ridge"]
+    if args.report_only:
+        results = json.loads((RESULTS / "predictor.json").read_text())
+        _write_sections(results, results["meta"]["runs"][-1])
+        return 0
     if args.timing_only:
         tasks, args.merge, args.timing = [], True, True
     base = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
@@ -224,6 +301,11 @@ def main(argv=None) -> int:
         results["meta"]["timing"] = _timing()
         print(results["meta"]["timing"])
     write_json("predictor", results)
+    _write_sections(results, run_meta)
+    return 0
+
+
+def _write_sections(results: dict, run: dict) -> None:
     all_methods = [
         m
         for m in [*METHODS, *(x + "_all_pool" for x in METHODS)]
@@ -235,8 +317,8 @@ def main(argv=None) -> int:
             f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})"
             for r in results["meta"]["runs"]
         )
-        + f"\n\nMeta-training: {args.steps} BOIL/MAML/ANIL/multitask steps per held-out task on the other tasks of its family; "
-        f"{args.seeds} seeds (random K-samples, the same for every method); Spearman on all other archs of the task.\n"
+        + f"\n\nMeta-training: {run['steps']} BOIL/MAML/ANIL/multitask steps per held-out task on the other tasks of its family; "
+        f"{run['seeds']} seeds (random K-samples, the same for every method); Spearman on all other archs of the task.\n"
         + _table(results, all_methods)
     )
     if "timing" in results["meta"]:
@@ -245,8 +327,10 @@ def main(argv=None) -> int:
             + "\n".join(f"| {k} | {v} |" for k, v in results["meta"]["timing"].items())
         )
     update_results_md("Meta-predictor: leave-one-task-out few-shot ranking", body)
+    update_results_md(
+        "Meta-predictor: targets (issue 3), read from the tables above", _targets(results)
+    )
     print(body)
-    return 0
 
 
 if __name__ == "__main__":
