@@ -3,7 +3,8 @@
 Tunes the 7 MLP hyperparameters of LCBench (YAHPO's surrogate of real LCBench runs: per-epoch
 validation accuracy, 52 epochs) on one OpenML task. Every trial reports its accuracy each epoch:
 
-* ``--framework optuna``: TPE + ``LCExtrapolationPruner`` (or ``--method rank``: ``LCRankPruner``);
+* ``--framework optuna``: TPE + ``LCExtrapolationPruner`` (``--method pfn``: the same pruner with
+  the shipped LC-PFN extrapolator; ``--method rank``: ``LCRankPruner``);
 * ``--framework ray``: Ray Tune random search + ``LCExtrapolationScheduler`` (or ``LCRankScheduler``);
   connects to a running cluster when ``RAY_ADDRESS`` is set, else starts a local one.
 
@@ -11,6 +12,7 @@ Prints the epochs used against running every trial to the end, and the best accu
 
     python examples/lc_schedulers.py --framework optuna --trials 60
     python examples/lc_schedulers.py --framework ray --trials 40 --task 7593
+    python examples/lc_schedulers.py --method pfn
     python examples/lc_schedulers.py --smoke-test
 """
 
@@ -32,9 +34,14 @@ def run_optuna(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     epochs = int(bench.epochs[-1])
     pruner = (
-        LCExtrapolationPruner(max_step=epochs, min_step=5, value_range=(0, 100))
-        if method == "extrapolation"
-        else LCRankPruner(max_step=epochs, min_step=5, min_completed=3)
+        LCRankPruner(max_step=epochs, min_step=5, min_completed=3)
+        if method == "rank"
+        else LCExtrapolationPruner(
+            max_step=epochs,
+            min_step=5,
+            value_range=(0, 100),
+            method="pfn" if method == "pfn" else "parametric",
+        )
     )
     used = []
 
@@ -89,11 +96,15 @@ def run_ray(
             tune.report({"valid_acc": float(acc), "epoch": int(step)})
 
     scheduler = (
-        LCExtrapolationScheduler(
-            max_t=epochs, time_attr="epoch", grace_period=5, value_range=(0, 100)
+        LCRankScheduler(max_t=epochs, time_attr="epoch", grace_period=5, min_completed=3)
+        if method == "rank"
+        else LCExtrapolationScheduler(
+            max_t=epochs,
+            time_attr="epoch",
+            grace_period=5,
+            value_range=(0, 100),
+            method="pfn" if method == "pfn" else "parametric",
         )
-        if method == "extrapolation"
-        else LCRankScheduler(max_t=epochs, time_attr="epoch", grace_period=5, min_completed=3)
     )
     tuner = tune.Tuner(
         trainable,
@@ -111,7 +122,7 @@ def run_ray(
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--framework", default="optuna", choices=["optuna", "ray"])
-    p.add_argument("--method", default="extrapolation", choices=["extrapolation", "rank"])
+    p.add_argument("--method", default="extrapolation", choices=["extrapolation", "pfn", "rank"])
     p.add_argument("--task", default="3945", help="OpenML task id of LCBench")
     p.add_argument("--trials", type=int, default=60)
     p.add_argument("--seed", type=int, default=0)
@@ -120,7 +131,12 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     bench = LCBenchSurrogate(args.data_root)
     runs = (
-        [("optuna", "extrapolation"), ("optuna", "rank"), ("ray", "extrapolation")]
+        [
+            ("optuna", "extrapolation"),
+            ("optuna", "pfn"),
+            ("optuna", "rank"),
+            ("ray", "extrapolation"),
+        ]
         if args.smoke_test
         else [(args.framework, args.method)]
     )

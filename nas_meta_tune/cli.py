@@ -199,6 +199,37 @@ def _meta_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_lcpfn(args: argparse.Namespace) -> int:
+    from .curves.pfn import PFNConfig, install_pfn_weights, prior_cross_entropy, train_lcpfn
+
+    start = time.perf_counter()
+
+    def report(step: int, loss: float) -> None:
+        print(
+            f"step {step:6d}/{args.steps}  loss {loss:.4f}  {time.perf_counter() - start:6.1f} s",
+            flush=True,
+        )
+
+    model = train_lcpfn(
+        config=PFNConfig(),
+        steps=args.steps,
+        seed=args.seed,
+        time_budget_s=args.time_budget,
+        callback=report,
+    )
+    model.info["prior_cross_entropy"] = round(prior_cross_entropy(model), 4)
+    command = "nas-meta-tune " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    if args.install:
+        path = install_pfn_weights(model, "lcpfn", command=command)
+    else:
+        path = model.save(args.out or "lcpfn.pt")
+    print(
+        f"LC-PFN trained for {model.info['steps']} steps in {model.info['wall_time_s']} s, "
+        f"cross-entropy on fresh prior curves {model.info['prior_cross_entropy']} -> {path}"
+    )
+    return 0
+
+
 def _eval_predictor(args: argparse.Namespace) -> int:
     import json
 
@@ -253,6 +284,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--exclude", nargs="*", default=[], help="extra family/task names to leave out")
     p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
     p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
+    p = sub.add_parser(
+        "train-lcpfn", help="train the LC-PFN curve extrapolator on the parametric prior"
+    )
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--out", default=None, help="weights file to write (default: lcpfn.pt)")
+    p.add_argument(
+        "--install",
+        action="store_true",
+        help="write nas_meta_tune/curves/weights/lcpfn.pt and its MANIFEST.json entry",
+    )
     p = sub.add_parser("eval-predictor", help="leave-one-task-out few-shot evaluation")
     p.add_argument("--task", required=True, help="held-out task, e.g. transnas_micro/jigsaw")
     p.add_argument(
@@ -299,6 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _meta_train(args)
     if args.command == "eval-predictor":
         return _eval_predictor(args)
+    if args.command == "train-lcpfn":
+        return _train_lcpfn(args)
     if args.command == "demo":
         return _demo(args)
 

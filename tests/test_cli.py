@@ -77,3 +77,13 @@ def test_meta_train_and_eval_predictor_commands(capsys, tmp_path):
 
     with pytest.raises(ValueError, match="unknown keys"):
         main(["meta-train", "--config", str(bad)])
+
+
+def test_train_lcpfn_command_writes_loadable_weights(capsys, tmp_path):
+    from nas_meta_tune.curves.pfn import LCPFN
+
+    out = tmp_path / "pfn.pt"
+    assert main(["train-lcpfn", "--steps", "3", "--out", str(out)]) == 0
+    assert "LC-PFN trained for 3 steps" in capsys.readouterr().out
+    model = LCPFN.load(out)
+    assert model.info["steps"] == 3 and "prior_cross_entropy" in model.info

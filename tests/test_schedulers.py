@@ -56,7 +56,7 @@ def _pruned(study):
     return sorted(t.number for t in study.trials if t.state == optuna.trial.TrialState.PRUNED)
 
 
-@pytest.mark.parametrize("method", ["parametric", "learned"])
+@pytest.mark.parametrize("method", ["parametric", "learned", "pfn"])
 def test_extrapolation_pruner_saves_epochs_on_real_curves(curves, method):
     pruner = LCExtrapolationPruner(
         max_step=EPOCHS, min_step=5, value_range=(0, 100), method=method, min_completed=3
@@ -166,7 +166,7 @@ _num = st.one_of(
     ),
     final=_num,
     direction=st.sampled_from(["maximize", "minimize"]),
-    method=st.sampled_from(["parametric", "learned"]),
+    method=st.sampled_from(["parametric", "learned", "pfn"]),
 )
 def test_fuzzed_intermediate_values_always_give_a_decision(current, done, final, direction, method):
     pruner = LCExtrapolationPruner(max_step=50, min_step=1, method=method, min_completed=1)
@@ -248,8 +248,12 @@ def test_ray_scheduler_ignores_results_without_the_metric_and_nan(curves):
     from nas_meta_tune.schedulers import LCExtrapolationScheduler, LCRankScheduler
 
     trial = Trial("__fake", stub=True)
-    for cls in (LCExtrapolationScheduler, LCRankScheduler):
-        s = cls(max_t=EPOCHS, metric="acc", mode="max", time_attr="epoch")
+    for make in (
+        LCExtrapolationScheduler,
+        LCRankScheduler,
+        lambda **kw: LCExtrapolationScheduler(method="pfn", **kw),
+    ):
+        s = make(max_t=EPOCHS, metric="acc", mode="max", time_attr="epoch")
         assert s.on_trial_result(None, trial, {"epoch": 1}) == "CONTINUE"
         assert s.on_trial_result(None, trial, {"epoch": 2, "acc": float("nan")}) == "CONTINUE"
         assert s.on_trial_result(None, trial, {"acc": 3.0}) == "CONTINUE"
@@ -257,7 +261,8 @@ def test_ray_scheduler_ignores_results_without_the_metric_and_nan(curves):
 
 
 # ---------------------------------------------------------------------------------- Syne Tune
-def test_syne_scheduler_stops_trials_in_a_sequential_run(curves):
+@pytest.mark.parametrize("method", ["parametric", "pfn"])
+def test_syne_scheduler_stops_trials_in_a_sequential_run(curves, method):
     pytest.importorskip("syne_tune")
     from datetime import datetime
 
@@ -283,6 +288,7 @@ def test_syne_scheduler_stops_trials_in_a_sequential_run(curves):
         max_t=EPOCHS,
         grace_period=5,
         value_range=(0, 100),
+        method=method,
     )
     used = []
     for trial_id in range(20):
@@ -357,7 +363,7 @@ def test_a_flat_partial_curve_is_not_pruned_with_certainty(curves):
     ref = min(curves, key=lambda c: c.final)
     done = [CompletedCurve(ref.steps, ref.values)]
     flat = [ref.final - 5.0] * 3
-    for kwargs in ({"calibrate": False}, {"method": "learned"}, {}):
+    for kwargs in ({"calibrate": False}, {"method": "learned"}, {}, {"method": "pfn"}):
         rule = LCStoppingRule(max_step=EPOCHS, min_step=3, value_range=(0, 100), **kwargs)
         d = rule.decide([1, 2, 3], flat, done)
         assert not d.stop and d.prob > 0.3, (kwargs, d.reason)

@@ -5,6 +5,8 @@
 * :class:`LearnedExtrapolator`: a regressor (LightGBM or SVR) trained on earlier runs, as in
   LcSVR / NAS-Bench-x11.
 * :class:`LCRankNet`: a pairwise learning-curve ranker (Wistuba & Pedapati 2020).
+* :class:`LCPFN`: an in-context extrapolator in the style of LC-PFN (Adriaensen et al. 2023), a
+  small transformer trained here on the parametric prior and shipped with the package.
 * :func:`should_stop`: stop iff ``P(final >= best) < threshold`` for a :class:`CurvePrediction`.
 * :class:`LCStoppingRule` (``stopping.py``): the decision every pruner and scheduler calls, and
   :class:`CurveTracker`, the curve book-keeping of the stateful schedulers.
@@ -26,6 +28,7 @@ from .data import LearningCurve, clean_curve, load_lcbench_curves, load_nb201_cu
 from .decisions import CurvePrediction, should_stop
 from .learned import LearnedExtrapolator
 from .parametric import PARAMETRIC_FAMILIES, ParametricEnsemble
+from .pfn import LCPFN
 from .ranking import LCRankNet
 from .stopping import METHODS, CompletedCurve, CurveTracker, LCStoppingRule, StopDecision
 
@@ -36,6 +39,7 @@ __all__ = [
     "LCStoppingRule",
     "StopDecision",
     "CurvePrediction",
+    "LCPFN",
     "LCRankNet",
     "LearnedExtrapolator",
     "LearningCurve",

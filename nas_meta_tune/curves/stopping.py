@@ -22,6 +22,7 @@ from .._logging import get_logger
 from .decisions import clean_curve, should_stop
 from .learned import LearnedExtrapolator
 from .parametric import CurvePrediction, ParametricEnsemble
+from .pfn import LCPFN
 from .ranking import LCRankNet
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
     "signed_range",
 ]
 
-METHODS = ("parametric", "learned", "rank")
+METHODS = ("parametric", "learned", "rank", "pfn")
 _log = get_logger(__name__)
 
 _Z90 = 1.2815515655446004  # 90th percentile of the standard normal
@@ -70,7 +71,9 @@ class LCStoppingRule:
             ``"learned"`` (NAS-Bench-x11-style regressor fitted on the completed curves; falls
             back to the parametric ensemble while there are fewer than its ``min_train``) or
             ``"rank"`` (LCRankNet, fine-tuned on the completed curves, from ``rank_model`` if
-            given, e.g. one pre-trained on prior curves).
+            given, e.g. one pre-trained on prior curves) or ``"pfn"`` (the in-context LC-PFN
+            extrapolator trained on the parametric prior, :class:`~nas_meta_tune.curves.pfn.LCPFN`;
+            no fitting, one forward pass per decision).
         max_step: The step at which a curve ends (the prediction target).
         min_step: No decision before a curve has reached this step (warm-up).
         interval: Decide only when a curve crosses a decision step ``min_step + k * interval``
@@ -80,17 +83,20 @@ class LCStoppingRule:
             curve is below this.
         min_completed: No decision before this many curves have completed.
         value_range: Known range of the values (e.g. ``(0, 100)`` for accuracies in percent;
-            "higher is better" units), which constrains the parametric families.
+            "higher is better" units), which constrains the parametric families. ``"pfn"`` maps
+            it to the prior's ``[0, 1]``; without it, the range spanned by the completed curves
+            (widened by 5% below and 25% above) stands in, and values below it count as its
+            low end.
         seed: Seeds the models.
         rank_model: Initial LCRankNet for ``method="rank"``.
         rank_epochs: Fine-tuning epochs of the LCRankNet on each new set of completed curves.
         refit_every: Refit the learned / ranking model once this many more curves have completed
             than at its last fit (1: after every completion; larger bounds the cost of long
             studies).
-        calibrate: ``method="parametric"`` only: widen the ensemble's predictive distribution so
-            that it covers how the study's own completed curves really ended. At a decision at
+        calibrate: ``method="parametric"`` or ``"pfn"``: widen the model's predictive distribution
+            so that it covers how the study's own completed curves really ended. At a decision at
             step ``t``, each of the last ``calibration_curves`` completed curves is cut at ``t``
-            and extrapolated by the same ensemble (cached per curve and step); its error
+            and extrapolated by the same model (cached per curve and step); its error
             ``final - predicted`` gives a z-score. The predictive std is multiplied by the
             90th percentile of those z-scores over the normal's (1.28) when that is above 1, and
             is at least the 90th percentile of the under-predictions over 1.28. Under-predicting
@@ -115,6 +121,7 @@ class LCStoppingRule:
         refit_every: int = 1,
         calibrate: bool = True,
         calibration_curves: int = 20,
+        pfn_model: LCPFN | None = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
@@ -149,7 +156,10 @@ class LCStoppingRule:
         )
         self.calibrate = bool(calibrate)
         self.calibration_curves = int(calibration_curves)
-        self._errors: dict[tuple[bytes, float], tuple[float, float] | None] = {}
+        self._errors: dict[tuple, tuple[float, float] | None] = {}
+        self._pfn = pfn_model
+        if method == "pfn" and pfn_model is None:
+            self._pfn = LCPFN.pretrained()  # fails now, not mid-study, if the weights are bad
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -192,12 +202,36 @@ class LCStoppingRule:
         self._fitted = (key, len(completed), model)
         return model
 
+    # ------------------------------------------------------------------ extrapolation
+    def _pfn_bounds(self, v: np.ndarray, done: Sequence[CompletedCurve]) -> tuple[float, float]:
+        """The value range LC-PFN normalises with: ``value_range``, else the completed curves'
+        span (constant between completions, so calibration errors stay cached)."""
+        if self.value_range is not None:
+            return (float(self.value_range[0]), float(self.value_range[1]))
+        parts = [np.asarray(c.values, dtype=np.float64) for c in done] or [v]
+        seen = np.concatenate(parts)
+        seen = seen[np.isfinite(seen)]
+        lo, hi = float(seen.min()), float(seen.max())
+        span = hi - lo if hi > lo else max(abs(hi), 1.0)
+        return (lo - 0.05 * span, hi + 0.25 * span)
+
+    def _extrapolate(
+        self, s: np.ndarray, v: np.ndarray, bounds: tuple[float, float] | None
+    ) -> CurvePrediction:
+        """The parametric or LC-PFN prediction of the value at ``max_step``."""
+        if self.method == "pfn":
+            assert self._pfn is not None and bounds is not None
+            return self._pfn.predict(s, v, self.max_step, bounds=bounds)
+        return self._parametric.predict(s, v, self.max_step)
+
     # ------------------------------------------------------------------ calibration
-    def _error_at(self, c: CompletedCurve, step: float) -> tuple[float, float] | None:
+    def _error_at(
+        self, c: CompletedCurve, step: float, bounds: tuple[float, float] | None = None
+    ) -> tuple[float, float] | None:
         """``(final - predicted, predicted std)`` of ``c`` extrapolated from its steps <= ``step``."""
         steps = np.asarray(c.steps, dtype=np.float64)
         values = np.asarray(c.values, dtype=np.float64)
-        key = (hashlib.sha1(steps.tobytes() + values.tobytes()).digest(), step)
+        key = (hashlib.sha1(steps.tobytes() + values.tobytes()).digest(), step, bounds)
         if key not in self._errors:
             if len(self._errors) > 100_000:
                 self._errors.clear()
@@ -205,14 +239,20 @@ class LCStoppingRule:
             if cut.sum() < 3 or step >= steps.max():
                 self._errors[key] = None
             else:
-                p = self._parametric.predict(steps[cut], values[cut], self.max_step)
+                p = self._extrapolate(steps[cut], values[cut], bounds)
                 self._errors[key] = (c.final - p.mean, p.std)
         return self._errors[key]
 
     def _calibrated(
-        self, pred: CurvePrediction, step: float, done: list[CompletedCurve]
+        self,
+        pred: CurvePrediction,
+        step: float,
+        done: list[CompletedCurve],
+        bounds: tuple[float, float] | None = None,
     ) -> CurvePrediction:
-        errors = [e for c in done[-self.calibration_curves :] if (e := self._error_at(c, step))]
+        errors = [
+            e for c in done[-self.calibration_curves :] if (e := self._error_at(c, step, bounds))
+        ]
         if not errors:
             return pred
         err = np.array([e[0] for e in errors])
@@ -303,9 +343,10 @@ class LCStoppingRule:
             assert isinstance(model, LearnedExtrapolator)
             pred = model.predict(s, v, self.max_step, features=features)
         else:
-            pred = self._parametric.predict(s, v, self.max_step)
+            bounds = self._pfn_bounds(v, done) if self.method == "pfn" else None
+            pred = self._extrapolate(s, v, bounds)
             if self.calibrate:
-                pred = self._calibrated(pred, float(s[-1]), done)
+                pred = self._calibrated(pred, float(s[-1]), done, bounds)
         prob = pred.prob_at_least(best)
         stop = should_stop(pred, best, self.threshold)
         return StopDecision(

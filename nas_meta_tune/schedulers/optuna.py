@@ -66,9 +66,10 @@ class LCExtrapolationPruner(BasePruner):
         max_step: The last step of a full curve (e.g. the number of epochs).
         min_step: No pruning before a trial has reported this step.
         threshold: Prune when P(final >= best completed final) < threshold.
-        method: ``"parametric"`` (Domhan et al. 2015 curve-family ensemble) or ``"learned"``
+        method: ``"parametric"`` (Domhan et al. 2015 curve-family ensemble), ``"learned"``
             (a regressor fitted on the completed trials' curves, NAS-Bench-x11 style; parametric
-            until enough trials have completed).
+            until enough trials have completed) or ``"pfn"`` (the shipped LC-PFN, an in-context
+            transformer trained on the parametric prior; Adriaensen et al. 2023).
         interval_steps: Decide only every this many steps (after ``min_step``).
         min_completed: No pruning before this many trials have completed.
         value_range: Known range of the reported values (e.g. ``(0, 100)`` for accuracy in
@@ -78,9 +79,9 @@ class LCExtrapolationPruner(BasePruner):
             on (with :func:`report` / :func:`should_prune`); ignored otherwise.
         refit_every: Refit the learned model after this many new completed trials.
         seed: Seeds the models.
-        calibrate: Widen the parametric ensemble's predictive distribution to cover how this
-            study's completed curves really ended from the same step (see
-            :class:`~nas_meta_tune.curves.LCStoppingRule`); ``False`` uses the ensemble as is.
+        calibrate: Widen the parametric ensemble's (or LC-PFN's) predictive distribution to
+            cover how this study's completed curves really ended from the same step (see
+            :class:`~nas_meta_tune.curves.LCStoppingRule`); ``False`` uses the model as is.
     """
 
     def __init__(
@@ -98,9 +99,10 @@ class LCExtrapolationPruner(BasePruner):
         seed: int | None = 0,
         calibrate: bool = True,
     ) -> None:
-        if method not in ("parametric", "learned"):
+        if method not in ("parametric", "learned", "pfn"):
             raise ValueError(
-                f"method must be 'parametric' or 'learned' (LCRankPruner ranks), but got {method=}."
+                "method must be 'parametric', 'learned' or 'pfn' (LCRankPruner ranks), "
+                f"but got {method=}."
             )
         self._setup(
             dict(

@@ -58,7 +58,8 @@ class LCExtrapolationScheduler(FIFOScheduler):
         grace_period: No decision before this ``time_attr`` value.
         interval: Decide every this much ``time_attr`` after ``grace_period``.
         threshold: Stop when P(final >= best completed final) < threshold.
-        method: ``"parametric"`` or ``"learned"`` (see :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
+        method: ``"parametric"``, ``"learned"`` or ``"pfn"`` (see
+            :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
         min_completed: No decision before this many trials have completed.
         value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
         seed: Seeds the models.
@@ -82,9 +83,10 @@ class LCExtrapolationScheduler(FIFOScheduler):
         seed: int | None = 0,
         calibrate: bool = True,
     ) -> None:
-        if method not in ("parametric", "learned"):
+        if method not in ("parametric", "learned", "pfn"):
             raise ValueError(
-                f"method must be 'parametric' or 'learned' (LCRankScheduler ranks), but got {method=}."
+                "method must be 'parametric', 'learned' or 'pfn' (LCRankScheduler ranks), "
+                f"but got {method=}."
             )
         kwargs = dict(
             method=method,

@@ -47,7 +47,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         grace_period: No decision before this ``time_attr`` value.
         interval: Decide every this much ``time_attr`` after ``grace_period``.
         threshold: Stop when P(final >= best completed final) < threshold.
-        method: ``"parametric"``, ``"learned"`` or ``"rank"`` (LCRankNet).
+        method: ``"parametric"``, ``"learned"``, ``"rank"`` (LCRankNet) or ``"pfn"`` (LC-PFN).
         min_completed: No decision before this many trials have completed.
         value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
         random_seed: Seeds the models.
