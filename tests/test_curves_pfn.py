@@ -104,9 +104,11 @@ def test_prediction_is_a_distribution_in_the_callers_units(pfn):
     values = 80 - 40 * steps**-0.8  # synthetic pow3 start (mechanics only)
     pred = pfn.predict(steps, values, 100, bounds=(0, 100))
     assert values[-1] - 5 < pred.mean < 100 and pred.std > 0
-    q = pred.samples
-    assert q is not None and np.all(np.diff(q) >= 0) and 0 <= q[0] and q[-1] <= 100
-    assert pred.prob_at_least(q[0]) == 1.0 and pred.prob_at_least(100.0 + 1e-9) == 0.0
+    edges, probs = pred.bars
+    assert edges[0] == 0 and edges[-1] == 100 and probs.sum() == pytest.approx(1.0)
+    assert pred.prob_at_least(0.0) == 1.0 and pred.prob_at_least(100.0 + 1e-9) == 0.0
+    ps = [pred.prob_at_least(x) for x in np.linspace(0, 100, 101)]
+    assert np.all(np.diff(ps) <= 1e-12)  # a survival function
     # the same curve in other units gives the same prediction, scaled
     scaled = pfn.predict(steps, values / 100, 100, bounds=(0, 1))
     assert scaled.mean == pytest.approx(pred.mean / 100, abs=1e-6)
@@ -149,6 +151,73 @@ def test_shipped_pfn_beats_the_last_value_and_parametric_on_real_curves(pfn, lcb
         e_pfn.append(abs(p.mean - c.final))
         e_last.append(abs(c.values[k - 1] - c.final))
     assert np.mean(e_pfn) < 0.8 * np.mean(e_last)
+
+
+def test_bars_probabilities_are_exact_and_validated():
+    from nas_meta_tune.curves import CurvePrediction
+
+    # two bars on [0, 2] with mass 0.25 / 0.75; the top bar's mass sits at its upper edge
+    p = CurvePrediction(1.0, 0.5, bars=(np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.0])))
+    assert p.prob_at_least(0.5) == pytest.approx(0.75 + 0.5 * 0.25)
+    assert p.prob_at_least(1.5) == pytest.approx(0.75) and p.prob_at_least(2.0) == 0.75
+    assert p.prob_at_least(2.01) == 0.0 and p.prob_at_least(-1) == 1.0
+    for bad in (([0.0, 1.0], [0.5, 0.5]), ([0.0, 0.0, 1.0], [0.5, 0.5]), ([0, 1, 2], [-1, 2])):
+        with pytest.raises(ValueError, match="bars"):
+            CurvePrediction(1.0, 0.5, bars=(np.array(bad[0]), np.array(bad[1])))
+
+
+def test_a_curve_tied_with_a_best_final_at_the_bound_is_kept(pfn):
+    # synthetic curves (mechanics): the best completed run reached 100%, a re-run sits at 100%
+    steps = np.arange(1, 41, dtype=float)
+    best = np.minimum(100.0, 60 + 4 * steps)
+    done = [CompletedCurve(steps, best)]
+    for calibrate in (True, False):
+        rule = LCStoppingRule(
+            method="pfn", max_step=40, min_step=5, value_range=(0, 100), calibrate=calibrate
+        )
+        for k in (12, 20, 30):
+            d = rule.decide(steps[:k], best[:k], done)
+            assert not d.stop and d.prob > 0.2, (calibrate, k, d.reason)
+
+
+def test_building_or_unpickling_never_moves_the_global_torch_stream(pfn):
+    import torch
+
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    LCPFN(TINY)
+    pickle.loads(pickle.dumps(LCPFN(TINY)))
+    pickle.loads(pickle.dumps(pfn))
+    assert torch.equal(torch.rand(3), expected)
+    # the shipped weights pickle as a reference (re-checked on load), not as 480 KB of tensors
+    assert len(pickle.dumps(pfn)) < 1000
+    # an untrained model is seeded: the same init_seed, the same network
+    a, b = LCPFN(TINY, init_seed=3), LCPFN(TINY, init_seed=3)
+    assert a.predict([1, 2], [0.1, 0.2], 10).mean == b.predict([1, 2], [0.1, 0.2], 10).mean
+
+
+def test_missing_weights_file_is_a_named_error(tmp_path):
+    with pytest.raises(CorruptWeightsError, match="cannot read"):
+        LCPFN.load(tmp_path / "nope.pt")
+
+
+def test_without_a_value_range_a_large_first_loss_does_not_squash_the_bounds(caplog):
+    # synthetic negated-loss curves (mechanics): losses start at 100 and decay to 0.05 / 0.10;
+    # the curve heading to 0.5 must still be stopped once its loss stalls
+    steps = np.arange(1, 51, dtype=float)
+
+    def curve(final: float) -> np.ndarray:
+        return -(final + (100 - final) * np.exp(-(steps - 1) / 1.5))
+
+    done = [CompletedCurve(steps, curve(0.05)), CompletedCurve(steps, curve(0.10))]
+    with caplog.at_level("WARNING"):
+        rule = LCStoppingRule(method="pfn", max_step=50, min_step=5)
+    assert "value_range" in caplog.text
+    bad = curve(0.5)
+    lo, hi = rule._pfn_bounds(bad, done)
+    assert lo > -100 and hi < 1.0
+    assert any(rule.decide(steps[:k], bad[:k], done).stop for k in range(10, 40))
 
 
 # ------------------------------------------------------------------------------- the rule

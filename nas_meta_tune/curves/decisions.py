@@ -39,15 +39,21 @@ class CurvePrediction:
         samples: Optional ``float64[k]`` draws from the predictive distribution; when given,
             :meth:`prob_at_least` counts them instead of using a normal distribution. Not part
             of equality comparisons.
+        bars: Optional ``(edges float64[n + 1], probs float64[n])``: a bar ("Riemann")
+            distribution with uniform density inside each bar, except that the top bar's mass
+            sits at its upper edge (the bound of the values, where a bounded prior piles up
+            clipped mass); :meth:`prob_at_least` reads it exactly. Takes precedence over
+            ``samples``. Not part of equality comparisons.
 
     Raises:
-        ValueError: If ``mean`` or ``std`` is not finite, ``std < 0``, or ``samples`` holds
-            non-finite values.
+        ValueError: If ``mean`` or ``std`` is not finite, ``std < 0``, ``samples`` holds
+            non-finite values or ``bars`` is malformed.
     """
 
     mean: float
     std: float
     samples: np.ndarray | None = field(default=None, compare=False, repr=False)
+    bars: tuple[np.ndarray, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         mean, std = float(self.mean), float(self.std)
@@ -62,12 +68,28 @@ class CurvePrediction:
             if not np.isfinite(s).all():
                 raise ValueError("samples must all be finite.")
             object.__setattr__(self, "samples", s if s.size else None)
+        if self.bars is not None:
+            edges = np.asarray(self.bars[0], dtype=np.float64).reshape(-1)
+            probs = np.asarray(self.bars[1], dtype=np.float64).reshape(-1)
+            if (
+                edges.size != probs.size + 1
+                or probs.size == 0
+                or not np.isfinite(edges).all()
+                or not np.all(np.diff(edges) > 0)
+                or not np.isfinite(probs).all()
+                or (probs < 0).any()
+                or not probs.sum() > 0
+            ):
+                raise ValueError(
+                    "bars must be (increasing finite edges[n + 1], non-negative probs[n])."
+                )
+            object.__setattr__(self, "bars", (edges, probs / probs.sum()))
 
     def prob_at_least(self, x: float) -> float:
         """``P(final >= x)``, in ``[0, 1]``.
 
-        From the samples if there are any, else from ``Normal(mean, std)`` (a point mass at
-        ``mean`` when ``std == 0``). ``x = -inf`` gives 1, ``x = +inf`` gives 0.
+        From the bars if there are any, else the samples, else ``Normal(mean, std)`` (a point
+        mass at ``mean`` when ``std == 0``). ``x = -inf`` gives 1, ``x = +inf`` gives 0.
 
         Raises:
             ValueError: If ``x`` is NaN.
@@ -75,12 +97,25 @@ class CurvePrediction:
         x = float(x)
         if math.isnan(x):
             raise ValueError(f"x must not be NaN, but got {x=}.")
+        if self.bars is not None:
+            return _bars_prob_at_least(self.bars[0], self.bars[1], x)
         if self.samples is not None:
             return float(np.mean(self.samples >= x))
         if self.std == 0.0 or math.isinf(x):
             return 1.0 if self.mean >= x else 0.0
         z = (x - self.mean) / self.std
         return float(min(1.0, max(0.0, 0.5 * math.erfc(z / math.sqrt(2.0)))))
+
+
+def _bars_prob_at_least(edges: np.ndarray, probs: np.ndarray, x: float) -> float:
+    if x <= edges[0]:
+        return 1.0
+    if x > edges[-1]:
+        return 0.0
+    k = min(int(np.searchsorted(edges, x, side="right")) - 1, probs.size - 1)
+    # the top bar's mass sits at the upper bound; elsewhere the density is uniform in a bar
+    frac = 1.0 if k == probs.size - 1 else (edges[k + 1] - x) / (edges[k + 1] - edges[k])
+    return float(min(1.0, max(0.0, probs[k + 1 :].sum() + frac * probs[k])))
 
 
 def should_stop(prediction: CurvePrediction, best: float, threshold: float) -> bool:

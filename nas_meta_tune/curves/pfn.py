@@ -5,15 +5,18 @@ to output the posterior predictive distribution of a curve's value at any later 
 first values: Bayesian inference done by one forward pass, no fitting per curve.
 
 * **Prior** (:func:`sample_prior_curves`): curves ``y(x) = y0 + (c - y0) * g(x)`` on epochs
-  ``x = 1..T`` in normalised units (``[0, 1]``), where the progress ``g`` is a Dirichlet-weighted
-  mix of one to three of Domhan et al.'s increasing families (pow3, ilog2, Janoschek/Weibull,
-  exponential saturation, Hill / log-power, MMF), plus i.i.d. Gaussian noise of log-uniform
-  scale and, with probability 0.15, a late linear decline (over-fitting). LC-PFN's own prior mixes
-  pow3, ilog2 and Janoschek; ours covers the families :class:`ParametricEnsemble` fits.
+  ``x = 1..T`` in normalised units (``[0, 1]``), where the progress ``g`` is a weighted mix of
+  Domhan et al.'s increasing families (pow3, ilog2, Janoschek/Weibull, exponential saturation,
+  Hill / log-power, MMF): each family joins with probability ``k / 6`` for a ``k`` drawn from
+  1-3 (two families on average; pow3 alone when none joins) with a Gamma(1) weight, and the
+  weights are normalised. Then i.i.d. Gaussian noise of log-uniform scale and, with probability
+  0.15, a late linear decline (over-fitting); values are clipped to ``[0, 1]``. LC-PFN's own
+  prior mixes pow3, ilog2 and Janoschek; ours covers the families :class:`ParametricEnsemble` fits.
 * **Model** (:class:`LCPFN`): each observed point ``(x / T, y)`` is a context token, each query
   step ``x / T`` a query token; queries attend to the context only; the output is a *Riemann*
   (bar) distribution over ``[0, 1]`` with ``buckets`` equal-width bins, trained by cross-entropy
-  on prior curves (``train_lcpfn``). Curves longer than ``max_context`` points are subsampled.
+  on prior curves (``train_lcpfn``). Curves longer than ``max_context`` points are subsampled
+  (evenly, first and last point kept).
 * **Shipped weights**: ``curves/weights/lcpfn.pt`` (trained here, on the CPU, by
   ``nas-meta-tune train-lcpfn --install``; the upstream ``lcpfn`` package downloads its
   weights at run time, which cannot work offline). The file's SHA-256 is recorded in
@@ -21,8 +24,9 @@ first values: Bayesian inference done by one forward pass, no fitting per curve.
 
 Values go in and out in the caller's units: :meth:`LCPFN.predict` maps them to ``[0, 1]`` with
 ``bounds`` (e.g. ``(0, 100)`` for accuracies in percent) and returns a
-:class:`~nas_meta_tune.curves.decisions.CurvePrediction` whose ``samples`` are quantiles of the
-predictive distribution, so ``P(final >= best)`` is read from the bars.
+:class:`~nas_meta_tune.curves.decisions.CurvePrediction` that carries the bars, so
+``P(final >= best)`` is read exactly from them (the top bar holding the mass clipped at the
+upper bound: a curve tied with a best final of 100% is not certain to lose).
 
 Example:
     >>> from nas_meta_tune.curves.pfn import LCPFN
@@ -71,8 +75,6 @@ _log = get_logger(__name__)
 #: directory of the shipped LC-PFN weights and their ``MANIFEST.json``
 PFN_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 _FORMAT = 1
-#: quantile draws put into a prediction's ``samples`` (resolution of ``prob_at_least``)
-_N_QUANTILES = 1000
 
 #: the families whose progress functions the prior mixes
 PRIOR_FAMILIES = ("pow3", "ilog2", "janoschek", "exp", "hill", "mmf")
@@ -93,9 +95,11 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float, size: Any) -> n
 def _progress(family: str, x: np.ndarray, T: float, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random progress curves ``g(x)`` of one family, 0 at ``x = 1``, rising towards 1.
 
-    ``x`` is ``float[T]`` (epochs ``1..T``); returns ``float[n, T]``. Each family is
-    parameterised by where it is half-way (``h``, in epochs) and a shape exponent, so the prior
-    spreads curves evenly between "converged after an epoch or two" and "far from converged at T".
+    ``x`` is ``float[T]`` (epochs ``1..T``); returns ``float[n, T]``. Janoschek, exponential,
+    Hill and MMF are parameterised by where they are half-way (``h``, log-uniform from 0.3 to
+    ``3 T`` epochs) and a shape exponent, pow3 by its exponent and ilog2 by a time stretch, so
+    the prior spreads curves between "converged after an epoch or two" and "far from converged
+    at T".
     """
     xx = x[None, :]
     if family == "pow3":  # c - a x^-alpha
@@ -269,19 +273,30 @@ class LCPFN:
         config: Network sizes.
         state: Trained weights (``state_dict``); random weights if omitted.
         info: Metadata stored with the weights (training steps, prior, wall time).
+        init_seed: Seeds the random initialisation (drawn from a private generator: building a
+            model never moves torch's global random stream).
     """
 
     def __init__(
-        self, config: PFNConfig | None = None, state: dict | None = None, info: dict | None = None
+        self,
+        config: PFNConfig | None = None,
+        state: dict | None = None,
+        info: dict | None = None,
+        *,
+        init_seed: int = 0,
     ) -> None:
+        from .._device import seeded_rng
+
         self.config = config or PFNConfig()
         self.info = dict(info or {})
-        self._net = _build_net(self.config)
+        with seeded_rng(init_seed):
+            self._net = _build_net(self.config)
         if state is not None:
             self._net.load_state_dict(state)
         self._net.eval()
-        edges = np.linspace(0.0, 1.0, self.config.buckets + 1)
-        self._edges = edges
+        self._edges = np.linspace(0.0, 1.0, self.config.buckets + 1)
+        self._pretrained_name: str | None = None  # set by pretrained(): pickled by reference
+        self._warned_range = False
 
     def __repr__(self) -> str:
         c = self.config
@@ -315,12 +330,6 @@ class LCPFN:
         cy = np.clip(v[idx], 0.0, 1.0)[None, :]
         return self._probs(cu, cy, np.array([[min(float(target_step) / T, 1.0)]]))[0, 0]
 
-    def _quantiles(self, probs: np.ndarray, n: int = _N_QUANTILES) -> np.ndarray:
-        cdf = np.concatenate([[0.0], np.cumsum(probs)])
-        cdf /= cdf[-1]
-        q = (np.arange(n) + 0.5) / n
-        return np.interp(q, cdf, self._edges)
-
     def predict(
         self,
         steps: Any,
@@ -339,7 +348,7 @@ class LCPFN:
                 they are mapped to ``[0, 1]``, the prior's range.
 
         Returns:
-            A :class:`CurvePrediction` with mean, std and :data:`_N_QUANTILES` quantile samples.
+            A :class:`CurvePrediction` with mean, std and the bars (in the caller's units).
         """
         lo, hi = float(bounds[0]), float(bounds[1])
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
@@ -349,12 +358,23 @@ class LCPFN:
             raise ValueError("predict needs at least one finite (step, value) pair.")
         if s[-1] >= target_step:  # already there: its own value
             return CurvePrediction(float(np.interp(target_step, s, v)), 0.0)
-        probs = self.predict_normalized(s, (v - lo) / (hi - lo), target_step)
+        z = (v - lo) / (hi - lo)
+        if not self._warned_range and (z.min() < -0.01 or z.max() > 1.01):
+            self._warned_range = True
+            _log.warning(
+                "LC-PFN: values outside bounds=%s (e.g. a metric in [0, 1] with bounds (0, 100)) "
+                "are clipped to them; pass the metric's real range.",
+                (lo, hi),
+            )
+        probs = self.predict_normalized(s, z, target_step)
         mids = 0.5 * (self._edges[1:] + self._edges[:-1])
         mean = float(probs @ mids)
         var = float(probs @ (mids - mean) ** 2 + probs @ (np.diff(self._edges) ** 2) / 12.0)
-        samples = lo + (hi - lo) * self._quantiles(probs)
-        return CurvePrediction(lo + (hi - lo) * mean, (hi - lo) * math.sqrt(max(var, 0.0)), samples)
+        return CurvePrediction(
+            lo + (hi - lo) * mean,
+            (hi - lo) * math.sqrt(max(var, 0.0)),
+            bars=(lo + (hi - lo) * self._edges, probs),
+        )
 
     # ---------------------------------------------------------------- persistence
     def _payload(self) -> dict[str, Any]:
@@ -382,7 +402,10 @@ class LCPFN:
             CorruptWeightsError: hash mismatch, truncated or altered file, another format.
         """
         torch = _torch()
-        data = Path(path).read_bytes()
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise CorruptWeightsError(f"cannot read the LC-PFN weights ({exc})", path=path) from exc
         if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256.lower():
             raise CorruptWeightsError(
                 f"SHA-256 {hashlib.sha256(data).hexdigest()} differs from the recorded {sha256}; "
@@ -425,13 +448,20 @@ class LCPFN:
                     "reinstall nas-meta-tune or train them with `nas-meta-tune train-lcpfn`.",
                     path=manifest_path,
                 ) from exc
-            _PRETRAINED[key] = cls.load(PFN_WEIGHTS_DIR / entry["file"], sha256=sha)
+            model = cls.load(PFN_WEIGHTS_DIR / entry["file"], sha256=sha)
+            model._pretrained_name = name
+            _PRETRAINED[key] = model
         return _PRETRAINED[key]
 
     def __getstate__(self) -> dict[str, Any]:
+        if self._pretrained_name is not None:  # shipped weights: a reference, re-checked on load
+            return {"pretrained": self._pretrained_name}
         return self._payload()
 
     def __setstate__(self, payload: dict[str, Any]) -> None:
+        if "pretrained" in payload:
+            self.__dict__.update(LCPFN.pretrained(payload["pretrained"]).__dict__)
+            return
         self.__init__(PFNConfig(**payload["config"]), payload["state"], payload.get("info"))
 
 
@@ -469,7 +499,7 @@ def train_lcpfn(
     rng = as_generator(seed)
     start = time.perf_counter()
     with seeded_rng(seed):
-        model = LCPFN(cfg)
+        model = LCPFN(cfg, init_seed=seed)
         net = model._net
         net.train()
         opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
@@ -522,8 +552,15 @@ def train_lcpfn(
 
 
 def install_pfn_weights(model: LCPFN, name: str = "lcpfn", *, command: str) -> Path:
-    """Save ``model`` as the shipped weights ``name`` and record its SHA-256 in the manifest."""
-    path = model.save(PFN_WEIGHTS_DIR / f"{name}.pt")
+    """Save ``model`` as the shipped weights ``name`` and record its SHA-256 in the manifest.
+
+    Both files are written to temporary names and moved into place, weights first: an
+    interrupted install leaves the previous pair intact or (between the two moves) a hash
+    mismatch that :meth:`LCPFN.pretrained` reports, never a half-written file.
+    """
+    path = PFN_WEIGHTS_DIR / f"{name}.pt"
+    tmp = model.save(path.with_suffix(".pt.tmp"))
+    os.replace(tmp, path)
     manifest_path = PFN_WEIGHTS_DIR / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest[name] = {
@@ -535,13 +572,16 @@ def install_pfn_weights(model: LCPFN, name: str = "lcpfn", *, command: str) -> P
         "training": model.info,
         "created": time.strftime("%Y-%m-%d"),
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    tmp_manifest = manifest_path.with_suffix(".json.tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp_manifest, manifest_path)
     _PRETRAINED.pop((name,), None)
     return path
 
 
 def prior_cross_entropy(model: LCPFN, n_batches: int = 20, seed: int = 12345) -> float:
-    """Mean cross-entropy (nats) on fresh prior batches the training never drew (a diagnostic)."""
+    """Mean cross-entropy (nats) on fresh prior batches the training never drew (64 curves of
+    16 queries each per batch; a diagnostic, in nats over ``buckets`` bars)."""
     torch = _torch()
     rng = as_generator(seed)
     out = []

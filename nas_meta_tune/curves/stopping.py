@@ -84,9 +84,11 @@ class LCStoppingRule:
         min_completed: No decision before this many curves have completed.
         value_range: Known range of the values (e.g. ``(0, 100)`` for accuracies in percent;
             "higher is better" units), which constrains the parametric families. ``"pfn"`` maps
-            it to the prior's ``[0, 1]``; without it, the range spanned by the completed curves
-            (widened by 5% below and 25% above) stands in, and values below it count as its
-            low end.
+            it to the prior's ``[0, 1]``; without it, a range read from the completed curves stands
+            in (from the 10th percentile of their values, so a large first-epoch loss or one
+            diverged run does not squash the rest, to their maximum; widened by 5% below and
+            25% above), values below it count as its low end, and a warning suggests passing
+            ``value_range``.
         seed: Seeds the models.
         rank_model: Initial LCRankNet for ``method="rank"``.
         rank_epochs: Fine-tuning epochs of the LCRankNet on each new set of completed curves.
@@ -158,8 +160,15 @@ class LCStoppingRule:
         self.calibration_curves = int(calibration_curves)
         self._errors: dict[tuple, tuple[float, float] | None] = {}
         self._pfn = pfn_model
-        if method == "pfn" and pfn_model is None:
-            self._pfn = LCPFN.pretrained()  # fails now, not mid-study, if the weights are bad
+        if method == "pfn":
+            if pfn_model is None:
+                self._pfn = LCPFN.pretrained()  # fails now, not mid-study, if the weights are bad
+            if value_range is None:
+                _log.warning(
+                    "LCStoppingRule(method='pfn') without value_range: LC-PFN works on a known "
+                    "range (e.g. value_range=(0, 100) for accuracy in percent); the completed "
+                    "curves' range stands in."
+                )
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -211,7 +220,7 @@ class LCStoppingRule:
         parts = [np.asarray(c.values, dtype=np.float64) for c in done] or [v]
         seen = np.concatenate(parts)
         seen = seen[np.isfinite(seen)]
-        lo, hi = float(seen.min()), float(seen.max())
+        lo, hi = float(np.quantile(seen, 0.1)), float(seen.max())
         span = hi - lo if hi > lo else max(abs(hi), 1.0)
         return (lo - 0.05 * span, hi + 0.25 * span)
 
