@@ -273,6 +273,10 @@ def main(argv=None) -> int:
         entry.setdefault("_meta_seconds", {}).update(
             {a + suffix: s for a, s in res["_meta_seconds"].items()}
         )
+        # meta-training steps per algorithm (entries of older runs without it ran 600)
+        entry.setdefault("_meta_steps", {}).update(
+            {a + suffix: args.steps for a in res["_meta_seconds"]}
+        )
     if args.smoke_test:
         print(json.dumps(results, indent=1))
         return 0
@@ -305,6 +309,29 @@ def main(argv=None) -> int:
     return 0
 
 
+def _steps_note(results: dict) -> str:
+    """Meta-training steps per family and algorithm, read from the results (600 before they
+    were recorded)."""
+    algos = ("boil", "maml", "anil", "multitask")
+    per: dict[str, dict[str, set[int]]] = {}
+    for task, entry in results.items():
+        if task == "meta":
+            continue
+        fam = per.setdefault(task.split("/")[0], {})
+        for algo in entry.get("_meta_seconds", {}):
+            steps = entry.get("_meta_steps", {}).get(algo, 600)
+            fam.setdefault(algo, set()).add(int(steps))
+    if all(v == {600} for f in per.values() for v in f.values()):
+        return "600 outer steps per held-out task"
+    cells = []
+    for fam, by in per.items():
+        cells.append(
+            f"{fam} "
+            + " / ".join("+".join(str(x) for x in sorted(by.get(a, ()))) or "-" for a in algos)
+        )
+    return "outer steps per held-out task (BOIL / MAML / ANIL / multitask): " + "; ".join(cells)
+
+
 def _write_sections(results: dict, run: dict) -> None:
     all_methods = [
         m
@@ -317,8 +344,9 @@ def _write_sections(results: dict, run: dict) -> None:
             f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']})"
             for r in results["meta"]["runs"]
         )
-        + f"\n\nMeta-training: {run['steps']} BOIL/MAML/ANIL/multitask steps per held-out task on the other tasks of its family; "
-        f"{run['seeds']} seeds (random K-samples, the same for every method); Spearman on all other archs of the task.\n"
+        + "\n\nMeta-training: BOIL/MAML/ANIL/multitask on the other tasks of the held-out task's family, "
+        + _steps_note(results)
+        + f"; {run['seeds']} seeds (random K-samples, the same for every method); Spearman on all other archs of the task.\n"
         + _table(results, all_methods)
     )
     if "timing" in results["meta"]:

@@ -15,8 +15,9 @@ trials stop consuming epochs and never become the incumbent. Reported per method
 Methods: ``none``, Optuna's ``median``, ``sha`` (SuccessiveHalving), ``hyperband``, ``wilcoxon``,
 Ray's ``asha``, and ours: ``lce`` (parametric extrapolation, intervals calibrated on the study's
 completed curves), ``lce_raw`` (the same with the ensemble's own intervals), ``lce_learned``
-(learned extrapolator fitted on the study's completed curves) and ``lcrank`` (LCRankNet pre-trained on
-other tasks' curves, fine-tuned on the study's).
+(learned extrapolator fitted on the study's completed curves), ``lce_pfn`` / ``lce_pfn_raw`` (the
+shipped LC-PFN, trained on the parametric prior only, with / without the same calibration) and
+``lcrank`` (LCRankNet pre-trained on other tasks' curves, fine-tuned on the study's).
 
 Testbeds: ``lcbench/<task>`` (the YAHPO LCBench surrogate: per-epoch validation accuracy of MLPs,
 52 epochs; a surrogate of real runs), ``nb201`` (the real NATS-Bench per-epoch logs:
@@ -56,9 +57,18 @@ METHODS = (
     "lce",
     "lce_raw",
     "lce_learned",
+    "lce_pfn",
+    "lce_pfn_raw",
     "lcrank",
 )
-OURS = ("lce", "lce_raw", "lce_learned", "lcrank")  # the methods that take @threshold
+OURS = (
+    "lce",
+    "lce_raw",
+    "lce_learned",
+    "lce_pfn",
+    "lce_pfn_raw",
+    "lcrank",
+)  # the methods that take @threshold
 LCBENCH_TASKS = ("3945", "7593", "34539", "126025")
 FRACTIONS = (0.1, 0.2, 0.5)
 GNN_FILE = HERE / "data" / "gnn_curves.npz"
@@ -162,6 +172,16 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
             value_range=(0, 100),
             seed=seed,
             calibrate=method == "lce",
+            **ours,
+        )
+    if method in ("lce_pfn", "lce_pfn_raw"):
+        return LCExtrapolationPruner(
+            max_step=epochs,
+            min_step=warm,
+            value_range=(0, 100),
+            method="pfn",
+            seed=seed,
+            calibrate=method == "lce_pfn",
             **ours,
         )
     if method == "lce_learned":
@@ -298,8 +318,10 @@ def one_job(
 
 # ------------------------------------------------------------------------------- extrapolation
 def extrapolation_errors(testbed: str, data_root: str | None, n_eval: int = 60) -> dict:
-    """MAE of the predicted final value from 10/20/50% of each curve: parametric, learned, last value."""
+    """MAE of the predicted final value from 10/20/50% of each curve: parametric, learned,
+    LC-PFN, last value; and how often the final value falls inside LC-PFN's central 80%."""
     from nas_meta_tune.curves import LearnedExtrapolator, ParametricEnsemble
+    from nas_meta_tune.curves.pfn import LCPFN
 
     pool, hi = load_testbed(testbed, data_root)
     rng = np.random.default_rng(0)
@@ -312,15 +334,19 @@ def extrapolation_errors(testbed: str, data_root: str | None, n_eval: int = 60) 
     learned = LearnedExtrapolator(seed=0).fit(
         [(steps, c) for c in train], train[:, -1], float(epochs)
     )
+    pfn = LCPFN.pretrained()
     out = {}
     for f in FRACTIONS:
         k = max(2, int(round(f * epochs)))
-        err = {"parametric": [], "learned": [], "last_value": []}
+        err = {"parametric": [], "learned": [], "pfn": [], "last_value": [], "pfn_cover80": []}
         for c in test:
             err["parametric"].append(abs(par.predict(steps[:k], c[:k], float(epochs)).mean - c[-1]))
             err["learned"].append(
                 abs(learned.predict(steps[:k], c[:k], float(epochs)).mean - c[-1])
             )
+            p = pfn.predict(steps[:k], c[:k], float(epochs), bounds=(0.0, hi))
+            err["pfn"].append(abs(p.mean - c[-1]))
+            err["pfn_cover80"].append(0.1 <= p.prob_at_least(c[-1]) <= 0.9)
             err["last_value"].append(abs(c[k - 1] - c[-1]))
         out[str(f)] = {m: float(np.mean(v)) for m, v in err.items()}
     return out
@@ -399,6 +425,11 @@ def main(argv=None) -> int:
     p.add_argument(
         "--gnn-curves", default=None, help=f"the recorded GNN curve set (default {GNN_FILE})"
     )
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only these methods' rows in the existing pruning.json (same seeds/trials)",
+    )
     p.add_argument("--smoke-test", action="store_true")
     p.add_argument(
         "--replot", action="store_true", help="only redraw pruning.png from pruning.json"
@@ -452,12 +483,30 @@ def main(argv=None) -> int:
         return 0
     for b in beds:
         results[b]["_extrapolation_mae"] = extrap[b]
-    results["meta"] = meta(
+    run = meta(
         "python benchmarks/pruning.py " + " ".join(sys.argv[1:] if argv is None else argv), started
     )
-    results["meta"].update(
+    run.update(
         {"testbeds": beds, "methods": args.methods, "seeds": args.seeds, "trials": args.trials}
     )
+    runs = [run]
+    path = RESULTS / "pruning.json"
+    if args.merge and path.exists():
+        old = json.loads(path.read_text())
+        old_runs = old["meta"].get("runs") or [
+            {k: v for k, v in old["meta"].items() if k != "runs"}
+        ]
+        for r in old_runs:
+            if (r.get("seeds"), r.get("trials")) != (args.seeds, args.trials):
+                raise SystemExit(
+                    f"--merge: the stored run has seeds={r.get('seeds')}, trials={r.get('trials')}; "
+                    f"this one {args.seeds}, {args.trials}."
+                )
+        for b, entry in results.items():
+            old.setdefault(b, {}).update(entry)
+        results, runs = old, [*old_runs, run]
+        beds = [b for b in results if b != "meta"]
+    results["meta"] = {"runs": runs}
     write_json("pruning", results)
     _plot(
         {
@@ -473,29 +522,35 @@ def main(argv=None) -> int:
     ]
     for b in beds:
         none = results[b].get("none", {}).get("epochs")
-        for m in args.methods:
+        for m in [m for m in results[b] if not m.startswith("_")]:
             e = results[b][m]
             sp = f" ({none / e['epochs']:.1f}x)" if none else ""
             lines.append(
                 f"| {b} | {m} | {e['epochs']:.0f}{sp} | {e['regret']:.2f} ± {e['regret_std']:.2f} | {e['decision_ms']:.2f} |"
             )
     ex_lines = [
-        "| testbed | fraction seen | parametric | learned | last value |",
-        "|---|---|---|---|---|",
+        "| testbed | fraction seen | parametric | learned | LC-PFN | last value | LC-PFN 80% interval coverage |",
+        "|---|---|---|---|---|---|---|",
     ]
     for b in beds:
-        for f, e in extrap[b].items():
+        for f, e in results[b]["_extrapolation_mae"].items():
             ex_lines.append(
-                f"| {b} | {float(f):.0%} | {e['parametric']:.2f} | {e['learned']:.2f} | {e['last_value']:.2f} |"
+                f"| {b} | {float(f):.0%} | {e['parametric']:.2f} | {e['learned']:.2f} | {e['pfn']:.2f} "
+                f"| {e['last_value']:.2f} | {e['pfn_cover80']:.2f} |"
             )
     body = (
-        f"`{results['meta']['command']}` ({results['meta']['wall_time_s']:.0f} s, commit {results['meta']['commit']}); "
-        f"{args.trials} trials per study, {args.seeds} seeds, mean over seeds. Regret in accuracy points against the best "
+        "Commands (a later `--merge` run replaces only its methods' rows):\n\n"
+        + "\n".join(
+            f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']}; methods {', '.join(r['methods'])})"
+            for r in runs
+        )
+        + f"\n\n{args.trials} trials per study, {args.seeds} seeds, mean over seeds. Regret in accuracy points against the best "
         "curve of the study (so `none` has 0). Plot: `benchmarks/results/pruning.png`.\n\n"
         + "\n".join(lines)
         + "\n\nExtrapolation: mean absolute error of the predicted final value (accuracy points) after seeing a "
-        "fraction of the curve; the learned extrapolator is trained on other curves of the same testbed.\n\n"
-        + "\n".join(ex_lines)
+        "fraction of the curve; the learned extrapolator is trained on other curves of the same testbed, LC-PFN "
+        "on prior curves only (no data of any testbed); coverage: share of final values inside LC-PFN's "
+        "central 80% interval.\n\n" + "\n".join(ex_lines)
     )
     update_results_md("Early stopping on learning curves", body)
     print(body)
