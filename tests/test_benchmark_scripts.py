@@ -81,8 +81,12 @@ def test_benchmark_smoke(script, tmp_path, request):
             "lce",
             "lce_raw",
             "lce_learned",
+            "lce_pfn",
+            "lce_pfn_raw",
             "lcrank",
         }
+        extrap = json.loads(out.stdout.strip().splitlines()[-1])["lcbench/3945"]
+        assert all({"pfn", "pfn_cover80", "parametric"} <= set(e) for e in extrap.values())
         assert res["none"]["regret"] == 0 and all(
             res[m]["epochs"] <= res["none"]["epochs"] for m in res
         )
