@@ -61,14 +61,7 @@ METHODS = (
     "lce_pfn_raw",
     "lcrank",
 )
-OURS = (
-    "lce",
-    "lce_raw",
-    "lce_learned",
-    "lce_pfn",
-    "lce_pfn_raw",
-    "lcrank",
-)  # the methods that take @threshold
+OURS = METHODS[METHODS.index("lce") :]  # the methods that take @threshold
 LCBENCH_TASKS = ("3945", "7593", "34539", "126025")
 FRACTIONS = (0.1, 0.2, 0.5)
 GNN_FILE = HERE / "data" / "gnn_curves.npz"

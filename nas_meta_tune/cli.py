@@ -169,22 +169,30 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(total: int):  # noqa: ANN202 - a callback(step, loss)
+    """A ``callback(step, loss)`` printing progress against ``total`` steps and the time so far."""
+    start = time.perf_counter()
+
+    def report(step: int, loss: float) -> None:
+        print(
+            f"step {step:6d}/{total}  loss {loss:.4f}  {time.perf_counter() - start:6.1f} s",
+            flush=True,
+        )
+
+    return report
+
+
 def _meta_train(args: argparse.Namespace) -> int:
     from .predictors.training import install_weights, load_train_config, run_meta_train
 
     config = load_train_config(args.config)
     if args.steps is not None:
         config.meta.steps = args.steps
-    start = time.perf_counter()
-
-    def report(step: int, loss: float) -> None:
-        print(
-            f"step {step:5d}/{config.meta.steps}  loss {loss:.4f}  {time.perf_counter() - start:6.1f} s",
-            flush=True,
-        )
-
     predictor = run_meta_train(
-        config, data_root=args.data_root, exclude=args.exclude, callback=report
+        config,
+        data_root=args.data_root,
+        exclude=args.exclude,
+        callback=_progress(config.meta.steps),
     )
     command = "nas-meta-tune " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
     if args.install:
@@ -202,20 +210,12 @@ def _meta_train(args: argparse.Namespace) -> int:
 def _train_lcpfn(args: argparse.Namespace) -> int:
     from .curves.pfn import PFNConfig, install_pfn_weights, prior_cross_entropy, train_lcpfn
 
-    start = time.perf_counter()
-
-    def report(step: int, loss: float) -> None:
-        print(
-            f"step {step:6d}/{args.steps}  loss {loss:.4f}  {time.perf_counter() - start:6.1f} s",
-            flush=True,
-        )
-
     model = train_lcpfn(
         config=PFNConfig(),
         steps=args.steps,
         seed=args.seed,
         time_budget_s=args.time_budget,
-        callback=report,
+        callback=_progress(args.steps),
     )
     model.info["prior_cross_entropy"] = round(prior_cross_entropy(model), 4)
     command = "nas-meta-tune " + " ".join(sys.argv[1:] if args.argv is None else args.argv)

@@ -265,6 +265,17 @@ def _prior_batch(
     )
 
 
+def _batch_loss(net: Any, b: _Batch) -> Any:
+    """Cross-entropy of the bar holding each query's true value (the PFN training loss)."""
+    torch = _torch()
+    buckets = net.out.out_features
+    logits = net(torch.from_numpy(b.cu), torch.from_numpy(b.cy), torch.from_numpy(b.qu))
+    target = np.clip((b.qy * buckets).astype(np.int64), 0, buckets - 1)
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, buckets), torch.from_numpy(target).reshape(-1)
+    )
+
+
 # ------------------------------------------------------------------------------- facade
 class LCPFN:
     """A trained LC-PFN: the posterior predictive of a curve's later values in one forward pass.
@@ -513,13 +524,8 @@ def train_lcpfn(
         running: list[float] = []
         done = 0
         for step in range(steps):
-            b = _prior_batch(rng, batch, cfg.max_context, queries, length_range)
-            logits = net(torch.from_numpy(b.cu), torch.from_numpy(b.cy), torch.from_numpy(b.qu))
-            target = torch.from_numpy(
-                np.clip((b.qy * cfg.buckets).astype(np.int64), 0, cfg.buckets - 1)
-            )
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, cfg.buckets), target.reshape(-1)
+            loss = _batch_loss(
+                net, _prior_batch(rng, batch, cfg.max_context, queries, length_range)
             )
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -589,17 +595,5 @@ def prior_cross_entropy(model: LCPFN, n_batches: int = 20, seed: int = 12345) ->
     with torch.no_grad():
         for _ in range(n_batches):
             b = _prior_batch(rng, 64, cfg.max_context, 16, (10, 200))
-            logits = model._net(
-                torch.from_numpy(b.cu), torch.from_numpy(b.cy), torch.from_numpy(b.qu)
-            )
-            target = torch.from_numpy(
-                np.clip((b.qy * cfg.buckets).astype(np.int64), 0, cfg.buckets - 1)
-            )
-            out.append(
-                float(
-                    torch.nn.functional.cross_entropy(
-                        logits.reshape(-1, cfg.buckets), target.reshape(-1)
-                    )
-                )
-            )
+            out.append(float(_batch_loss(model._net, b)))
     return float(np.mean(out))
