@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
-from _common import RESULTS, meta, update_results_md, write_json
+from _common import HERE, RESULTS, meta, update_results_md, write_json
 
 from nas_meta_tune.predictors.evaluation import METHODS, evaluate_held_out
 from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR
@@ -41,6 +41,7 @@ def _one(
     ks: list[int],
     seeds: int,
     data_root: str | None,
+    cache_dir: str | None = None,
 ) -> tuple[str, dict]:
     import torch
 
@@ -55,6 +56,7 @@ def _one(
         seeds=seeds,
         data_root=data_root,
         progress=lambda m: print(m, flush=True),
+        cache_dir=cache_dir,
     )
     res["_seconds"] = round(time.perf_counter() - t0, 1)
     return task, res
@@ -221,6 +223,11 @@ def main(argv=None) -> int:
     )
     p.add_argument("--data-root", default=None)
     p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="meta-train afresh instead of reusing benchmarks/.cache (shared with search.py)",
+    )
+    p.add_argument(
         "--smoke-test", action="store_true", help="one small task, few steps, no files written"
     )
     args = p.parse_args(argv)
@@ -254,7 +261,8 @@ def main(argv=None) -> int:
             raw["pool"] = {"families": list(EVAL_TASKS), "tasks": None, "exclude": []}
         return raw
 
-    jobs = [(t, config_for(t), methods, args.ks, args.seeds, args.data_root) for t in tasks]
+    cache = None if args.no_cache or args.smoke_test else str(HERE / ".cache")
+    jobs = [(t, config_for(t), methods, args.ks, args.seeds, args.data_root, cache) for t in tasks]
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as ex:
             futs = [ex.submit(_one, *j) for j in jobs]

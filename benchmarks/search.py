@@ -28,26 +28,26 @@ import numpy as np
 from _common import HERE, RESULTS, meta, update_results_md, write_json
 
 from nas_meta_tune.predictors import MetaPredictor
+from nas_meta_tune.predictors.evaluation import held_out_meta_init
 from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR
 from nas_meta_tune.predictors.tasks import EVAL_TASKS, load_task
-from nas_meta_tune.predictors.training import TrainConfig, load_train_config, run_meta_train
+from nas_meta_tune.predictors.training import TrainConfig, load_train_config
 
 CHECKPOINTS = (10, 20, 50, 100)
 CACHE = HERE / ".cache"
 
 
 def held_out_predictor(task: str, steps: int) -> MetaPredictor:
-    """BOIL meta-trained on the task's family without the task (cached under benchmarks/.cache)."""
-    path = CACHE / f"boil_{task.replace('/', '__')}_{steps}.pt"
-    if path.exists():
-        return MetaPredictor.load(path)
+    """BOIL meta-trained on the task's family without the task.
+
+    Cached under benchmarks/.cache, shared with benchmarks/predictor.py (same config, same file).
+    """
     raw = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
     raw["meta"]["steps"] = steps
     raw["time_budget_s"] = None
     raw["pool"] = {"families": [task.split("/")[0]], "tasks": None, "exclude": []}
-    p = run_meta_train(TrainConfig(raw, "benchmarks/search.py"), exclude=[task])
-    p.save(path)
-    return p
+    config = TrainConfig(raw, "benchmarks/search.py")
+    return held_out_meta_init(task, config, algorithm="boil", cache_dir=CACHE)[0]
 
 
 def _predictor(task: str, steps: int, weights: str | None) -> MetaPredictor:

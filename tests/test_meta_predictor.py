@@ -335,3 +335,42 @@ def test_auto_steps_keeps_an_init_that_already_ranks_the_samples(trained, transn
         trained.adapt(archs, own, steps="cv")
     with pytest.raises(ValueError, match="warm_start"):
         flipped.adapt(archs, own, steps="auto", warm_start=True)
+
+
+def test_held_out_meta_init_cache_reuses_only_the_same_config(tmp_path, data_root):
+    """The benchmarks' cache of held-out meta-inits: hit on the same config, miss on any change."""
+    from nas_meta_tune.predictors.evaluation import held_out_meta_init
+    from nas_meta_tune.predictors.training import TrainConfig
+
+    raw = {
+        "name": "tiny",
+        "seed": 0,
+        "pool": {
+            "families": ["transnas_micro"],
+            "tasks": [f"transnas_micro/{t}" for t in ("jigsaw", "class_scene", "normal")],
+        },
+        "meta": {"algorithm": "boil", "steps": 3, "meta_batch": 2, "query": 20, "k_range": [5, 10]},
+    }
+    config = TrainConfig(raw, "tiny")
+    first, hit = held_out_meta_init(
+        "transnas_micro/jigsaw", config, data_root=data_root, cache_dir=tmp_path
+    )
+    assert not hit and first.info["tasks"] == [
+        "transnas_micro/class_scene",
+        "transnas_micro/normal",
+    ]
+    assert len(list(tmp_path.glob("boil_transnas_micro__jigsaw_3_*.pt"))) == 1
+    again, hit = held_out_meta_init(
+        "transnas_micro/jigsaw", config, data_root=data_root, cache_dir=tmp_path
+    )
+    archs = load_task("transnas_micro/jigsaw", data_root).archs[:50]
+    assert hit and np.array_equal(first.predict(archs), again.predict(archs))
+    # another algorithm or held-out task is a different file, never the cached one
+    _, hit = held_out_meta_init(
+        "transnas_micro/jigsaw", config, algorithm="anil", data_root=data_root, cache_dir=tmp_path
+    )
+    assert not hit
+    _, hit = held_out_meta_init(
+        "transnas_micro/normal", config, data_root=data_root, cache_dir=tmp_path
+    )
+    assert not hit and len(list(tmp_path.glob("*.pt"))) == 3
