@@ -29,6 +29,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "split_distance.py",
         "scale.py",
         "omni.py",
+        "device.py",
     ],
 )
 def test_benchmark_smoke(script, tmp_path, request):
@@ -99,6 +100,18 @@ def test_benchmark_smoke(script, tmp_path, request):
             set(res["overhead_ms"]) == {"meta_nas", "random", "syne_re"}
             and res["overhead_ms"]["meta_nas"]["100"] > 0
         )
+    if script == "device.py":
+        res = json.loads(out.stdout[out.stdout.index("{") :])
+        cpu = res["cpu"]
+        assert cpu["gnn_spos"]["steps_per_s"] > 0 and cpu["gnn_spos"]["param_devices"] == ["cpu"]
+        assert set(cpu["proxies"]) == {"synflow", "snip", "jacob_cov"}
+        import torch
+
+        if torch.cuda.is_available():  # the CUDA path really ran there and agrees with the CPU
+            assert res["cuda"]["gnn_spos"]["param_devices"] == ["cuda"]
+            assert max(res["cuda"]["max_rel_diff_vs_cpu"].values()) < 1e-2
+        else:
+            assert "cuda" not in res and "cuda_missing" in res
     if script == "scale.py":
         assert "| meta_nas | 12 |" in out.stdout and "| tpe | 12 |" in out.stdout
         assert "8/8 trials completed (0 errors)" in out.stdout
