@@ -179,7 +179,7 @@ def main(argv=None) -> int:
         args.width, args.cells = 4, 1
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    cmd = "python benchmarks/device.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    cmd = " ".join(["python benchmarks/device.py", *(sys.argv[1:] if argv is None else argv)])
     path = RESULTS / "device.json"
     results = json.loads(path.read_text()) if path.exists() and not args.smoke_test else {}
     cpu, cpu_scores = run_device("cpu", args)
