@@ -105,9 +105,12 @@ def one_seed(seed: int, args: argparse.Namespace) -> dict:
     for leaf in range(n_leaves):
         idx = leaf_of == leaf
         if idx.sum() >= 10:
-            within["fewshot"].append(kendalltau(scores[idx], truth[idx]).statistic)
-            within["spos"].append(kendalltau(spos_scores[idx], truth[idx]).statistic)
-            within["n"].append(int(idx.sum()))
+            fs = kendalltau(scores[idx], truth[idx]).statistic
+            sp = kendalltau(spos_scores[idx], truth[idx]).statistic
+            if np.isfinite(fs) and np.isfinite(sp):  # NaN: a leaf whose scores all tie
+                within["fewshot"].append(fs)
+                within["spos"].append(sp)
+                within["n"].append(int(idx.sum()))
     if within["n"]:
         out["fewshot"]["within_leaf_kendall"] = float(
             np.average(within["fewshot"], weights=within["n"])

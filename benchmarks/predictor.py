@@ -225,7 +225,8 @@ def main(argv=None) -> int:
     p.add_argument(
         "--no-cache",
         action="store_true",
-        help="meta-train afresh instead of reusing benchmarks/.cache (shared with search.py)",
+        help="meta-train afresh instead of reusing benchmarks/.cache (shared with search.py; its key "
+        "covers the config, not the code: empty it after changing the meta-training code)",
     )
     p.add_argument(
         "--smoke-test", action="store_true", help="one small task, few steps, no files written"
@@ -281,6 +282,13 @@ def main(argv=None) -> int:
         entry.setdefault("_meta_seconds", {}).update(
             {a + suffix: s for a, s in res["_meta_seconds"].items()}
         )
+        # meta-initialisations loaded from benchmarks/.cache: trained by an earlier run (commit)
+        for a in res.get("_meta_cached", []):
+            entry.setdefault("_meta_cached_from", {})[a + suffix] = res["_meta_cached_commit"].get(
+                a
+            )
+        for a in set(res["_meta_seconds"]) - set(res.get("_meta_cached", [])):
+            entry.get("_meta_cached_from", {}).pop(a + suffix, None)
         # meta-training steps per algorithm (entries of older runs without it ran 600)
         entry.setdefault("_meta_steps", {}).update(
             {a + suffix: args.steps for a in res["_meta_seconds"]}

@@ -98,8 +98,11 @@ def _one(
         }
         ms = [x for r in rs for x in r["overhead_ms"]]
         entry["overhead_ms_median"] = float(np.median(ms)) if ms else None
-        if m.partition(":")[0] == "meta_nas" and not weights:
-            entry["meta_train_steps"] = steps  # of its held-out predictor
+        if m.partition(":")[0] == "meta_nas":
+            if weights:
+                entry["weights"] = weights  # shipped weights instead of a held-out meta-training
+            else:
+                entry["meta_train_steps"] = steps  # of its held-out predictor
         out[m] = entry
         print(
             f"{task} {m}: "
@@ -110,6 +113,20 @@ def _one(
 
 
 PEERS = ("tpe", "gp", "syne_re", "syne_bore")
+
+
+def _predictor_of(row: dict) -> str:
+    """Which predictor a meta_nas row ran on: shipped weights' name, or held-out meta-training
+    steps (600 for rows recorded before the steps were)."""
+    return row.get("weights") or str(int(row.get("meta_train_steps", 600)))
+
+
+def _variant_predictors(tasks_done: dict, variants: list[str]) -> str:
+    """The predictors the ablation variants ran on ("600-step held-out", shipped weights' name)."""
+    kinds = sorted(
+        {_predictor_of(res[v]) for res in tasks_done.values() for v in variants if v in res}
+    )
+    return ", ".join(f"{k}-step held-out" if k.isdigit() else f"weights {k}" for k in kinds) or "-"
 
 
 def _steps_note(tasks_done: dict) -> str:
@@ -274,10 +291,10 @@ def main(argv=None) -> int:
         entry = results.setdefault(task, {})
         old = entry.get("meta_nas")
         new = res.get("meta_nas")
-        if old and new and old.get("meta_train_steps", 600) != new.get("meta_train_steps", 600):
-            # the ablation variants of earlier runs used the old predictors: keep the default
-            # sampler's row on those predictors as their reference
-            entry[f"meta_nas@{old.get('meta_train_steps', 600)}"] = old
+        if old and new and _predictor_of(old) != _predictor_of(new):
+            # the ablation variants of earlier runs used the old predictor: keep the default
+            # sampler's row on it as their reference
+            entry[f"meta_nas@{_predictor_of(old)}"] = old
         entry.update(res)
     run = meta(
         "python benchmarks/search.py "
@@ -333,7 +350,7 @@ def main(argv=None) -> int:
     # the default sampler on older predictors first, then the option variants
     variants = sorted(
         {m for v in tasks_done.values() for m in v if m.startswith(("meta_nas:", "meta_nas@"))},
-        key=lambda m: (m.startswith("meta_nas:"), m),
+        key=lambda m: (m.startswith("meta_nas:"), m.partition("@")[2].zfill(8), m),
     )
     ablation = ""
     if variants:
@@ -356,9 +373,13 @@ def main(argv=None) -> int:
             "\n\nAblations of MetaNASSampler (`meta_nas:option=value` runs the proposer with that "
             "option changed, same seeds). Each variant ran on the held-out predictor of its own run "
             "(the meta-training steps of the commands above): compare it with the default sampler "
-            "on the same predictor, `meta_nas` where the steps agree, else `meta_nas@STEPS` (the "
-            "default sampler's row kept from before its predictor was re-trained with more steps; "
-            "all variants listed here ran on 600-step predictors). Mean regret:\n\n"
+            "on the same predictor, `meta_nas` where they agree, else `meta_nas@STEPS` (the "
+            "default sampler's row kept from before its predictor was re-trained). Predictors of "
+            "the variants listed here: "
+            + _variant_predictors(tasks_done, [v for v in variants if v.startswith("meta_nas:")])
+            + "; of `meta_nas`: "
+            + _steps_note(tasks_done)
+            + ". Mean regret:\n\n"
             + "\n".join(rows)
         )
     body = (

@@ -359,7 +359,7 @@ def test_held_out_meta_init_cache_reuses_only_the_same_config(tmp_path, data_roo
         "transnas_micro/class_scene",
         "transnas_micro/normal",
     ]
-    assert len(list(tmp_path.glob("boil_transnas_micro__jigsaw_3_*.pt"))) == 1
+    (first_path,) = tmp_path.glob("boil_transnas_micro__jigsaw_3_*.pt")
     again, hit = held_out_meta_init(
         "transnas_micro/jigsaw", config, data_root=data_root, cache_dir=tmp_path
     )
@@ -374,3 +374,24 @@ def test_held_out_meta_init_cache_reuses_only_the_same_config(tmp_path, data_roo
         "transnas_micro/normal", config, data_root=data_root, cache_dir=tmp_path
     )
     assert not hit and len(list(tmp_path.glob("*.pt"))) == 3
+    # another step count or seed is another key; a time budget is never cached
+    more = TrainConfig({**raw, "meta": {**raw["meta"], "steps": 4}}, "tiny")
+    _, hit = held_out_meta_init(
+        "transnas_micro/jigsaw", more, data_root=data_root, cache_dir=tmp_path
+    )
+    assert not hit
+    reseeded = TrainConfig({**raw, "seed": 1}, "tiny")
+    _, hit = held_out_meta_init(
+        "transnas_micro/jigsaw", reseeded, data_root=data_root, cache_dir=tmp_path
+    )
+    assert not hit and len(list(tmp_path.glob("*.pt"))) == 5
+    budget = TrainConfig({**raw, "time_budget_s": 60}, "tiny")
+    held_out_meta_init("transnas_micro/jigsaw", budget, data_root=data_root, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.pt"))) == 5
+    # a file under the right name but trained from another config is not trusted
+    (more_path,) = tmp_path.glob("boil_transnas_micro__jigsaw_4_*.pt")
+    first_path.write_bytes(more_path.read_bytes())
+    _, hit = held_out_meta_init(
+        "transnas_micro/jigsaw", config, data_root=data_root, cache_dir=tmp_path
+    )
+    assert not hit

@@ -131,22 +131,30 @@ def held_out_meta_init(
 ) -> tuple[MetaPredictor, bool]:
     """The meta-initialisation ``config`` gives when ``held_out`` is left out of its pool.
 
-    With ``cache_dir``, a predictor meta-trained before from the same configuration and exclusion
-    is loaded from there (and a new one saved there). The file name carries the algorithm, the
-    task, the step count and a hash of the full configuration, so a changed config never reuses
-    an old file. Returns ``(predictor, loaded_from_cache)``; the training wall time is in
-    ``predictor.info["seconds"]``.
+    With ``cache_dir``, a predictor meta-trained before from the same configuration, exclusion and
+    ``data_root`` is loaded from there (and a new one saved there). The file name carries the
+    algorithm, the task, the step count and a hash of those, so a changed config never reuses an
+    old file; a file whose recorded config differs from ``config`` is not used either. The key
+    does not cover the code: after changing the meta-training code or the task data, empty the
+    cache. A config with a time budget is never cached (its run may stop before its steps).
+    Returns ``(predictor, loaded_from_cache)``; the training wall time is in
+    ``predictor.info["seconds"]`` and the commit that trained it in ``predictor.info["commit"]``.
     """
     if algorithm is not None:
         config = _config_for(config, algorithm)
     path = None
-    if cache_dir is not None:
-        raw = {"config": config.to_dict(), "exclude": [held_out]}
+    if cache_dir is not None and config.time_budget_s is None:
+        raw: dict[str, Any] = {"config": config.to_dict(), "exclude": [held_out]}
+        if data_root is not None:
+            raw["data_root"] = str(Path(data_root).resolve())
         key = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:10]
         name = f"{config.meta.algorithm}_{held_out.replace('/', '__')}_{config.meta.steps}_{key}.pt"
         path = Path(cache_dir) / name
         if path.exists():
-            return MetaPredictor.load(path), True
+            cached = MetaPredictor.load(path)
+            if cached.info.get("config") == config.to_dict():
+                return cached, True
+            _log.warning("%s was trained from another config: meta-training afresh", path)
     predictor = run_meta_train(config, data_root=data_root, exclude=[held_out])
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +181,8 @@ def evaluate_held_out(
     Returns:
         ``{method: {K: {"spearman": mean, "kendall": mean, "spearman_std": std, "seeds": n}}}``
         plus ``"_meta_seconds": {algorithm: seconds}`` (meta-training wall time, also for a
-        cached meta-initialisation) and ``"_meta_cached": [algorithms loaded from the cache]``.
+        cached meta-initialisation), ``"_meta_cached": [algorithms loaded from the cache]`` and
+        ``"_meta_cached_commit": {algorithm: commit that trained the cached one}``.
     """
     methods = list(methods)
     unknown = set(methods) - set(METHODS)
@@ -190,6 +199,7 @@ def evaluate_held_out(
     if {"zero_shot", "boil_auto"} & set(methods) and "boil" not in meta_needed:
         meta_needed.append("boil")
     cached: list[str] = []
+    meta_commits: dict[str, str | None] = {}
     for alg in meta_needed:
         predictor, hit = held_out_meta_init(
             held_out, config, algorithm=alg, data_root=data_root, cache_dir=cache_dir
@@ -197,6 +207,7 @@ def evaluate_held_out(
         meta_seconds[alg] = predictor.info.get("seconds")
         if hit:
             cached.append(alg)
+            meta_commits[alg] = predictor.info.get("commit")
         say(
             f"{held_out}: meta-trained {alg} in {meta_seconds[alg]} s"
             + (" (loaded from the cache)" if hit else "")
@@ -242,4 +253,5 @@ def evaluate_held_out(
         )
     out["_meta_seconds"] = meta_seconds
     out["_meta_cached"] = cached
+    out["_meta_cached_commit"] = meta_commits
     return out
