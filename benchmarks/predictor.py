@@ -299,6 +299,7 @@ def main(argv=None) -> int:
     if args.timing_only:
         results.setdefault("meta", {})["timing"] = _timing()
         results["meta"]["timing_command"] = "python benchmarks/predictor.py --timing-only"
+        results["meta"]["timing_date"] = time.strftime("%Y-%m-%d")
         write_json("predictor", results)
         print(results["meta"]["timing"])
         args.timing = False
@@ -367,7 +368,12 @@ def _write_sections(results: dict, run: dict) -> None:
     )
     if "timing" in results["meta"]:
         body += (
-            "\n\nShipped predictor (2 CPU threads):\n\n| measurement | value |\n|---|---|\n"
+            "\n\nShipped predictor (2 CPU threads; `"
+            + results["meta"].get("timing_command", "python benchmarks/predictor.py --timing")
+            + "`"
+            + (f", {results['meta']['timing_date']}" if "timing_date" in results["meta"] else "")
+            + "; timings move with the machine's load: run it on an otherwise idle machine):"
+            "\n\n| measurement | value |\n|---|---|\n"
             + "\n".join(f"| {k} | {v} |" for k, v in results["meta"]["timing"].items())
         )
     update_results_md("Meta-predictor: leave-one-task-out few-shot ranking", body)
