@@ -13,6 +13,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
+# held-out meta-initialisations, shared by predictor.py and search.py (gitignored)
+META_CACHE = HERE / ".cache"
 
 
 def meta(command: str, started: float) -> dict[str, Any]:
@@ -115,3 +117,23 @@ def refresh_oneshot_summary() -> Path | None:
         result.setdefault("meta", {})["proxies_from"] = pmeta.get("command")
     write_json("oneshot", result)
     return path
+
+
+def held_out_config(task: str, steps: int, pool: str = "family") -> dict[str, Any]:
+    """The raw training config of a leave-one-task-out predictor: the shipped default's, with
+    ``steps`` outer steps, no time budget, and the pool of the task's family (``pool="family"``)
+    or of every evaluated family (``"all"``); the task itself is excluded by the caller.
+
+    predictor.py and search.py both build their configs here, so that equal settings hash to the
+    same cached meta-initialisation (:func:`nas_meta_tune.predictors.evaluation.held_out_meta_init`).
+    """
+    from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR
+    from nas_meta_tune.predictors.tasks import EVAL_TASKS
+    from nas_meta_tune.predictors.training import load_train_config
+
+    raw = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
+    raw["meta"]["steps"] = steps
+    raw["time_budget_s"] = None
+    families = [task.split("/")[0]] if pool == "family" else list(EVAL_TASKS)
+    raw["pool"] = {"families": families, "tasks": None, "exclude": []}
+    return raw

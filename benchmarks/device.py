@@ -59,20 +59,21 @@ def _rate(fn, n: int, device: str) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _devices(module: torch.nn.Module) -> list[str]:
+    """The device types its parameters live on (proof that the work ran there)."""
+    return sorted({p.device.type for p in module.parameters()})
+
+
 def gnn_spos(device: str, steps: int, evals: int, data_root: str | None) -> dict:
     trainer = build_supernet("cora", seed=0, device=device, data_root=data_root)
     trainer.train(5)  # warm-up: allocations, kernels
     steps_per_s = _rate(trainer.step, steps, device)
     archs = get_space("nasbench_graph").sample(evals, seed=0, unique=True)
-    _sync(device)
-    t0 = time.perf_counter()
-    trainer.rank(archs)
-    _sync(device)
-    on = {p.device.type for p in trainer.supernet.parameters()}
+    evals_per_s = evals * _rate(lambda: trainer.rank(archs), 1, device)
     return {
         "steps_per_s": round(steps_per_s, 2),
-        "evals_per_s": round(evals / (time.perf_counter() - t0), 2),
-        "param_devices": sorted(on),
+        "evals_per_s": round(evals_per_s, 2),
+        "param_devices": _devices(trainer.supernet),
     }
 
 
@@ -83,8 +84,7 @@ def nb201_spos(device: str, steps: int, width: int, cells: int) -> dict:
     )
     trainer.train(3)
     steps_per_s = _rate(trainer.step, steps, device)
-    on = {p.device.type for p in trainer.supernet.parameters()}
-    return {"steps_per_s": round(steps_per_s, 2), "param_devices": sorted(on)}
+    return {"steps_per_s": round(steps_per_s, 2), "param_devices": _devices(trainer.supernet)}
 
 
 def proxies(device: str, n_archs: int, width: int, cells: int) -> tuple[dict, np.ndarray]:
@@ -95,19 +95,12 @@ def proxies(device: str, n_archs: int, width: int, cells: int) -> tuple[dict, np
     archs = get_space("nb201").sample(n_archs, seed=0, unique=True)
     batch = gaussian_standin_batch(64, (3, 32, 32), 10, seed=0)
     builder = partial(build_nb201, C=width, N=cells)
+    score = partial(score_architectures, space="nb201", builder=builder, batch=batch, device=device)
     out, scores = {}, []
     for name in PROXIES:
-        score_architectures(
-            name, archs[:1], space="nb201", builder=builder, batch=batch, device=device
-        )
-        _sync(device)
-        t0 = time.perf_counter()
-        s = score_architectures(
-            name, archs, space="nb201", builder=builder, batch=batch, device=device, seed=0
-        )
-        _sync(device)
-        out[name] = {"archs_per_s": round(n_archs / (time.perf_counter() - t0), 2)}
-        scores.append(s)
+        score(name, archs[:1])  # warm-up
+        rate = _rate(lambda n=name: scores.append(score(n, archs, seed=0)), 1, device)
+        out[name] = {"archs_per_s": round(n_archs * rate, 2)}
     return out, np.array(scores)
 
 

@@ -24,12 +24,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
-from _common import HERE, RESULTS, meta, update_results_md, write_json
+from _common import META_CACHE, RESULTS, held_out_config, meta, update_results_md, write_json
 
 from nas_meta_tune.predictors.evaluation import METHODS, evaluate_held_out
-from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR
 from nas_meta_tune.predictors.tasks import EVAL_TASKS
-from nas_meta_tune.predictors.training import TrainConfig, load_train_config
+from nas_meta_tune.predictors.training import TrainConfig
 
 KS = (0, 5, 10, 20, 50)
 
@@ -250,20 +249,19 @@ def main(argv=None) -> int:
         return 0
     if args.timing_only:
         tasks, args.merge, args.timing = [], True, True
-    base = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
-    base["meta"]["steps"] = args.steps
-    base["time_budget_s"] = None
-
-    def config_for(task: str) -> dict:
-        raw = json.loads(json.dumps(base))
-        if args.pool == "family":
-            raw["pool"] = {"families": [task.split("/")[0]], "tasks": None, "exclude": []}
-        else:
-            raw["pool"] = {"families": list(EVAL_TASKS), "tasks": None, "exclude": []}
-        return raw
-
-    cache = None if args.no_cache or args.smoke_test else str(HERE / ".cache")
-    jobs = [(t, config_for(t), methods, args.ks, args.seeds, args.data_root, cache) for t in tasks]
+    cache = None if args.no_cache or args.smoke_test else str(META_CACHE)
+    jobs = [
+        (
+            t,
+            held_out_config(t, args.steps, args.pool),
+            methods,
+            args.ks,
+            args.seeds,
+            args.data_root,
+            cache,
+        )
+        for t in tasks
+    ]
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as ex:
             futs = [ex.submit(_one, *j) for j in jobs]
@@ -282,13 +280,13 @@ def main(argv=None) -> int:
         entry.setdefault("_meta_seconds", {}).update(
             {a + suffix: s for a, s in res["_meta_seconds"].items()}
         )
-        # meta-initialisations loaded from benchmarks/.cache: trained by an earlier run (commit)
-        for a in res.get("_meta_cached", []):
-            entry.setdefault("_meta_cached_from", {})[a + suffix] = res["_meta_cached_commit"].get(
-                a
-            )
-        for a in set(res["_meta_seconds"]) - set(res.get("_meta_cached", [])):
-            entry.get("_meta_cached_from", {}).pop(a + suffix, None)
+        # meta-initialisations loaded from benchmarks/.cache: the commit of the run that trained them
+        cached_from = entry.setdefault("_meta_cached_from", {})
+        for a in res["_meta_seconds"]:
+            if a in res["_meta_cached"]:
+                cached_from[a + suffix] = res["_meta_cached"][a]
+            else:
+                cached_from.pop(a + suffix, None)
         # meta-training steps per algorithm (entries of older runs without it ran 600)
         entry.setdefault("_meta_steps", {}).update(
             {a + suffix: args.steps for a in res["_meta_seconds"]}

@@ -25,28 +25,21 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
-from _common import HERE, RESULTS, meta, update_results_md, write_json
+from _common import META_CACHE, RESULTS, held_out_config, meta, update_results_md, write_json
 
 from nas_meta_tune.predictors import MetaPredictor
 from nas_meta_tune.predictors.evaluation import held_out_meta_init
-from nas_meta_tune.predictors.meta_predictor import WEIGHTS_DIR
 from nas_meta_tune.predictors.tasks import EVAL_TASKS, load_task
-from nas_meta_tune.predictors.training import TrainConfig, load_train_config
+from nas_meta_tune.predictors.training import TrainConfig
 
 CHECKPOINTS = (10, 20, 50, 100)
-CACHE = HERE / ".cache"
+CACHE = META_CACHE  # the smoke test points it elsewhere
 
 
 def held_out_predictor(task: str, steps: int) -> MetaPredictor:
-    """BOIL meta-trained on the task's family without the task.
-
-    Cached under benchmarks/.cache, shared with benchmarks/predictor.py (same config, same file).
-    """
-    raw = load_train_config(WEIGHTS_DIR / "default.toml").to_dict()
-    raw["meta"]["steps"] = steps
-    raw["time_budget_s"] = None
-    raw["pool"] = {"families": [task.split("/")[0]], "tasks": None, "exclude": []}
-    config = TrainConfig(raw, "benchmarks/search.py")
+    """BOIL meta-trained on the task's family without the task (the cached file predictor.py
+    scores for the same steps)."""
+    config = TrainConfig(held_out_config(task, steps), "benchmarks/search.py")
     return held_out_meta_init(task, config, algorithm="boil", cache_dir=CACHE)[0]
 
 

@@ -181,8 +181,8 @@ def evaluate_held_out(
     Returns:
         ``{method: {K: {"spearman": mean, "kendall": mean, "spearman_std": std, "seeds": n}}}``
         plus ``"_meta_seconds": {algorithm: seconds}`` (meta-training wall time, also for a
-        cached meta-initialisation), ``"_meta_cached": [algorithms loaded from the cache]`` and
-        ``"_meta_cached_commit": {algorithm: commit that trained the cached one}``.
+        cached meta-initialisation) and ``"_meta_cached": {algorithm: commit}`` for the
+        meta-initialisations loaded from the cache (the commit that trained them).
     """
     methods = list(methods)
     unknown = set(methods) - set(METHODS)
@@ -198,16 +198,14 @@ def evaluate_held_out(
     meta_needed = [m for m in methods if m in ALGORITHMS]
     if {"zero_shot", "boil_auto"} & set(methods) and "boil" not in meta_needed:
         meta_needed.append("boil")
-    cached: list[str] = []
-    meta_commits: dict[str, str | None] = {}
+    cached: dict[str, str | None] = {}  # algorithm -> commit that trained the cached file
     for alg in meta_needed:
         predictor, hit = held_out_meta_init(
             held_out, config, algorithm=alg, data_root=data_root, cache_dir=cache_dir
         )
         meta_seconds[alg] = predictor.info.get("seconds")
         if hit:
-            cached.append(alg)
-            meta_commits[alg] = predictor.info.get("commit")
+            cached[alg] = predictor.info.get("commit")
         say(
             f"{held_out}: meta-trained {alg} in {meta_seconds[alg]} s"
             + (" (loaded from the cache)" if hit else "")
@@ -253,5 +251,4 @@ def evaluate_held_out(
         )
     out["_meta_seconds"] = meta_seconds
     out["_meta_cached"] = cached
-    out["_meta_cached_commit"] = meta_commits
     return out
