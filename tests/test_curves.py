@@ -458,3 +458,11 @@ def test_predicting_a_step_the_curve_has_reached_returns_its_own_value():
         pred = model.predict(steps, values, target)
         assert pred.mean == pytest.approx(expected) and pred.std == 0.0
     assert model.predict(steps, values, 15.5).mean == pytest.approx(np.interp(15.5, steps, values))
+
+
+def test_observed_value_between_huge_points_stays_finite():
+    # found by the fuzz test: np.interp's slope overflowed between 0 and ~9e307
+    pred = ParametricEnsemble(n_samples=20).predict([0.25, 0.75], [8.98846567431158e307, 0.0], 0.5)
+    assert pred.mean == pytest.approx(4.49423283715579e307) and pred.std == 0
+    assert ParametricEnsemble().predict([1, 2, 4], [10.0, 20.0, 40.0], 3).mean == 30.0
+    assert ParametricEnsemble().predict([1, 2, 4], [10.0, 20.0, 40.0], 4).mean == 40.0

@@ -321,8 +321,19 @@ def _effective_n(resid: np.ndarray) -> float:
 
 def _observed(steps: np.ndarray, values: np.ndarray, target: float) -> CurvePrediction:
     """The curve's own value at a step it has already reached (linear between reported steps;
-    before the first one, the first value), with no spread."""
-    return CurvePrediction(mean=float(np.interp(target, steps, values)), std=0.0)
+    before the first one, the first value), with no spread.
+
+    Interpolated as a convex combination of the two neighbours, which stays finite for any finite
+    values (``np.interp``'s slope overflows between values near the float limit)."""
+    i = int(np.searchsorted(steps, target, side="right"))
+    if i == 0:
+        return CurvePrediction(mean=float(values[0]), std=0.0)
+    if i == len(steps) or steps[i] == steps[i - 1]:
+        return CurvePrediction(mean=float(values[i - 1]), std=0.0)
+    w = (target - steps[i - 1]) / (steps[i] - steps[i - 1])
+    lo, hi = sorted((float(values[i - 1]), float(values[i])))
+    mean = (1.0 - w) * values[i - 1] + w * values[i]
+    return CurvePrediction(mean=float(min(max(mean, lo), hi)), std=0.0)
 
 
 def _trivial(values: np.ndarray, bounds: tuple[float, float] | None) -> CurvePrediction:
