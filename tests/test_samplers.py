@@ -147,11 +147,13 @@ def test_proposer_never_repeats_and_rejects_other_space(predictor):
 
 
 def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
+    """The adaptation rule, per proposal (the dropout proposer adapts at every call; the GP
+    proposer uses the same rule at each re-embedding of the space)."""
     space, table = nb201
     archs = space.sample(40, seed=3, unique=True)
     hist = [(a, table[a.key]) for a in archs]
     probe = space.sample(200, seed=4)
-    prop = MetaNASProposer(space, predictor, seed=0, warm_steps=3, reinit_every=3)
+    prop = MetaNASProposer(space, predictor, seed=0, warm_steps=3, reinit_every=3, surrogate="dropout")
     fresh = [
         predictor.adapt([a for a, _ in hist[:n]], [s for _, s in hist[:n]]).predict(probe)
         for n in (20, 21, 22, 23)
@@ -175,7 +177,7 @@ def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
         atol=1e-5,
     )
     # warm_steps=None: a proposal depends on the history only, whatever came before
-    cold = MetaNASProposer(space, predictor, seed=0, warm_steps=None)
+    cold = MetaNASProposer(space, predictor, seed=0, warm_steps=None, surrogate="dropout")
     cold.propose(hist[:30])
     cold.propose(hist[:31])
     np.testing.assert_allclose(
@@ -189,7 +191,9 @@ def test_short_histories_always_re_adapt_from_the_meta_initialisation(predictor,
     space, table = nb201
     hist = [(a, table[a.key]) for a in space.sample(8, seed=6, unique=True)]
     probe = space.sample(100, seed=7)
-    prop = MetaNASProposer(space, predictor, seed=0, warm_steps=3, reinit_every=50, warm_after=6)
+    prop = MetaNASProposer(
+        space, predictor, seed=0, warm_steps=3, reinit_every=50, warm_after=6, surrogate="dropout"
+    )
     for n in (3, 4, 5, 6, 7):
         prop.propose(hist[:n])
         fresh = predictor.adapt([a for a, _ in hist[:n]], [s for _, s in hist[:n]]).predict(probe)
@@ -205,7 +209,9 @@ def test_short_histories_always_re_adapt_from_the_meta_initialisation(predictor,
 def test_auto_adapt_steps_cross_validates_each_re_adaptation(predictor, nb201):
     space, table = nb201
     hist = [(a, table[a.key]) for a in space.sample(12, seed=8, unique=True)]
-    prop = MetaNASProposer(space, predictor, seed=0, adapt_steps="auto", warm_steps=None)
+    prop = MetaNASProposer(
+        space, predictor, seed=0, adapt_steps="auto", warm_steps=None, surrogate="dropout"
+    )
     prop.propose(hist)
     assert prop.last_adapted.adapt_info["selected"]
     chosen = prop.last_adapted.adapt_info["steps"]
@@ -219,8 +225,8 @@ def test_auto_adapt_steps_cross_validates_each_re_adaptation(predictor, nb201):
 
 
 def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
-    """nb201 (6,466 unique cells) is larger than score_limit, so candidates come from a
-    shortlist: the zero-shot model's favourites first, then the adapted model's, refreshed every
+    """The dropout proposer (the GP proposer scores the whole space): nb201 (6,466 unique
+    cells) is larger than score_limit, so candidates come from a shortlist: the zero-shot model's favourites first, then the adapted model's, refreshed every
     refresh_every evaluations (refresh_every=None keeps the first)."""
     space, table = nb201
     full = space.enumerate(unique=True)
@@ -229,8 +235,12 @@ def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
     def top(model, k=225):  # the three quarters of score_limit=300 ranked best
         return {full[i].key for i in np.argsort(-model.predict(full), kind="stable")[:k]}
 
-    prop = MetaNASProposer(space, predictor, seed=0, score_limit=300, refresh_every=5)
-    frozen = MetaNASProposer(space, predictor, seed=0, score_limit=300, refresh_every=None)
+    prop = MetaNASProposer(
+        space, predictor, seed=0, score_limit=300, refresh_every=5, surrogate="dropout"
+    )
+    frozen = MetaNASProposer(
+        space, predictor, seed=0, score_limit=300, refresh_every=None, surrogate="dropout"
+    )
     for p in (prop, frozen):
         p.propose()
     zero_shot = {a.key for a in prop._shortlist[1]}
@@ -252,11 +262,15 @@ def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
     prop.set_state(prop.state())  # a restore drops the shortlist with the warm model
     assert prop._shortlist is None
     # refresh_every=None ranks with the meta-initialisation even when its first call has a history
-    late = MetaNASProposer(space, predictor, seed=0, score_limit=300, refresh_every=None)
+    late = MetaNASProposer(
+        space, predictor, seed=0, score_limit=300, refresh_every=None, surrogate="dropout"
+    )
     late.propose(hist[:10])
     assert top(predictor) <= {a.key for a in late._shortlist[1]}
     # a numpy Generator as seed (which as_generator accepts) draws the random quarter from it
-    gen = MetaNASProposer(space, predictor, seed=np.random.default_rng(1), score_limit=300)
+    gen = MetaNASProposer(
+        space, predictor, seed=np.random.default_rng(1), score_limit=300, surrogate="dropout"
+    )
     assert gen.propose(hist[:5]) and len(gen._shortlist[1]) == 300
     with pytest.raises(ValueError, match="refresh_every"):
         MetaNASProposer(space, predictor, refresh_every=0)

@@ -24,7 +24,7 @@ import optuna  # noqa: E402
 
 from ..exceptions import InvalidArchitectureError  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ..predictors.tasks import load_task, load_task_pool  # noqa: E402
+from ..predictors.tasks import NASTask, load_task, load_task_pool  # noqa: E402
 from ._regret import regret_curve  # noqa: E402
 
 __all__ = ["SAMPLERS", "SYNE_SEARCHERS", "make_sampler", "regret_curve", "run_method", "compare"]
@@ -70,33 +70,43 @@ def make_sampler(
     raise ValueError(f"unknown sampler {name!r}; choose from {SAMPLERS}.")
 
 
+def _task(task: str | NASTask, data_root: Any) -> NASTask:
+    return task if isinstance(task, NASTask) else load_task(task, data_root)
+
+
 def run_method(
     method: str,
-    task_name: str,
+    task_name: str | NASTask,
     *,
     n_trials: int,
     seed: int,
     predictor: MetaPredictor | None = None,
     data_root: Any = None,
     on_trial: Callable[[], None] | None = None,
+    batch: int = 1,
 ) -> dict[str, Any]:
     """One run: ``{"values": [...], "regret": [...], "overhead_ms": [...]}`` (overhead = time
-    the sampler spent per trial, measured around the study's ask)."""
+    the sampler spent per trial, measured around the study's ask). ``task_name`` is a
+    ``"family/task"`` name or a :class:`~nas_meta_tune.predictors.tasks.NASTask` (e.g. a derived
+    objective such as accuracy minus a latency penalty, named ``"family/task+..."``).
+    ``batch > 1`` simulates that many synchronous parallel workers: ``batch`` trials are asked
+    (each sampler call sees the others as RUNNING) before their values are told."""
     if method in SYNE_SEARCHERS:
         from .syne import run_syne_searcher
 
         return run_syne_searcher(
             method, task_name, n_trials=n_trials, seed=seed, data_root=data_root, on_trial=on_trial
         )
-    task = load_task(task_name, data_root)
+    task = _task(task_name, data_root)
     table = {a.key: s for a, s in zip(task.archs, task.scores)}
     best = float(np.max(task.scores))
     space = task.space
     if method == "static_transfer":
         from ..predictors.baselines import StaticTransferPredictor
 
-        family = task_name.split("/")[0]
-        siblings = load_task_pool([family], exclude=[task_name], data_root=data_root)
+        family = task.name.split("/")[0]
+        base = task.name.split("+")[0]  # a derived objective's own task
+        siblings = load_task_pool([family], exclude=[base], data_root=data_root)
         order = np.argsort(-StaticTransferPredictor(siblings).predict(task.archs), kind="stable")
         values, seen = [], set()
         for i in order:
@@ -112,25 +122,28 @@ def run_method(
         return {"values": values, "regret": regret_curve(values, best).tolist(), "overhead_ms": []}
     sampler = make_sampler(method, space, seed, predictor)
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    overhead = []
-    for _ in range(n_trials):
-        t0 = time.perf_counter()
-        trial = study.ask()
-        try:
-            arch = space.suggest(trial)
-        except InvalidArchitectureError:  # an invalid independent draw: a failed evaluation
+    overhead: list[float] = []
+    done = 0
+    while done < n_trials:
+        # ``batch`` workers: each asks while the others' trials are still running, then all tell
+        asked = []
+        for _ in range(min(batch, n_trials - done)):
+            t0 = time.perf_counter()
+            trial = study.ask()
+            try:
+                arch = space.suggest(trial)
+            except InvalidArchitectureError:  # an invalid independent draw: a failed evaluation
+                arch = None
             overhead.append(1000 * (time.perf_counter() - t0))
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            asked.append((trial, arch))
+        for trial, arch in asked:
+            if arch is not None and arch.key in table:
+                study.tell(trial, float(table[arch.key]))
+            else:  # invalid or not in the benchmark: a failed evaluation
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
             if on_trial:
                 on_trial()
-            continue
-        overhead.append(1000 * (time.perf_counter() - t0))
-        if arch.key in table:
-            study.tell(trial, float(table[arch.key]))
-        else:  # not in the benchmark: a failed evaluation
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        if on_trial:
-            on_trial()
+        done += len(asked)
     values = [t.value if t.value is not None else np.nan for t in study.trials]
     return {
         "values": values,
@@ -140,7 +153,7 @@ def run_method(
 
 
 def compare(
-    task_name: str,
+    task_name: str | NASTask,
     methods: Sequence[str],
     *,
     n_trials: int,
@@ -148,6 +161,7 @@ def compare(
     predictor: MetaPredictor | None = None,
     data_root: Any = None,
     on_trial: Callable[[], None] | None = None,
+    batch: int = 1,
 ) -> dict[str, list[dict[str, Any]]]:
     """``{method: [run per seed]}`` (see :func:`run_method`)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -161,6 +175,7 @@ def compare(
                 predictor=predictor,
                 data_root=data_root,
                 on_trial=on_trial,
+                batch=batch,
             )
             for s in seeds
         ]

@@ -41,7 +41,7 @@ def benchmark_entry_point() -> str:
 
 def run_syne_searcher(
     method: str,
-    task_name: str,
+    task_name: Any,
     *,
     n_trials: int,
     seed: int,
@@ -59,13 +59,13 @@ def run_syne_searcher(
     """
     import numpy as np
 
-    from ..predictors.tasks import load_task
+    from ..predictors.tasks import NASTask, load_task
     from ._regret import regret_curve
 
     require("syne_tune", feature="Syne Tune baselines")
     from syne_tune.optimizer.schedulers.searchers.regularized_evolution import RegularizedEvolution
 
-    task = load_task(task_name, data_root)
+    task = task_name if isinstance(task_name, NASTask) else load_task(task_name, data_root)
     space = task.space
     table = {a.key: float(s) for a, s in zip(task.archs, task.scores)}
     cs = syne_config_space(space)

@@ -282,16 +282,33 @@ class MetaPredictor:
             self._init_model() if self._n_adapted else self._model, self.config, info=self.info
         )
 
+    @staticmethod
+    def input_batches(
+        archs: Sequence[Architecture], *, batch_size: int = 2048
+    ) -> list[tuple[torch.Tensor, ...]]:
+        """The GCN's padded inputs of ``archs`` in batches, for :meth:`embed` to reuse when the
+        same architectures are embedded again (e.g. a whole space under successive
+        adaptations)."""
+        archs = list(archs)
+        return [
+            GCNPredictor.inputs(archs[i : i + batch_size]) for i in range(0, len(archs), batch_size)
+        ]
+
     @torch.no_grad()
-    def embed(self, archs: Sequence[Architecture], *, batch_size: int = 8192) -> np.ndarray:
-        """``float32[len(archs), mlp_hidden]`` graph embeddings that feed the head."""
+    def embed(
+        self,
+        archs: Sequence[Architecture] | None = None,
+        *,
+        batch_size: int = 2048,
+        batches: Sequence[tuple[torch.Tensor, ...]] | None = None,
+    ) -> np.ndarray:
+        """``float32[len(archs), mlp_hidden]`` graph embeddings that feed the head (or of the
+        architectures of ``batches`` from :meth:`input_batches`)."""
         self._model.eval()
         dev = next(self._model.parameters()).device
-        parts = []
-        archs = list(archs)
-        for i in range(0, len(archs), batch_size):
-            chunk = archs[i : i + batch_size]
-            parts.append(self._model.embed_graphs(*self._model.inputs(chunk, device=dev)).cpu())
+        if batches is None:
+            batches = self.input_batches(archs or [], batch_size=batch_size)
+        parts = [self._model.embed_graphs(*(t.to(dev) for t in b)).cpu() for b in batches]
         if not parts:
             return np.zeros((0, self._model.config.mlp_hidden), dtype=np.float32)
         return torch.cat(parts).numpy()
@@ -304,7 +321,7 @@ class MetaPredictor:
         return_std: bool = False,
         n_samples: int = 32,
         seed: int = 0,
-        batch_size: int = 8192,
+        batch_size: int = 2048,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Predicted scores (higher = better) of ``archs``; with ``return_std`` also their std.
 

@@ -80,7 +80,8 @@ class MetaNASSampler(BaseSampler):
         seed: Seed of the proposer and of the default independent sampler.
         independent_sampler: Samples every non-architecture parameter (default: ``TPESampler``).
         acquisition, beta, adapt_steps, max_history, pool_size: see
-            :class:`~nas_meta_tune.search.MetaNASProposer`.
+            :class:`~nas_meta_tune.search.MetaNASProposer` (the default acquisition is log-EI on
+            the guarded transfer GP).
         use_pruned: Use PRUNED trials' last intermediate values (capped, see the module doc).
         **proposer_kwargs: Further :class:`~nas_meta_tune.search.MetaNASProposer` options
             (``score_limit``, ``warm_steps``, ``reinit_every``, ``n_parents``...).
@@ -93,7 +94,7 @@ class MetaNASSampler(BaseSampler):
         *,
         seed: int | None = None,
         independent_sampler: BaseSampler | None = None,
-        acquisition: str = "ucb",
+        acquisition: str | None = None,
         beta: float = 1.0,
         adapt_steps: int | str | None = None,
         max_history: int = 100,

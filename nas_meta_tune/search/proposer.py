@@ -2,32 +2,36 @@
 
 Given a space, a :class:`~nas_meta_tune.predictors.MetaPredictor`, the history of evaluated
 ``(architecture, score)`` pairs (higher = better) and the pending architectures,
-:meth:`MetaNASProposer.propose` returns the next architecture to evaluate:
+:meth:`MetaNASProposer.propose` returns the next architectures to evaluate. By default
+(``surrogate="gp"``) it is transfer Bayesian optimisation:
 
 1. **Adapt** the predictor on the history with its inner-loop rule (BOIL: body only). By default
    (``warm_steps=5``) a proposal continues from the previous one's adapted weights with 5 steps
    while the history only grows, and re-adapts from the meta-initialisation (``adapt_steps``)
-   every ``reinit_every`` proposals (and at every proposal while the history has fewer than
-   ``warm_after`` evaluations, 0 by default); ``warm_steps=None`` always re-adapts from the
-   meta-initialisation, so a proposal then depends only on the history. Warm-continuing is
-   the default for speed: about 60-80 ms per suggestion up to 500 trials (the overhead run of
-   ``benchmarks/search.py``).
-   The history used is capped at ``max_history`` (the best half and a seeded random half of the
-   rest), which bounds the cost of long studies.
+   every ``reinit_every`` proposals; ``warm_steps=None`` always re-adapts from the
+   meta-initialisation. The history used is capped at ``max_history`` (the best half and a
+   seeded random half of the rest), which bounds the cost of long studies.
 2. **Candidates**: for a space that can be enumerated (nb201: 6,466 unique cells,
    NAS-Bench-Graph: 26,206), all of it when it has at most ``score_limit`` architectures, else a
-   shortlist of that many: three quarters the ones the predictor ranks best, the last quarter at
-   random. The shortlist is re-ranked with the adapted predictor every ``refresh_every``
-   evaluations (the meta-initialisation picks the first one), so what the study has learnt
-   reaches the whole space, not only the zero-shot favourites. Otherwise ``pool_size``
-   random architectures. Plus, always, the neighbours of the ``n_parents`` best observed ones.
-   Scoring fewer candidates keeps each proposal fast (one forward pass of the adapted body per
-   candidate).
-3. **Acquisition** on the predicted mean and MC-dropout std: ``"ucb"`` (mean + beta * std),
-   ``"ei"``, ``"thompson"`` or ``"mean"``. Evaluated and pending architectures are never proposed
-   again; isomorphic duplicates (same :meth:`SearchSpace.key`) count as the same architecture.
+   shortlist of that many: three quarters the ones the adapted predictor ranks best (re-ranked
+   over the whole space every ``refresh_every`` evaluations), the last quarter at random.
+   Otherwise ``pool_size`` random architectures. Plus, always, the neighbours of the
+   ``n_parents`` best observed ones (local search around the incumbents).
+3. **Surrogate** (:class:`~nas_meta_tune.search.surrogate.TransferGPSurrogate`): a GP whose mean
+   is the adapted predictor and whose kernel reads the adapted GCN body's embedding, guarded by a
+   target-only GP on a one-hot encoding, the two weighted by how well each ranked the study's
+   architectures before their scores were known (RGPE). Its posterior is the uncertainty the
+   acquisition uses: it shrinks where evidence lies near a candidate.
+4. **Acquisition**: ``"log_ei"`` (default) on the rank-normalised scale, or ``"ucb"`` / ``"ei"``
+   / ``"thompson"`` / ``"mean"``. A batch (``n > 1``) and the pending architectures are handled by
+   kriging believer: each pick and each pending architecture is a fantasy observation at its
+   posterior mean, which shrinks the variance around it, so the next pick looks elsewhere.
+   Evaluated and pending architectures are never proposed again; isomorphic duplicates (same
+   :meth:`SearchSpace.key`) count as the same architecture.
 
-With an empty history the first proposal is the predictor's zero-shot best: no random start-up.
+With fewer than two distinct scores the proposal is the predictor's zero-shot best
+(``initial="mean"``), no random start-up. ``surrogate="dropout"`` is the earlier proposer (the
+adapted predictor with an MC-dropout standard deviation on the head's input), kept as an ablation.
 Everything is seeded by ``seed``; the proposer holds no framework object.
 """
 
@@ -49,11 +53,17 @@ from ..predictors.meta_predictor import MetaPredictor
 from ..predictors.tasks import normalize_scores
 from ..spaces import get_space
 from ..spaces._base import Architecture, SearchSpace
+from .acquisition import log_ei
+from .surrogate import CombinedPosterior, TransferGPSurrogate, param_onehot
 
 __all__ = ["ACQUISITIONS", "MetaNASProposer", "SpaceExhaustedError"]
 
-ACQUISITIONS = ("ucb", "ei", "thompson", "mean")
+ACQUISITIONS = ("log_ei", "ucb", "ei", "thompson", "mean")
+#: ``"gp"``: the transfer GP guarded by a target-only GP (:mod:`.surrogate`); ``"dropout"``: the
+#: adapted meta-predictor with MC-dropout std (the earlier proposer, kept as an ablation)
+SURROGATES = ("gp", "dropout")
 _log = get_logger(__name__)
+_SCORE_CHUNK = 2048  # candidates whose variance is computed at a time
 _CANDIDATE_CACHE: dict[tuple[str, int], list[Architecture] | None] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -77,6 +87,23 @@ def _enumerated(space: SearchSpace, limit: int) -> list[Architecture] | None:
         return archs
 
 
+def _dropout_sample(
+    model: MetaPredictor, archs: Sequence[Architecture], rng: np.random.Generator
+) -> np.ndarray:
+    """One MC-dropout sample of ``model``'s predictions (Gal & Ghahramani, 2016): a single mask on
+    the head's input shared by every architecture, i.e. one plausible function from the
+    predictor's own posterior; its argmax is a Thompson draw. Without dropout: the mean."""
+    feats = model.embed(archs).astype(np.float64)
+    head = model.model.head
+    w = head.weight.detach().cpu().numpy().astype(np.float64)[0]
+    b = float(head.bias.detach().cpu().numpy()[0])
+    p = float(model.model.config.dropout)
+    if p <= 0:
+        return feats @ w + b
+    keep = (rng.random(len(w)) >= p) / (1 - p)
+    return feats @ (w * keep) + b
+
+
 class MetaNASProposer:
     """Propose architectures with a few-shot-adapted meta-predictor.
 
@@ -84,7 +111,8 @@ class MetaNASProposer:
         space: A :class:`SearchSpace` or its registered name.
         predictor: The meta-predictor (default: :meth:`MetaPredictor.pretrained`).
         seed: Seeds candidate sampling, history sub-sampling and Thompson draws.
-        acquisition: One of :data:`ACQUISITIONS`.
+        acquisition: One of :data:`ACQUISITIONS` (default: ``"log_ei"`` with the GP surrogate,
+            ``"ucb"`` with ``surrogate="dropout"``).
         beta: Exploration weight of ``"ucb"``.
         adapt_steps: Adaptation SGD steps of every re-adaptation from the meta-initialisation
             (default: the predictor's), or ``"auto"`` to choose them by cross-validation on the
@@ -108,6 +136,13 @@ class MetaNASProposer:
             space with the adapted predictor (to pick the shortlist of candidates) each time the
             history has grown by this many evaluations (or is not the history it was ranked
             for); ``None`` ranks it with the meta-initialisation only.
+        surrogate: One of :data:`SURROGATES`: ``"gp"`` (the guarded transfer GP, default) or
+            ``"dropout"`` (the adapted predictor's MC-dropout std; the earlier proposer, kept as
+            an ablation).
+        guard: With ``surrogate="gp"``: combine the transfer GP with the target-only GP by ranking
+            weights (``False``: the transfer GP alone).
+        initial: With fewer than two distinct scores: ``"mean"`` proposes the predictor's
+            zero-shot best, ``"thompson"`` the argmax of one MC-dropout sample of it.
     """
 
     def __init__(
@@ -116,7 +151,7 @@ class MetaNASProposer:
         predictor: MetaPredictor | None = None,
         *,
         seed: int | None = None,
-        acquisition: str = "ucb",
+        acquisition: str | None = None,
         beta: float = 1.0,
         adapt_steps: int | str | None = None,
         max_history: int = 100,
@@ -128,8 +163,20 @@ class MetaNASProposer:
         reinit_every: int = 10,
         refresh_every: int | None = 10,
         warm_after: int = 0,
+        surrogate: str = "gp",
+        guard: bool = True,
+        initial: str = "mean",
     ) -> None:
         self.space = get_space(space) if isinstance(space, str) else space
+        if surrogate not in SURROGATES:
+            raise ValueError(f"surrogate must be one of {SURROGATES}, but got {surrogate=}.")
+        if initial not in ("mean", "thompson"):
+            raise ValueError(f"initial must be 'mean' or 'thompson', but got {initial=}.")
+        self.surrogate = surrogate
+        self.guard = bool(guard)
+        self.initial = initial
+        if acquisition is None:
+            acquisition = "log_ei" if surrogate == "gp" else "ucb"
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, but got {acquisition=}.")
         if not beta >= 0:
@@ -174,9 +221,28 @@ class MetaNASProposer:
         self.seed = seed
         self._rng = as_generator(seed)
         self.last_adapted: MetaPredictor | None = None
+        self._gp: TransferGPSurrogate | None = None  # built on first use
+        # the enumerated space's transfer-GP inputs (history size, history keys, inputs), its
+        # one-hot encodings, key -> row map and zero-shot scores, computed on first use
+        self._space_cache: tuple[int, frozenset[str], np.ndarray] | None = None
+        self._full_onehot: np.ndarray | None = None
+        self._full_rows: dict[str, int] | None = None
+        self._zero_shot: np.ndarray | None = None
+        self._full_batches: list | None = None  # the space's GCN inputs, built once
+        #: what the last proposal used (surrogate weights, hyperparameters), for inspection
+        self.last_info: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        # caches of the whole space (tens of MB for NAS-Bench-Graph): rebuilt on first use
+        for k in ("_space_cache", "_full_batches", "_full_onehot", "_full_rows", "_zero_shot"):
+            state[k] = None
+        return state
 
     def reseed(self, seed: int | None) -> None:
         self._rng = as_generator(seed)
+        if self._gp is not None:
+            self._gp.reseed(self._rng)  # Optuna's reseed_rng (n_jobs > 1): fresh streams
 
     def __repr__(self) -> str:
         return f"MetaNASProposer(space={self.space.name!r}, acquisition={self.acquisition!r}, {self.predictor!r})"
@@ -323,6 +389,14 @@ class MetaNASProposer:
         good.sort(key=lambda t: -t[1])
         archs = [a for a, _ in good]
         y = np.array([s for _, s in good], dtype=np.float64)
+        if self.surrogate == "gp":
+            return self._propose_gp(archs, y, excluded, pend, int(n))
+        return self._propose_dropout(archs, y, excluded, int(n))
+
+    def _propose_dropout(
+        self, archs: list[Architecture], y: np.ndarray, excluded: set[str], n: int
+    ) -> list[Architecture]:
+        """The earlier proposer: BOIL-adapt the predictor, MC-dropout std, acquisition."""
         model = self.adapted(archs, y)
         self.last_adapted = model
         cands = self.candidates(archs, excluded, model)
@@ -333,14 +407,176 @@ class MetaNASProposer:
         mean, std = model.predict(cands, return_std=True, seed=int(self._rng.integers(2**31)))
         incumbent = None
         if len(y) >= 2 and np.ptp(y) > 0:
-            # the adapted model predicts rank-normalised scores of the history's scale
-            incumbent = float(np.nanmax(normalize_scores(y)))
+            # on the scale the model was adapted on: the rank-normalised capped history
+            _, sub = self._history_subset(archs, y)
+            incumbent = float(np.nanmax(normalize_scores(sub)))
         # nothing evaluated yet: the zero-shot best (no exploration bonus, no Thompson draw)
-        score = self._acquire(mean, std, incumbent) if good else mean
-        n = min(int(n), len(cands))
+        score = self._acquire(mean, std, incumbent) if len(archs) else mean
+        n = min(n, len(cands))
         top = np.argpartition(-score, n - 1)[:n] if n < len(cands) else np.arange(len(cands))
         top = top[np.argsort(-score[top], kind="stable")]
         return [cands[i] for i in top]
+
+    # ------------------------------------------------------------------ transfer BO
+    def gp_surrogate(self) -> TransferGPSurrogate:
+        """The :class:`~nas_meta_tune.search.surrogate.TransferGPSurrogate` of this proposer."""
+        if self._gp is None:
+            seed = self.seed if isinstance(self.seed, (int, np.integer)) else self._rng
+            self._gp = TransferGPSurrogate(self.space, guard=self.guard, seed=seed)
+        return self._gp
+
+    def _acquisition(self, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+        if self.acquisition == "log_ei":
+            return log_ei(mean, std, best)
+        if self.acquisition == "ei":
+            return np.exp(log_ei(mean, std, best))
+        return self._acquire(mean, std, best)
+
+    def _maximise(self, post: CombinedPosterior, best: float, n: int) -> list[int]:
+        """The ``n`` candidates of a kriging-believer batch: each the exact maximiser of the
+        acquisition given the earlier ones as fantasies. Variances are computed in decreasing
+        order of the posterior mean, in chunks, until no remaining candidate can beat the best
+        value found: the acquisitions grow with the mean and the standard deviation, and
+        ``std_max`` bounds every standard deviation (Thompson draws are not monotone: every
+        variance is computed)."""
+        mean = post.mean
+        order = np.argsort(-mean, kind="stable")
+        std_max = post.std_max
+        exhaustive = self.acquisition in ("thompson", "mean")
+        picked: list[int] = []
+        for i in range(n):
+            best_j, best_a, start = -1, -np.inf, 0
+            while start < len(order):
+                chunk = order[start : start + _SCORE_CHUNK] if not exhaustive else order
+                start += len(chunk)
+                if self.acquisition != "mean":
+                    post.ensure(chunk)
+                a = self._acquisition(mean[chunk], post.std[chunk], best)
+                a[np.isin(chunk, picked)] = -np.inf
+                k = int(np.argmax(a))
+                if a[k] > best_a:
+                    best_j, best_a = int(chunk[k]), float(a[k])
+                if start < len(order):
+                    nxt = order[start]
+                    bound = self._acquisition(mean[nxt : nxt + 1], std_max[nxt : nxt + 1], best)
+                    if self.acquisition not in ("thompson",) and bound[0] <= best_a:
+                        break
+            picked.append(best_j)
+            if i < n - 1:
+                post.add_fantasy(best_j)
+        return picked
+
+    def _space_inputs(
+        self, archs: list[Architecture], y: np.ndarray, full: list[Architecture]
+    ) -> np.ndarray:
+        """The transfer GP's inputs for the whole enumerated space under the adapted predictor,
+        re-adapted and re-embedded when the history has grown by a quarter since the last time
+        (at most ``refresh_every`` evaluations, at least one) or is not the history it was
+        computed for; in between, the GP posterior conditions on the newer evaluations."""
+        keys = frozenset(a.key for a in archs)
+        cache = self._space_cache
+        if cache is not None:
+            last_n, last_keys, tin = cache
+            step = max(1, min(self.refresh_every or 10, last_n // 4))
+            if last_keys <= keys and len(archs) < last_n + step:
+                return tin
+        model = self.adapted(archs, y)
+        self.last_adapted = model
+        if self._full_batches is None:
+            self._full_batches = MetaPredictor.input_batches(full)
+        emb, pred = TransferGPSurrogate.features(model, None, self._full_batches)
+        tin = TransferGPSurrogate.standardise(emb, pred)
+        self._space_cache = (len(archs), keys, tin)
+        return tin
+
+    def _full(self) -> tuple[list[Architecture], dict[str, int]] | None:
+        """The enumerated space and its key -> row map (``None`` when not enumerable)."""
+        full = _enumerated(self.space, self.enumerate_limit)
+        if full is None:
+            return None
+        if self._full_rows is None or len(self._full_rows) != len(full):
+            self._full_rows = {a.key: i for i, a in enumerate(full)}
+        return full, self._full_rows
+
+    def _propose_gp(
+        self,
+        archs: list[Architecture],
+        y: np.ndarray,
+        excluded: set[str],
+        pend: list[Architecture],
+        n: int,
+    ) -> list[Architecture]:
+        """Adapt the predictor, fit the guarded transfer GP, maximise the acquisition over the
+        whole enumerated space or a candidate pool (a batch by kriging believer: each pick is a
+        fantasy observation for the next)."""
+        gp = self.gp_surrogate()
+        enum = self._full()
+        fit = len(archs) >= 2 and np.ptp(y) > 0
+        sub_archs, sub_y = self._history_subset(archs, y) if fit else (archs, y)
+        yn = normalize_scores(sub_y) if fit else sub_y
+        if enum is not None:
+            full, rows = enum
+            mask = np.ones(len(full), dtype=bool)
+            mask[[rows[k] for k in excluded if k in rows]] = False
+            cand = np.flatnonzero(mask)
+            if not len(cand):
+                raise SpaceExhaustedError(
+                    f"every architecture of {self.space.name!r} has been evaluated or is pending."
+                )
+            n = min(n, len(cand))
+            if not fit:
+                if self._zero_shot is None:
+                    self._zero_shot = (
+                        _dropout_sample(self.predictor, full, self._rng)
+                        if self.initial == "thompson"
+                        else self.predictor.predict(full)
+                    )
+                score = self._zero_shot[cand]
+                top = np.argsort(-score, kind="stable")[:n]
+                self.last_info = {"mode": "prior"}
+                return [full[cand[i]] for i in top]
+            tin = self._space_inputs(archs, y, full)
+            if self._full_onehot is None and self.guard:
+                self._full_onehot = param_onehot(self.space, full)
+            oh = self._full_onehot
+            hr = np.array([rows[a.key] for a in sub_archs if a.key in rows], dtype=np.int64)
+            keep = np.array([a.key in rows for a in sub_archs], dtype=bool)
+            yn, sub_y = yn[keep], sub_y[keep]
+            pr = np.array([rows[a.key] for a in pend if a.key in rows], dtype=np.int64)
+            post = gp.posterior_from_inputs(
+                [tin[hr], tin[pr], tin[cand]],
+                None if oh is None else [oh[hr], oh[pr], oh[cand]],
+                yn,
+                [full[r].key for r in hr],
+                lambda j: full[cand[j]].key,
+                raw=sub_y,
+            )
+        else:
+            model = self.adapted(archs, y)
+            self.last_adapted = model
+            pick = self.candidates(archs, excluded, model)
+            if not pick:
+                raise SpaceExhaustedError(
+                    f"every architecture of {self.space.name!r} has been evaluated or is pending."
+                )
+            n = min(n, len(pick))
+            if not fit:
+                score = (
+                    _dropout_sample(model, pick, self._rng)
+                    if self.initial == "thompson"
+                    else model.predict(pick)
+                )
+                top = np.argsort(-score, kind="stable")[:n]
+                self.last_info = {"mode": "prior"}
+                return [pick[i] for i in top]
+            post = gp.posterior(model, sub_archs, yn, pick, pend, raw=sub_y)
+        best = float(yn.max())
+        picked = self._maximise(post, best, n)
+        gp.record(picked)
+        self.last_info = {"mode": "gp", **gp.last_info}
+        if enum is not None:
+            return [full[cand[j]] for j in picked]
+        return [pick[j] for j in picked]
 
     def propose_one(
         self,
@@ -397,10 +633,16 @@ class MetaNASProposer:
         raise SpaceExhaustedError(f"no unseen architecture of {self.space.name!r} was found.")
 
     def state(self) -> dict[str, Any]:
-        """Picklable state (the RNG) for searchers' save/restore."""
-        return {"rng": self._rng.bit_generator.state}
+        """Plain-data state for searchers' save/restore: the RNG and the surrogate's prequential
+        records (what each model predicted for each proposal before its score arrived)."""
+        records = self._gp.records() if self._gp is not None else {}
+        return {"rng": self._rng.bit_generator.state, "records": records}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._rng.bit_generator.state = state["rng"]
         self._warm = None  # the next proposal re-adapts from the meta-initialisation
         self._shortlist = None  # and re-ranks the shortlist with it
+        self._space_cache = None  # and re-embeds the space with it
+        gp = self.gp_surrogate()
+        gp.reset()  # hyperparameters are refitted from the priors
+        gp.set_records(state.get("records", {}))

@@ -127,7 +127,7 @@ class Architecture:
     the same :attr:`key`.
     """
 
-    __slots__ = ("space", "spec", "_hash")
+    __slots__ = ("space", "spec", "_hash", "_key")
 
     space: SearchSpace
     spec: Hashable
@@ -163,7 +163,12 @@ class Architecture:
     @property
     def key(self) -> str:
         """Canonical, isomorphism-invariant key (the benchmark's convention, see the space)."""
-        return self.space.key(self)
+        try:
+            return self._key
+        except AttributeError:  # computed once per object (architectures are immutable)
+            k = self.space.key(self)
+            object.__setattr__(self, "_key", k)
+            return k
 
     def to_string(self) -> str:
         """The benchmark's official string form."""
