@@ -96,10 +96,6 @@ def test_benchmark_smoke(script, tmp_path, request):
         runs = res["results"]["transnas_micro/jigsaw"]
         assert set(runs) == {"meta_nas", "random", "syne_re", "static_transfer"}
         assert all(runs[m]["10"]["seeds"] == 1 and runs[m]["10"]["regret"] >= 0 for m in runs)
-        assert (
-            set(res["overhead_ms"]) == {"meta_nas", "random", "syne_re"}
-            and res["overhead_ms"]["meta_nas"]["100"] > 0
-        )
     if script == "device.py":
         res = json.loads(out.stdout[out.stdout.index("{") :])
         cpu = res["cpu"]

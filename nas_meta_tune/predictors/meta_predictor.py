@@ -175,6 +175,31 @@ class MetaPredictor:
             )
         return cls.load(path, sha256=sha)
 
+    @classmethod
+    def pretrained_without(cls, task: str) -> MetaPredictor:
+        """Shipped weights that were meta-trained **without** ``task`` (``"family/task"``), so a
+        search on that task measures transfer, not memory.
+
+        Raises:
+            UnknownNameError: no shipped weights left the task out (the message lists which tasks
+                each set of shipped weights left out).
+        """
+        manifest = _manifest()
+        for name in sorted(manifest, key=lambda n: len(manifest[n].get("tasks", []))):
+            if task not in manifest[name].get("tasks", []):
+                return cls.pretrained(name)
+        every = {t for m in manifest.values() for t in m.get("tasks", [])}
+        raise UnknownNameError(
+            "task left out by shipped weights (meta-train your own with `nas-meta-tune "
+            "meta-train` and a config whose pool excludes it)",
+            task,
+            [
+                f"{t} ({n})"
+                for n, e in sorted(manifest.items())
+                for t in sorted(every - set(e.get("tasks", [])))
+            ],
+        )
+
     # ----------------------------------------------------------------- properties
     @property
     def model(self) -> GCNPredictor:

@@ -351,8 +351,16 @@ class MetaNASSampler(BaseSampler):
             return {}  # enqueued with its architecture: Optuna uses the fixed parameters
         with self._lock:
             history, pending, finished = self._read(study, trial)
+            # a ranked batch only where other workers may claim the same proposal (trials still
+            # running): contenders then move on to distinct members of it (see _claim)
+            running = any(
+                t.number != trial.number
+                for t in study._get_trials(
+                    deepcopy=False, states=(TrialState.RUNNING,), use_cache=False
+                )
+            )
             try:
-                ranked = self._proposer.propose_robust(history, pending, n=8)
+                ranked = self._proposer.propose_robust(history, pending, n=8 if running else 1)
             except SpaceExhaustedError:
                 warnings.warn(
                     "MetaNASSampler: every architecture was evaluated; sampling independently.",
