@@ -96,6 +96,10 @@ def _demo(args: argparse.Namespace) -> int:
     from .integrations.optuna import compare
     from .predictors import MetaPredictor
 
+    if args.trials < 1 or args.seeds < 1:
+        raise SystemExit(
+            f"demo needs --trials >= 1 and --seeds >= 1, got --trials {args.trials} --seeds {args.seeds}."
+        )
     methods = args.methods
     seeds = list(range(args.seeds))
     predictor = MetaPredictor.pretrained(args.weights)
@@ -115,7 +119,9 @@ def _demo(args: argparse.Namespace) -> int:
             data_root=args.data_root,
             on_trial=lambda: bar.update(1),
         )
-    checkpoints = [t for t in (10, 20, 50, 100, 200, 500) if t <= args.trials]
+    checkpoints = sorted(
+        {t for t in (10, 20, 50, 100, 200, 500) if t < args.trials} | {args.trials}
+    )
     lines = [
         "| method | " + " | ".join(f"regret @{t}" for t in checkpoints) + " | median ms/trial |",
         "|---|" + "---|" * (len(checkpoints) + 1),
@@ -274,10 +280,36 @@ def _eval_predictor(args: argparse.Namespace) -> int:
     return 0
 
 
+_DESCRIPTION = (
+    "nas-meta-tune: neural architecture search for Optuna, Ray Tune and Syne Tune with a "
+    "meta-learned predictor. Run 'nas-meta-tune COMMAND --help' for a command's options."
+)
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Option help with its default, and descriptions kept as written."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nas-meta-tune")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nas-meta-tune", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("meta-train", help="meta-train the GCN predictor from a TOML config")
+    parser = argparse.ArgumentParser(
+        prog="nas-meta-tune", description=_DESCRIPTION, formatter_class=_Help
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=help_, formatter_class=_Help)
+
+    p = command("meta-train", "meta-train the GCN predictor from a TOML config")
     p.add_argument(
         "--config",
         required=True,
@@ -290,11 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--exclude", nargs="*", default=[], help="extra family/task names to leave out")
     p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
     p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
-    p = sub.add_parser(
-        "train-lcpfn", help="train the LC-PFN curve extrapolator on the parametric prior"
-    )
-    p.add_argument("--steps", type=int, default=20000)
-    p.add_argument("--seed", type=int, default=0)
+    p = command("train-lcpfn", "train the LC-PFN curve extrapolator on the parametric prior")
+    p.add_argument("--steps", type=int, default=20000, help="training steps")
+    p.add_argument("--seed", type=int, default=0, help="seed of the prior's curves and the init")
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--out", default=None, help="weights file to write (default: lcpfn.pt)")
     p.add_argument(
@@ -302,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="write nas_meta_tune/curves/weights/lcpfn.pt and its MANIFEST.json entry",
     )
-    p = sub.add_parser("eval-predictor", help="leave-one-task-out few-shot evaluation")
+    p = command("eval-predictor", "leave-one-task-out few-shot evaluation")
     p.add_argument("--task", required=True, help="held-out task, e.g. transnas_micro/jigsaw")
     p.add_argument(
         "--config", default=None, help="TOML training config (default: the shipped default's)"
@@ -319,25 +349,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
     p.add_argument("--data-root", default=None)
     p.add_argument("--output", default=None, help="write the JSON result here")
-    p = sub.add_parser(
-        "demo", help="MetaNASSampler vs TPE vs random on a task the predictor never saw"
+    p = command("demo", "MetaNASSampler vs TPE vs random on a task the predictor never saw")
+    p.add_argument(
+        "--task", default="nasbench_graph/cora", help="family/task of a tabular benchmark"
     )
-    p.add_argument("--task", default="nasbench_graph/cora")
     p.add_argument(
         "--weights",
         default="demo_cora_held_out",
         help="shipped predictor weights (must not have seen the task)",
     )
-    p.add_argument("--trials", type=int, default=100)
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--methods", nargs="*", default=["meta_nas", "tpe", "random"])
+    p.add_argument("--trials", type=int, default=100, help="trials per study (>= 1)")
+    p.add_argument("--seeds", type=int, default=5, help="studies per method (seeds 0..N-1)")
+    p.add_argument(
+        "--methods",
+        nargs="*",
+        default=["meta_nas", "tpe", "random"],
+        choices=["meta_nas", "tpe", "random", "gp", "static_transfer"],
+        help="samplers to compare",
+    )
     p.add_argument("--output-dir", default="demo_output", help="where regret.png is written")
-    p.add_argument("--data-root", default=None)
+    p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
     for cmd, help_ in (
         ("spaces", "list the search spaces and the unified vocabulary"),
         ("benchmarks", "summarise every offline benchmark"),
     ):
-        p = sub.add_parser(cmd, help=help_)
+        p = command(cmd, help_)
         p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
         p.add_argument(
             "--output", default=None, help="also write the report (markdown) to this file"

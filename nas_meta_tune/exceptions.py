@@ -76,3 +76,8 @@ class CorruptWeightsError(NASMetaTuneError, ValueError):
         self.path = path
         prefix = f"{path}: " if path is not None else ""
         super().__init__(prefix + message)
+
+
+class PredictorFailedError(NASMetaTuneError, RuntimeError):
+    """The predictor failed on several proposals in a row: the search would otherwise have
+    become random search without anyone noticing. The last failure is chained as the cause."""

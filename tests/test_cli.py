@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nas_meta_tune.cli import main
 
 
@@ -30,6 +32,35 @@ def test_demo_runs_optuna_studies_and_writes_a_plot(capsys, tmp_path):
         assert f"| {m} |" in text
     assert "without ['nasbench_graph/cora']" in text
     assert (tmp_path / "regret.png").stat().st_size > 1000
+
+
+def test_demo_with_fewer_trials_than_the_first_checkpoint(capsys, tmp_path):
+    args = ["demo", "--trials", "3", "--seeds", "1", "--methods", "random", "tpe"]
+    assert main([*args, "--output-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "| method | regret @3 | median ms/trial |" in text and "| random | " in text
+    with pytest.raises(SystemExit, match="--trials >= 1"):
+        main(["demo", "--trials", "0", "--output-dir", str(tmp_path)])
+
+
+def test_version_and_help_show_every_default(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.startswith("nas-meta-tune ")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    assert "``" not in top and "COMMAND" in top  # plain text, no RST markup
+    for command in ("demo", "train-lcpfn", "meta-train", "eval-predictor"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        options = [ln for ln in text.splitlines() if ln.strip().startswith("--")]
+        assert options and "(default:" in text
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    demo = capsys.readouterr().out
+    assert "(default: 100)" in demo and "{meta_nas,tpe,random,gp,static_transfer}" in demo
 
 
 def test_meta_train_and_eval_predictor_commands(capsys, tmp_path):

@@ -210,3 +210,42 @@ def test_damaged_weights_raise_or_load_exactly(shipped, tmp_path, cut, flips):
         return
     # a flip the format does not cover (zip padding, timestamps) must leave the model unchanged
     np.testing.assert_array_equal(loaded.predict(archs), expected)
+
+
+# ------------------------------------------------------------------------ the proposer
+_score = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([0.0, 1.0, 1e300, -1e300, 5e-324]),
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_proposer():
+    from nas_meta_tune.search import MetaNASProposer
+
+    space = get_space("transnas_micro")
+    return space, MetaNASProposer(space, MetaPredictor.pretrained(), seed=0)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    picks=st.lists(st.integers(0, 1235), max_size=30),
+    scores=st.lists(_score, min_size=30, max_size=30),
+    pending=st.lists(st.integers(0, 1235), max_size=5),
+    n=st.integers(1, 4),
+)
+def test_proposer_on_arbitrary_histories_proposes_distinct_unseen_architectures(
+    fuzz_proposer, picks, scores, pending, n
+):
+    """Any scores (NaN, inf, ties, extremes, duplicates of one architecture) and pending trials:
+    the transfer-BO proposer returns ``n`` distinct architectures, none evaluated or pending."""
+    space, prop = fuzz_proposer
+    archs = space.enumerate(unique=True)
+    history = [(archs[i], s) for i, s in zip(picks, scores)]
+    pend = [archs[i] for i in pending]
+    out = prop.propose(history, pend, n=n)
+    seen = {a.key for a, _ in history} | {a.key for a in pend}
+    keys = [a.key for a in out]
+    assert len(keys) == len(set(keys)) == n and not set(keys) & seen

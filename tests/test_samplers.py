@@ -153,7 +153,9 @@ def test_proposer_warm_continues_and_reinitialises(predictor, nb201):
     archs = space.sample(40, seed=3, unique=True)
     hist = [(a, table[a.key]) for a in archs]
     probe = space.sample(200, seed=4)
-    prop = MetaNASProposer(space, predictor, seed=0, warm_steps=3, reinit_every=3, surrogate="dropout")
+    prop = MetaNASProposer(
+        space, predictor, seed=0, warm_steps=3, reinit_every=3, surrogate="dropout"
+    )
     fresh = [
         predictor.adapt([a for a, _ in hist[:n]], [s for _, s in hist[:n]]).predict(probe)
         for n in (20, 21, 22, 23)
@@ -667,3 +669,58 @@ def test_meta_nas_variants_pass_their_options_to_the_proposer(predictor):
         make_sampler("meta_nas:beta=1,beta=2", space, 0, predictor)
     with pytest.raises(ValueError, match="acquisition"):
         make_sampler("meta_nas:acquisition=best", space, 0, predictor)
+
+
+def test_an_exhausted_space_stops_the_study_instead_of_repeating(predictor, data_root):
+    bench = load_benchmark("transnas_micro", data_root=data_root)
+    space = bench.space
+    archs = space.enumerate(unique=True)
+    table = dict(zip((a.key for a in bench.table("jigsaw")[0]), bench.table("jigsaw")[1]))
+    study = optuna.create_study(
+        direction="maximize", sampler=MetaNASSampler(space, predictor, seed=0)
+    )
+    dist = {
+        p.name: optuna.distributions.CategoricalDistribution(list(p.choices)) for p in space.params
+    }
+    for a in archs[:-1]:  # everything but one architecture already evaluated
+        study.add_trial(
+            optuna.trial.create_trial(params=a.to_params(), distributions=dist, value=table[a.key])
+        )
+    with pytest.warns(UserWarning, match="stopping the study") as record:
+        study.optimize(_objective(space, table), n_trials=10)
+    new = study.trials[len(archs) - 1 :]
+    assert len(new) == 2  # the last architecture, then the trial during which the study stopped
+    assert _keys(study, space)[len(archs) - 1] == archs[-1].key
+    assert sum("every architecture" in str(w.message) for w in record) == 1
+
+
+def test_an_objective_of_another_space_is_warned_about_once(predictor, nb201):
+    space, table = nb201
+    other = get_space("nasbench_graph")  # other parameter names (same names would clash in Optuna)
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    with pytest.warns(UserWarning, match="none of the parameters of its space 'nb201'") as record:
+        study.optimize(lambda t: float(len(other.suggest(t).key)), n_trials=4)
+    assert sum("none of the parameters" in str(w.message) for w in record) == 1
+
+
+class _DeadPredictor(MetaPredictor):
+    """A real predictor whose scoring and adaptation always raise (a broken install, say)."""
+
+    def predict(self, *args, **kwargs):
+        raise RuntimeError("simulated broken predictor")
+
+    def adapt(self, *args, **kwargs):
+        raise RuntimeError("simulated broken predictor")
+
+
+def test_a_predictor_failing_every_time_stops_the_study_with_a_named_error(predictor, nb201):
+    from nas_meta_tune.exceptions import PredictorFailedError
+
+    space, table = nb201
+    dead = object.__new__(_DeadPredictor)
+    dead.__dict__.update(predictor.__dict__)
+    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, dead, seed=0))
+    with pytest.raises(PredictorFailedError, match="failed on 3 proposals in a row"):
+        study.optimize(_objective(space, table), n_trials=10)
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 2

@@ -53,6 +53,7 @@ import numpy as np
 
 from .._logging import get_logger
 from .._rng import as_generator
+from .._state import atomic_write_bytes
 from ..exceptions import CorruptWeightsError
 from .decisions import CurvePrediction, clean_curve
 
@@ -398,12 +399,11 @@ class LCPFN:
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the weights (one ``torch.save`` file) and return its path."""
+        """Write the weights (one ``torch.save`` file, written atomically) and return its path."""
         torch = _torch()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(self._payload(), path)
-        return path
+        buf = io.BytesIO()
+        torch.save(self._payload(), buf)
+        return atomic_write_bytes(path, buf.getvalue())  # unique temporary file, os.replace
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, sha256: str | None = None) -> LCPFN:

@@ -440,7 +440,7 @@ class CurveTracker:
         self._running.pop(str(trial_id), None)
 
     def state(self) -> dict:
-        """Picklable state (curves only; models are refitted on demand)."""
+        """Plain-data state (curves only; models are refitted on demand)."""
         return {
             "mode": self.mode,
             "running": {k: dict(v) for k, v in self._running.items()},
@@ -449,7 +449,10 @@ class CurveTracker:
 
     def set_state(self, state: dict) -> None:
         self.mode = state["mode"]
-        self._running = {k: dict(v) for k, v in state["running"].items()}
+        # steps are int keys (a JSON checkpoint hands them back as strings)
+        self._running = {
+            k: {int(step): float(x) for step, x in v.items()} for k, v in state["running"].items()
+        }
         self._completed = [
             CompletedCurve(np.asarray(s, dtype=np.float64), np.asarray(v, dtype=np.float64))
             for s, v in state["completed"]

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._state import atomic_write_bytes
 from ..exceptions import CorruptWeightsError, UnknownNameError
 from ..spaces._base import Architecture
 from .gcn import GCNConfig, GCNPredictor
@@ -442,12 +443,11 @@ class MetaPredictor:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write this predictor (weights, meta-initialisation, configs, checksum) to ``path``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self._payload(), tmp)
-        os.replace(tmp, path)  # never leave a half-written file under the final name
-        return path
+        buf = io.BytesIO()
+        torch.save(self._payload(), buf)
+        # a unique temporary file moved into place: never a half-written file under the final
+        # name, and two saves to one path never share a temporary name
+        return atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, sha256: str | None = None) -> MetaPredictor:

@@ -83,6 +83,9 @@ class MetaNASSampler(BaseSampler):
             :class:`~nas_meta_tune.search.MetaNASProposer` (the default acquisition is log-EI on
             the guarded transfer GP).
         use_pruned: Use PRUNED trials' last intermediate values (capped, see the module doc).
+        on_exhausted: When every architecture has been evaluated (a small space): ``"stop"``
+            calls ``study.stop()`` (no duplicate architectures), ``"independent"`` lets the
+            independent sampler go on (architectures repeat). Both warn once.
         **proposer_kwargs: Further :class:`~nas_meta_tune.search.MetaNASProposer` options
             (``score_limit``, ``warm_steps``, ``reinit_every``, ``n_parents``...).
     """
@@ -100,6 +103,7 @@ class MetaNASSampler(BaseSampler):
         max_history: int = 100,
         pool_size: int = 2_000,
         use_pruned: bool = True,
+        on_exhausted: str = "stop",
         **proposer_kwargs: Any,
     ) -> None:
         self._space = get_space(space) if isinstance(space, str) else space
@@ -118,6 +122,13 @@ class MetaNASSampler(BaseSampler):
             independent_sampler if independent_sampler is not None else TPESampler(seed=seed)
         )
         self._use_pruned = use_pruned
+        if on_exhausted not in ("stop", "independent"):
+            raise ValueError(
+                f"on_exhausted must be 'stop' or 'independent', but got {on_exhausted=}."
+            )
+        self._on_exhausted = on_exhausted
+        self._warned_exhausted = False
+        self._warned_unused = False
         self._lock = threading.Lock()
         self._warned: set[int] = set()
         # trials' parameters and claims never change: decode each once (the history is re-read
@@ -351,6 +362,8 @@ class MetaNASSampler(BaseSampler):
             return {}  # enqueued with its architecture: Optuna uses the fixed parameters
         with self._lock:
             history, pending, finished = self._read(study, trial)
+            if not history and not pending:
+                self._warn_if_unused(study)
             # a ranked batch only where other workers may claim the same proposal (trials still
             # running): contenders then move on to distinct members of it (see _claim)
             running = any(
@@ -362,14 +375,48 @@ class MetaNASSampler(BaseSampler):
             try:
                 ranked = self._proposer.propose_robust(history, pending, n=8 if running else 1)
             except SpaceExhaustedError:
-                warnings.warn(
-                    "MetaNASSampler: every architecture was evaluated; sampling independently.",
-                    stacklevel=2,
-                )
-                return {}
+                return self._exhausted(study)
             arch = self._claim(study, trial, ranked, finished)
         params = arch.to_params()
         return {k: v for k, v in params.items() if k in search_space}
+
+    def _exhausted(self, study: Study) -> dict[str, Any]:
+        """Every architecture was evaluated or is pending: stop the study (``on_exhausted="stop"``,
+        the default; the trial being created is its last, its architecture drawn by the
+        independent sampler) or keep sampling independently (``"independent"``), warning once."""
+        if not self._warned_exhausted:
+            self._warned_exhausted = True
+            what = (
+                "stopping the study after this trial"
+                if self._on_exhausted == "stop"
+                else "sampling independently from now on (architectures will repeat)"
+            )
+            warnings.warn(
+                f"MetaNASSampler: every architecture of {self._space.name!r} was evaluated or is "
+                f"pending; {what}.",
+                stacklevel=3,
+            )
+        if self._on_exhausted == "stop":
+            study.stop()
+        return {}
+
+    def _warn_if_unused(self, study: Study) -> None:
+        """Warn once when trials completed without any of this sampler's parameters: the
+        objective does not call ``space.suggest(trial)`` for this space, so every parameter
+        falls to the independent sampler and MetaNASSampler does nothing."""
+        if self._warned_unused:
+            return
+        done = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+        foreign = [t for t in done if t.params and not set(t.params) & set(self._search_space)]
+        if foreign:
+            self._warned_unused = True
+            warnings.warn(
+                f"MetaNASSampler: {len(foreign)} completed trial(s) have none of the parameters of "
+                f"its space {self._space.name!r} (e.g. {sorted(foreign[0].params)[:4]}); the "
+                f"objective must call {self._space.name!r}-space's suggest(trial). Until it does, "
+                "the independent sampler picks every parameter.",
+                stacklevel=3,
+            )
 
     def _claim(
         self,

@@ -22,8 +22,8 @@ architecture. Works under ``ConcurrencyLimiter``.
 
 from __future__ import annotations
 
+import json
 import math
-import pickle
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ require("ray.tune", feature="MetaNASSearch")
 from ray.tune.search import Searcher  # noqa: E402
 
 from .._logging import get_logger  # noqa: E402
+from .._state import read_state, write_state  # noqa: E402
 from ..exceptions import InvalidArchitectureError, SpaceMismatchError  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
 from ..search.proposer import MetaNASProposer, SpaceExhaustedError  # noqa: E402
@@ -43,6 +44,14 @@ from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSearch"]
 _log = get_logger(__name__)
+
+
+def _is_plain(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class MetaNASSearch(Searcher):
@@ -220,14 +229,19 @@ class MetaNASSearch(Searcher):
         self._no_score = [f(p) for p in state["no_score"]]
         self._live = {k: f(p) for k, p in state["live"].items()}
         self._first = [f(p) for p in state["first"]]
-        self._constants = state["constants"]
+        self._constants = {**self._constants, **state.get("constants", {})}
         self._domains = state.get("domains", self._domains)
         self._proposer.set_state(state["proposer"])
 
     def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as fh:
-            pickle.dump(self.get_state(), fh)
+        """Write the state as a JSON checkpoint (atomically; no pickle). The search domains of
+        ``param_space`` are not saved: Tune hands them again through
+        :meth:`set_search_properties`."""
+        state = self.get_state()
+        state.pop("domains")
+        state["constants"] = {k: v for k, v in state["constants"].items() if _is_plain(v)}
+        write_state(checkpoint_path, "MetaNASSearch", state)
 
     def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as fh:
-            self.set_state(pickle.load(fh))
+        """Load a checkpoint written by :meth:`save` (JSON only: a pickle is refused)."""
+        self.set_state(read_state(checkpoint_path, "MetaNASSearch"))

@@ -27,7 +27,6 @@ again (it stops nothing it could not justify; call ``save`` / ``restore`` yourse
 
 from __future__ import annotations
 
-import pickle
 from typing import TYPE_CHECKING, Any
 
 from .._imports import require
@@ -37,6 +36,7 @@ require("ray.tune", feature="LCExtrapolationScheduler")
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler  # noqa: E402
 
+from .._state import read_state, write_state  # noqa: E402
 from ..curves.ranking import LCRankNet  # noqa: E402
 from ..curves.stopping import CurveTracker, LCStoppingRule, signed_range  # noqa: E402
 
@@ -203,12 +203,11 @@ class LCExtrapolationScheduler(FIFOScheduler):
             "metric": self._metric,
             "mode": self._mode,
         }
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(state, f)
+        write_state(checkpoint_path, "LCExtrapolationScheduler", state)
 
     def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            state = pickle.load(f)
+        """Load a checkpoint written by :meth:`save` (JSON only: a pickle is refused)."""
+        state = read_state(checkpoint_path, "LCExtrapolationScheduler")
         self._metric = self._metric or state["metric"]
         self._mode = self._mode or state["mode"]
         self._tracker = self._new_tracker(self._mode or "max")

@@ -48,7 +48,7 @@ from scipy.stats import norm
 
 from .._logging import get_logger
 from .._rng import as_generator
-from ..exceptions import SpaceMismatchError
+from ..exceptions import PredictorFailedError, SpaceMismatchError
 from ..predictors.meta_predictor import MetaPredictor
 from ..predictors.tasks import normalize_scores
 from ..spaces import get_space
@@ -585,6 +585,9 @@ class MetaNASProposer:
     ) -> Architecture:
         return self.propose(history, pending, n=1)[0]
 
+    #: consecutive predictor failures :meth:`propose_robust` absorbs before raising
+    max_failures = 3
+
     def propose_robust(
         self,
         history: Iterable[tuple[Architecture, float]] = (),
@@ -593,22 +596,36 @@ class MetaNASProposer:
         n: int = 1,
     ) -> list[Architecture]:
         """:meth:`propose`, except that a failure of the predictor (its adaptation or scoring)
-        does not end the run: it is logged and unseen architectures drawn at random are proposed
-        instead (what the framework adapters call). :class:`SpaceExhaustedError` and
-        :class:`~nas_meta_tune.exceptions.SpaceMismatchError` (bad input) still propagate."""
+        does not end the trial: it is logged and unseen architectures drawn at random are
+        proposed instead (what the framework adapters call). After :attr:`max_failures`
+        failures in a row it raises :class:`~nas_meta_tune.exceptions.PredictorFailedError`
+        instead of degrading the whole search to random search. :class:`SpaceExhaustedError` and
+        :class:`~nas_meta_tune.exceptions.SpaceMismatchError` (bad input) propagate."""
         history, pending = list(history), list(pending)
         try:
-            return self.propose(history, pending, n=n)
+            out = self.propose(history, pending, n=n)
         except (SpaceExhaustedError, SpaceMismatchError):
             raise
         except Exception as exc:
+            self._failures = getattr(self, "_failures", 0) + 1
+            if self._failures >= self.max_failures:
+                raise PredictorFailedError(
+                    f"MetaNASProposer: the predictor failed on {self._failures} proposals in a "
+                    f"row (last: {type(exc).__name__}: {exc}); stopping instead of continuing as "
+                    "random search. Check the predictor and the space (MetaPredictor.predict on "
+                    "space.sample(2) reproduces it)."
+                ) from exc
             _log.warning(
                 "MetaNASProposer: the predictor failed (%s: %s); proposing a random unseen "
-                "architecture instead.",
+                "architecture instead (%d of %d failures in a row before the search stops).",
                 type(exc).__name__,
                 exc,
+                self._failures,
+                self.max_failures,
             )
             return self.random_unseen(history, pending, n=n)
+        self._failures = 0
+        return out
 
     def random_unseen(
         self,
