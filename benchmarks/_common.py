@@ -17,7 +17,25 @@ RESULTS_MD = HERE / "RESULTS.md"
 META_CACHE = HERE / ".cache"
 
 
-def meta(command: str, started: float) -> dict[str, Any]:
+def head_commit() -> str:
+    """The checkout's short commit (``"unknown"`` outside git)."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def meta(command: str, started: float, commit: str | None = None) -> dict[str, Any]:
+    """Provenance of a run; pass ``commit`` read when the run started (code committed while a
+    long run goes on would otherwise be credited with its figures)."""
+    if commit is not None:
+        return {**meta(command, started), "commit": commit}
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],

@@ -33,7 +33,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
-from _common import META_CACHE, RESULTS, held_out_config, meta, update_results_md, write_json
+from _common import (
+    META_CACHE,
+    RESULTS,
+    head_commit,
+    held_out_config,
+    meta,
+    update_results_md,
+    write_json,
+)
 
 from nas_meta_tune.predictors import MetaPredictor
 from nas_meta_tune.predictors.evaluation import held_out_meta_init
@@ -399,6 +407,7 @@ def main(argv=None) -> int:
     p.add_argument("--smoke-test", action="store_true")
     args = p.parse_args(argv)
     started = time.perf_counter()
+    commit = head_commit()  # the code this run executes
     tasks = args.tasks or [*(f"{f}/{t}" for f, ts in EVAL_TASKS.items() for t in ts), *HW_TASKS]
     if args.smoke_test:
         tasks, args.seeds, args.trials, args.steps = ["transnas_micro/jigsaw"], 1, 10, 5
@@ -436,6 +445,7 @@ def main(argv=None) -> int:
         "python benchmarks/search.py "
         + " ".join(_without_note(sys.argv[1:] if argv is None else argv)),
         started,
+        commit=commit,
     )
     run.update(
         {

@@ -30,6 +30,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "scale.py",
         "omni.py",
         "device.py",
+        "gp_fit.py",
     ],
 )
 def test_benchmark_smoke(script, tmp_path, request):
@@ -96,6 +97,12 @@ def test_benchmark_smoke(script, tmp_path, request):
         runs = res["results"]["transnas_micro/jigsaw"]
         assert set(runs) == {"meta_nas", "random", "syne_re", "static_transfer"}
         assert all(runs[m]["10"]["seeds"] == 1 and runs[m]["10"]["regret"] >= 0 for m in runs)
+    if script == "gp_fit.py":  # both fits reach the same optimum of the same objective
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        for e in res.values():
+            assert e["ours_map_objective"] == pytest.approx(
+                e["gpytorch_botorch_map_objective"], abs=1e-3
+            )
     if script == "device.py":
         res = json.loads(out.stdout[out.stdout.index("{") :])
         cpu = res["cpu"]
