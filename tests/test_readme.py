@@ -71,3 +71,18 @@ def test_readme_many_workers_section_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)
     assert len(namespace["study"].trials) == 5 and (tmp_path / "nas.log").stat().st_size > 0
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in namespace["study"].trials)
+
+
+def test_readme_own_search_space_section_runs():
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Your own search space") : text.index("## Benchmarks")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    lines = [ln for ln in code.strip().splitlines() if ln.strip() and not ln.startswith(("import", "from"))]
+    assert len(lines) <= 15  # declaring and searching a space: a few lines of user code
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    study = namespace["study"]
+    assert len({tuple(t.params.values()) for t in study.trials}) == 10

@@ -106,7 +106,7 @@ class MetaNASSampler(BaseSampler):
         on_exhausted: str = "stop",
         **proposer_kwargs: Any,
     ) -> None:
-        self._space = get_space(space) if isinstance(space, str) else space
+        self._space = get_space(space)
         self._proposer = MetaNASProposer(
             self._space,
             predictor,

@@ -81,7 +81,7 @@ class MetaNASSearch(Searcher):
         if mode not in (None, "min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', but got {mode=}.")
         super().__init__(metric=metric, mode=mode)
-        self._space = get_space(space) if isinstance(space, str) else space
+        self._space = get_space(space)
         self._proposer = MetaNASProposer(self._space, predictor, seed=seed, **proposer_kwargs)
         self._history: list[tuple[Architecture, float]] = []
         self._no_score: list[Architecture] = []

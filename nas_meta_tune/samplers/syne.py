@@ -62,7 +62,7 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         super().__init__(
             config_space, points_to_evaluate=points_to_evaluate, random_seed=random_seed
         )
-        self._space = get_space(space) if isinstance(space, str) else space
+        self._space = get_space(space)
         names = {p.name for p in self._space.params}
         missing = names - set(config_space)
         if missing:

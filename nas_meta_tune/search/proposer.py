@@ -167,7 +167,7 @@ class MetaNASProposer:
         guard: bool = True,
         initial: str = "mean",
     ) -> None:
-        self.space = get_space(space) if isinstance(space, str) else space
+        self.space = get_space(space)
         if surrogate not in SURROGATES:
             raise ValueError(f"surrogate must be one of {SURROGATES}, but got {surrogate=}.")
         if initial not in ("mean", "thompson"):

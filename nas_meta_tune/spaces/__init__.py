@@ -14,17 +14,22 @@ import threading
 
 from ..exceptions import UnknownNameError
 from ._base import ArchGraph, Architecture, Param, SearchSpace
-from .ops import VOCABULARY, vocabulary_table
+from .custom import DeclaredSpace, from_configspace, from_distributions
+from .ops import VOCABULARY, resolve_op, vocabulary_table
 
 __all__ = [
     "Architecture",
     "ArchGraph",
+    "DeclaredSpace",
     "Param",
     "SearchSpace",
     "VOCABULARY",
     "available_spaces",
+    "from_configspace",
+    "from_distributions",
     "get_space",
     "register_space",
+    "resolve_op",
     "vocabulary_table",
 ]
 
@@ -59,17 +64,23 @@ def register_space(name: str, target: str | type[SearchSpace], **kwargs: object)
         _INSTANCES.pop(name, None)
 
 
-def get_space(name: str | SearchSpace) -> SearchSpace:
+def get_space(name: str | SearchSpace | object) -> SearchSpace:
     """The search space registered as ``name`` (one shared instance per name).
 
     Args:
-        name: One of :func:`available_spaces`, or a space (returned unchanged).
+        name: One of :func:`available_spaces`, a space (returned unchanged), or a
+            ``ConfigSpace.ConfigurationSpace`` of architecture parameters (declared with
+            :func:`from_configspace`, one shared instance per configuration space).
 
     Raises:
         UnknownNameError: ``name`` is not registered (the message lists the choices).
     """
     if isinstance(name, SearchSpace):
         return name
+    if type(name).__name__ == "ConfigurationSpace":
+        space = from_configspace(name)
+        with _LOCK:
+            return _INSTANCES.setdefault(space.name, space)
     with _LOCK:
         space = _INSTANCES.get(name)
         if space is not None:
