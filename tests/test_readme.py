@@ -77,7 +77,11 @@ def test_readme_own_search_space_section_runs():
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text[text.index("## Your own search space") : text.index("## Benchmarks")]
     (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
-    lines = [ln for ln in code.strip().splitlines() if ln.strip() and not ln.startswith(("import", "from"))]
+    lines = [
+        ln
+        for ln in code.strip().splitlines()
+        if ln.strip() and not ln.startswith(("import", "from"))
+    ]
     assert len(lines) <= 15  # declaring and searching a space: a few lines of user code
     import optuna
 
