@@ -1,6 +1,6 @@
 """A Ray Tune job over a NAS benchmark's architectures, locally or on a cluster.
 
-The search space is ``space.ray_space()`` and every trial looks its architecture up in the
+The search space is ``ray_param_space(space)`` and every trial looks its architecture up in the
 benchmark (per epoch where the benchmark has learning curves). Set ``RAY_ADDRESS`` (e.g.
 ``ray://head:10001`` or ``auto``) to run on an existing cluster; otherwise a local Ray instance
 with 2 CPUs is started.
@@ -20,6 +20,7 @@ import ray
 from ray import tune
 
 from nas_meta_tune import load_benchmark
+from nas_meta_tune.integrations.ray import benchmark_trainable, ray_param_space
 
 
 def main(argv=None) -> None:
@@ -39,8 +40,8 @@ def main(argv=None) -> None:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     bench = load_benchmark(args.benchmark)
     tuner = tune.Tuner(
-        bench.trainable(args.task),
-        param_space=bench.space.ray_space(),
+        benchmark_trainable(bench, args.task),
+        param_space=ray_param_space(bench.space),
         tune_config=tune.TuneConfig(metric="valid", mode="max", num_samples=args.samples),
         run_config=tune.RunConfig(
             storage_path=args.storage or tempfile.mkdtemp(prefix="nmt-ray-"),

@@ -21,6 +21,7 @@ from ray.tune.search import ConcurrencyLimiter
 
 from nas_meta_tune import load_benchmark
 from nas_meta_tune.exceptions import UnknownNameError
+from nas_meta_tune.integrations.ray import benchmark_trainable
 from nas_meta_tune.predictors import MetaPredictor
 from nas_meta_tune.samplers import MetaNASSearch
 
@@ -67,7 +68,7 @@ def main(argv=None) -> None:
         max_concurrent=args.concurrency,
     )
     tuner = tune.Tuner(
-        bench.trainable(args.task),
+        benchmark_trainable(bench, args.task),
         tune_config=tune.TuneConfig(search_alg=searcher, num_samples=args.samples),
         run_config=tune.RunConfig(
             storage_path=args.storage or tempfile.mkdtemp(prefix="nmt-ray-"),

@@ -18,7 +18,7 @@ from syne_tune.optimizer.schedulers.single_objective_scheduler import SingleObje
 
 from nas_meta_tune import load_benchmark
 from nas_meta_tune.exceptions import UnknownNameError
-from nas_meta_tune.integrations.syne import benchmark_entry_point
+from nas_meta_tune.integrations.syne import benchmark_entry_point, syne_config_space
 from nas_meta_tune.predictors import MetaPredictor
 from nas_meta_tune.samplers import MetaNASSyneSearcher
 
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     )
     bench = load_benchmark(args.benchmark, **kwargs)
     space = bench.space
-    config_space = {**space.syne_space(), "benchmark": args.benchmark, "task": args.task}
+    config_space = {**syne_config_space(space), "benchmark": args.benchmark, "task": args.task}
     if args.data_root:
         config_space["data_root"] = args.data_root
     searcher = MetaNASSyneSearcher(

@@ -12,6 +12,7 @@ import pytest
 from nas_meta_tune import DataNotFoundError, UnknownNameError, get_space, load_benchmark
 from nas_meta_tune.benchmarks import NotInBenchmarkError, available_benchmarks
 from nas_meta_tune.benchmarks.analognas import _data_file, _Unpickler, decode_analog_tuple
+from nas_meta_tune.integrations.ray import benchmark_trainable, ray_param_space
 
 RNG = np.random.default_rng(0)
 
@@ -216,8 +217,8 @@ def test_ray_trainable_in_a_local_cluster(ray_cluster, tmp_path):
 
     bench = load_benchmark("nasbench_graph")
     tuner = tune.Tuner(
-        bench.trainable("citeseer"),
-        param_space=bench.space.ray_space(),
+        benchmark_trainable(bench, "citeseer"),
+        param_space=ray_param_space(bench.space),
         tune_config=tune.TuneConfig(metric="valid", mode="max", num_samples=4),
         run_config=tune.RunConfig(storage_path=str(tmp_path), name="nbg", verbose=0),
     )

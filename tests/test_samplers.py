@@ -17,6 +17,8 @@ from nas_meta_tune.predictors import MetaPredictor
 from nas_meta_tune.search import MetaNASProposer
 
 optuna = pytest.importorskip("optuna")
+from nas_meta_tune.integrations.ray import ray_param_space  # noqa: E402
+from nas_meta_tune.integrations.syne import syne_config_space  # noqa: E402
 from nas_meta_tune.samplers import MetaNASSampler  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -510,7 +512,7 @@ def test_ray_optuna_search_with_meta_sampler(ray_cluster, nb201, predictor, tmp_
     )
     tuner = tune.Tuner(
         trainable,
-        param_space=space.ray_space(),
+        param_space=ray_param_space(space),
         tune_config=tune.TuneConfig(search_alg=search, num_samples=4),
         run_config=tune.RunConfig(storage_path=str(tmp_path), name="optuna", verbose=0),
     )
@@ -530,7 +532,7 @@ def test_syne_tune_local_backend(nb201, predictor, tmp_path, data_root):
 
     space, _ = nb201
     config_space = {
-        **space.syne_space(),
+        **syne_config_space(space),
         "benchmark": "nb201",
         "task": "cifar100",
         "data_root": str(data_root),
@@ -579,7 +581,7 @@ def test_ray_searcher_fills_every_key_and_keeps_mode_across_restore(predictor, t
 
     space = get_space("darts")  # conditional parameters: inactive ones need a value in Ray too
     searcher = MetaNASSearch(space, predictor, seed=0)
-    param_space = {**space.ray_space(), "lr": tune.loguniform(1e-4, 1e-1), "epochs": 3}
+    param_space = {**ray_param_space(space), "lr": tune.loguniform(1e-4, 1e-1), "epochs": 3}
     assert searcher.set_search_properties("acc", "max", param_space)
     config = searcher.suggest("t0")
     assert set(config) == set(param_space)
@@ -603,7 +605,7 @@ def test_syne_searcher_fills_every_key_of_a_conditional_space(predictor):
     from nas_meta_tune.samplers import MetaNASSyneSearcher
 
     space = get_space("darts")
-    config_space = {**space.syne_space(), "lr": loguniform(1e-4, 1e-1), "epochs": 3}
+    config_space = {**syne_config_space(space), "lr": loguniform(1e-4, 1e-1), "epochs": 3}
     searcher = MetaNASSyneSearcher(config_space, space=space, predictor=predictor, random_seed=0)
     config = searcher.suggest()
     assert set(config) == set(config_space)

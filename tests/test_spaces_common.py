@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from nas_meta_tune import Architecture, InvalidArchitectureError, SpaceMismatchError, get_space
 from nas_meta_tune.encodings import adjacency_onehot, path_encoding
+from nas_meta_tune.integrations.ray import ray_param_space
+from nas_meta_tune.integrations.syne import syne_config_space
 from nas_meta_tune.spaces import VOCABULARY, available_spaces
 
 SPACES = available_spaces()
@@ -167,8 +169,8 @@ def test_suggest_with_real_optuna_trials(space):
 def test_ray_and_syne_views_sample_valid_params(space):
     pytest.importorskip("ray.tune")
     pytest.importorskip("syne_tune")
-    ray_space = space.ray_space()
-    syne_space = space.syne_space()
+    ray_space = ray_param_space(space)
+    syne_space = syne_config_space(space)
     assert set(ray_space) == set(syne_space) == set(space.param_names)
     rng = np.random.default_rng(0)
     ok = 0

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nas_meta_tune._state import read_state, write_state
+from nas_meta_tune.integrations.ray import ray_param_space
 from nas_meta_tune.predictors import MetaPredictor
 
 
@@ -62,7 +63,7 @@ def test_ray_searcher_checkpoint_is_json(tmp_path):
     space = get_space("nb201")
     searcher = MetaNASSearch(space, MetaPredictor.pretrained(), metric="acc", mode="max", seed=0)
     searcher.set_search_properties(
-        None, None, {**space.ray_space(), "lr": tune.uniform(0, 1), "k": 2}
+        None, None, {**ray_param_space(space), "lr": tune.uniform(0, 1), "k": 2}
     )
     config = searcher.suggest("t0")
     searcher.on_trial_complete("t0", {"acc": 70.0})
@@ -70,7 +71,7 @@ def test_ray_searcher_checkpoint_is_json(tmp_path):
     searcher.save(str(path))
     assert path.read_bytes().startswith(b"{")
     fresh = MetaNASSearch(space, MetaPredictor.pretrained(), seed=0)
-    fresh.set_search_properties("acc", "max", {**space.ray_space(), "lr": tune.uniform(0, 1)})
+    fresh.set_search_properties("acc", "max", {**ray_param_space(space), "lr": tune.uniform(0, 1)})
     fresh.restore(str(path))
     assert [a.key for a, _ in fresh.history] == [space.from_params(config).key]
     assert fresh._constants["k"] == 2 and "lr" in fresh._domains  # domains come from Tune again

@@ -225,9 +225,3 @@ class Benchmark(ABC):
             return self.query(arch, task, metric)
 
         return objective
-
-    def trainable(self, task: str, metric: str = "valid") -> Callable[[dict[str, Any]], None]:
-        """A Ray Tune function trainable reporting ``metric`` (per epoch where curves exist)."""
-        from ..integrations.ray import benchmark_trainable
-
-        return benchmark_trainable(self, task, metric)

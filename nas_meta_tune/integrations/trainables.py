@@ -27,7 +27,7 @@ def gnn_trainable(config: dict[str, Any]) -> None:
     """Ray Tune function trainable: train a NAS-Bench-Graph GNN on Cora or CiteSeer.
 
     ``config`` holds the parameters of the ``nasbench_graph`` space (``links``, ``op_1`` ..
-    ``op_4``, e.g. from ``space.ray_space()``) and:
+    ``op_4``, e.g. from ``ray_param_space(space)``) and:
 
     * ``dataset``: ``"cora"`` or ``"citeseer"`` (required),
     * ``epochs``: training epochs (default: the NAS-Bench-Graph protocol's, 400),
@@ -50,7 +50,7 @@ def gnn_trainable(config: dict[str, Any]) -> None:
         space = get_space("nasbench_graph")
         tuner = tune.Tuner(
             gnn_trainable,
-            param_space={**space.ray_space(), "dataset": "cora", "epochs": 100},
+            param_space={**ray_param_space(space), "dataset": "cora", "epochs": 100},
             tune_config=tune.TuneConfig(metric="valid_acc", mode="max", num_samples=20),
         )
     """

@@ -10,15 +10,7 @@ NAS-Bench-201 network of a cell (:func:`build_nb201`) and weight-sharing superne
 
 from __future__ import annotations
 
-from .fewshot import (
-    SplitNode,
-    SplitTree,
-    gradient_matching_distance,
-    partition_ops,
-    proxy_distance,
-    split_distance,
-)
-from .gnn import (
+from ..networks.gnn import (
     CACHE_ENV_VAR,
     PLANETOID_NAMES,
     PROTOCOLS,
@@ -29,8 +21,16 @@ from .gnn import (
     load_planetoid,
     train_gnn,
 )
-from .images import IMAGE_DATASETS, load_digits, load_image_dataset
-from .nb201 import NB201_OPS, NB201Cell, NB201Net, build_nb201
+from ..networks.images import IMAGE_DATASETS, load_digits, load_image_dataset
+from ..networks.nb201 import NB201_OPS, NB201Cell, NB201Net, build_nb201
+from .fewshot import (
+    SplitNode,
+    SplitTree,
+    gradient_matching_distance,
+    partition_ops,
+    proxy_distance,
+    split_distance,
+)
 from .nb201_supernet import (
     NB201DARTSTrainer,
     NB201SPOSTrainer,

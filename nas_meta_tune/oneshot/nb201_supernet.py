@@ -54,8 +54,8 @@ from torch import nn
 
 from .._device import resolve_device, seeded_rng
 from ..exceptions import InvalidArchitectureError
+from ..networks.nb201 import NB201_OPS, NB201Net, _make_op, _ops_of, _ResidualReduction
 from ..spaces._cell201 import EDGES
-from .nb201 import NB201_OPS, NB201Net, _make_op, _ops_of, _ResidualReduction
 from .supernet import _seed_int, path_scores
 
 if TYPE_CHECKING:

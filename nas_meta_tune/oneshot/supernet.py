@@ -46,8 +46,8 @@ from torch import nn
 
 from .._device import resolve_device, seeded_rng
 from ..exceptions import InvalidArchitectureError
+from ..networks.gnn import _accuracy, _cell_of, _check_sizes, _make_op, load_planetoid
 from ..spaces.nasbench_graph import GNN_OPS, LINK_PATTERNS
-from .gnn import _accuracy, _cell_of, _check_sizes, _make_op, load_planetoid
 
 if TYPE_CHECKING:
     from ..spaces._base import Architecture

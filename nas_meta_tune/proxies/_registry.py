@@ -138,7 +138,7 @@ DEFAULT_IMAGE_INPUT = (16, 3, 32, 32)
 
 def _default_batch(space: SearchSpace, names: Sequence[str]) -> ProxyBatch:
     if space.name.startswith("nasbench_graph"):
-        from ..oneshot.gnn import load_planetoid
+        from ..networks.gnn import load_planetoid
 
         return ProxyBatch.of(load_planetoid("cora")[0])
     data_dependent = [n for n in names if n not in DATA_FREE]
@@ -154,11 +154,11 @@ def _default_batch(space: SearchSpace, names: Sequence[str]) -> ProxyBatch:
 
 def _default_builder(space: SearchSpace, batch: ProxyBatch) -> Callable[[Any], nn.Module]:
     if space.name == "nb201":
-        from ..oneshot.nb201 import build_nb201
+        from ..networks.nb201 import build_nb201
 
         return build_nb201
     if space.name.startswith("nasbench_graph"):
-        from ..oneshot.gnn import build_gnn
+        from ..networks.gnn import build_gnn
 
         if batch.targets is None:
             raise ValueError("a graph batch needs labels y to size the GNN's output layer.")

@@ -11,7 +11,7 @@ Usage::
         ),
     )
 
-Configs are flat dicts of the space's parameters (as in ``space.ray_space()``), so trainables use
+Configs are flat dicts of the space's parameters (as in ``ray_param_space(space)``), so trainables use
 ``space.from_params(config)``; other keys of ``param_space`` pass through unchanged. Live trials are
 pending (never proposed again); a trial that ends with an error or without a finite metric is
 recorded as evaluated without a score (not proposed again, not used for adaptation). Trials

@@ -3,8 +3,8 @@
 Usage::
 
     space = get_space("nb201")
-    searcher = MetaNASSyneSearcher(space.syne_space(), space=space, random_seed=0)
-    scheduler = SingleObjectiveScheduler(space.syne_space(), metric="valid", do_minimize=False, searcher=searcher)
+    searcher = MetaNASSyneSearcher(syne_config_space(space), space=space, random_seed=0)
+    scheduler = SingleObjectiveScheduler(syne_config_space(space), metric="valid", do_minimize=False, searcher=searcher)
 
 Syne Tune's schedulers hand the searcher a metric to *minimise* (they negate maximised metrics),
 so the searcher's score is ``-metric``. Suggested configurations are pending until their trial
@@ -41,7 +41,7 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
     """Syne Tune searcher proposing architectures with the adapted meta-predictor.
 
     Args:
-        config_space: Syne Tune config space (``space.syne_space()``, plus any constants).
+        config_space: Syne Tune config space (``syne_config_space(space)``, plus any constants).
         space: The search space (object or registered name).
         predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
         points_to_evaluate: Configurations to evaluate first.

@@ -4,7 +4,7 @@ Usage::
 
     tuner = tune.Tuner(
         trainable,
-        param_space=space.ray_space(),
+        param_space=ray_param_space(space),
         tune_config=tune.TuneConfig(
             metric="valid_acc", mode="max", num_samples=100,
             search_alg=MetaNASSearch(space),

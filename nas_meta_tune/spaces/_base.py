@@ -188,9 +188,15 @@ class Architecture:
 
     def to_pyg(self) -> torch_geometric.data.Data:
         """``torch_geometric.data.Data`` with one-hot node features over the unified vocabulary."""
-        from ..encodings.graph import to_pyg
+        import torch
+        from torch_geometric.data import Data
 
-        return to_pyg(self)
+        g = self.to_graph()
+        return Data(
+            x=torch.from_numpy(g.one_hot()),
+            edge_index=torch.from_numpy(g.edge_index),
+            op_index=torch.from_numpy(g.op_indices.copy()),
+        )
 
 
 class SearchSpace(ABC):
@@ -507,18 +513,6 @@ class SearchSpace(ABC):
                 continue
             values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
         return Architecture(self, self._spec_from_params(self._values(values, strict=True)))
-
-    def ray_space(self) -> dict[str, Any]:
-        """Ray Tune ``param_space``: one ``tune.choice`` per parameter (needs ``[ray]``)."""
-        from ..integrations.ray import ray_param_space
-
-        return ray_param_space(self)
-
-    def syne_space(self) -> dict[str, Any]:
-        """Syne Tune ``config_space``: one ``choice`` per parameter (needs ``[syne]``)."""
-        from ..integrations.syne import syne_config_space
-
-        return syne_config_space(self)
 
     # ---------------------------------------------------------------- sampling
     def _sample_spec(self, rng: np.random.Generator) -> Hashable:

@@ -9,7 +9,7 @@
 9
 
 The result is a full :class:`~nas_meta_tune.spaces.SearchSpace`: ``suggest(trial)``,
-``ray_space()`` / ``syne_space()``, ``sample``, ``mutate``, ``neighbors``, ``key``, ``enumerate``
+the Ray / Syne views (``nas_meta_tune.integrations``), ``sample``, ``mutate``, ``neighbors``, ``key``, ``enumerate``
 (when it has at most ``enumerate_limit`` configurations), and it pickles without registration, so
 Ray workers and other processes rebuild it from the pickle.
 

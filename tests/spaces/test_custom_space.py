@@ -17,6 +17,8 @@ from ConfigSpace import (
 )
 
 from nas_meta_tune.exceptions import InvalidArchitectureError
+from nas_meta_tune.integrations.ray import ray_param_space
+from nas_meta_tune.integrations.syne import syne_config_space
 from nas_meta_tune.spaces import DeclaredSpace, from_configspace, from_distributions, get_space
 from nas_meta_tune.spaces.ops import resolve_op
 
@@ -122,9 +124,9 @@ def test_searched_by_the_meta_sampler_in_optuna_ray_and_syne(tmp_path):
     keys = [space.from_params(t.params).key for t in study.trials]
     assert len(set(keys)) == 12 and sampler.proposer.last_info["mode"] == "gp"
     assert pickle.loads(pickle.dumps(sampler)).space.name == space.name
-    ray_space = space.ray_space()
+    ray_space = ray_param_space(space)
     assert set(ray_space) == set(space.param_names)
-    syne_space = space.syne_space()
+    syne_space = syne_config_space(space)
     assert set(syne_space) == set(space.param_names)
 
 
