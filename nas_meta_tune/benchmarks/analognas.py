@@ -49,7 +49,8 @@ def _data_file() -> Path:
     spec = importlib.util.find_spec("analognasbench")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
-            "AnalogNAS-Bench data needs the PyPI package 'analog-nasbench': pip install analog-nasbench"
+            "AnalogNAS-Bench data needs the PyPI package 'analog-nasbench'. Install it with: "
+            "pip install 'nas-meta-tune[benchmarks]'"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "data.anb"
 

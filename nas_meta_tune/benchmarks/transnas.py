@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from .._imports import require
 from ..spaces import get_space
 from ._base import Benchmark, TaskTable
 from ._data import resolve_data_file
@@ -41,7 +42,7 @@ class TransNASMicroBenchmark(Benchmark):
         self._df = None
 
     def _load_task(self, task: str) -> TaskTable:
-        import pandas as pd
+        pd = require("pandas", feature="reading the TransNAS-Bench-101 table")
 
         if self._df is None:
             self._df = pd.read_parquet(self.path)

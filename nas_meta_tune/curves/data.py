@@ -21,6 +21,8 @@ from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
+from .._imports import require
+
 __all__ = ["LearningCurve", "clean_curve", "load_nb201_curves", "load_lcbench_curves"]
 
 
@@ -133,7 +135,7 @@ def load_nb201_curves(
         DataNotFoundError: A ``FileNotFoundError`` naming the missing file.
         ValueError: On an unknown ``space``, ``budget`` or dataset.
     """
-    import pandas as pd
+    pd = require("pandas", feature="reading benchmark learning curves")
 
     from ..benchmarks._data import resolve_data_file
     from ..benchmarks.nb201 import CURVES

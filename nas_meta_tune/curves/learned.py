@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .._imports import require
 from .._logging import get_logger
 from .data import clean_curve
 from .decisions import CurvePrediction
@@ -139,7 +140,7 @@ class LearnedExtrapolator:
     # ------------------------------------------------------------------ training
     def _make_regressor(self, seed: int) -> Any:
         if self.model == "lightgbm":
-            from lightgbm import LGBMRegressor
+            LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor
 
             return LGBMRegressor(
                 n_estimators=300,
@@ -153,10 +154,14 @@ class LearnedExtrapolator:
                 n_jobs=1,
                 verbose=-1,
             )
-        from sklearn.compose import TransformedTargetRegressor
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        from sklearn.svm import SVR
+        TransformedTargetRegressor = require(
+            "sklearn.compose", feature="scikit-learn models"
+        ).TransformedTargetRegressor
+        make_pipeline = require("sklearn.pipeline", feature="scikit-learn models").make_pipeline
+        StandardScaler = require(
+            "sklearn.preprocessing", feature="scikit-learn models"
+        ).StandardScaler
+        SVR = require("sklearn.svm", feature="scikit-learn models").SVR
 
         return TransformedTargetRegressor(
             regressor=make_pipeline(StandardScaler(), SVR(C=3.0, epsilon=0.05, gamma="scale")),

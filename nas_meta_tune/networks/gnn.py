@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._device import resolve_device, seeded_rng
+from .._imports import require
 from .._logging import get_logger
 from ..benchmarks._data import resolve_data_file
 from ..exceptions import InvalidArchitectureError, UnknownNameError
@@ -169,7 +170,7 @@ def canonical_cell(
     The benchmark key is ``link_index * 10**4 + ops`` written in base 10 over the operation
     indices (``nas_bench_graph.Arch.hash_arch``) of the canonical cell, so it decodes back to it.
     """
-    from nas_bench_graph.architecture import Arch
+    Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch
 
     links, ops = _cell_of(arch)
     key = int(Arch(list(links), list(ops)).valid_hash())

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._imports import require
+
 __all__ = ["IMAGE_DATASETS", "load_digits", "load_image_dataset"]
 
 Split = tuple[torch.Tensor, torch.Tensor]
@@ -34,7 +36,7 @@ def load_digits(*, valid_fraction: float = 0.25, seed: int = 0) -> tuple[Split, 
     """
     if not 0.0 < valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must be in (0, 1), but got {valid_fraction=}.")
-    from sklearn.datasets import load_digits as _sk_digits
+    _sk_digits = require("sklearn.datasets", feature="scikit-learn models").load_digits
 
     bunch = _sk_digits()
     x = np.asarray(bunch.images, dtype=np.float32)[:, None] / 16.0

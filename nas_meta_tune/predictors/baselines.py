@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
+from .._imports import require
 from ..encodings.vectors import encode
 from ..exceptions import SpaceMismatchError
 from ..spaces._base import Architecture
@@ -155,7 +156,9 @@ class RandomForestPredictor(_EncodedRegressor):
         self.params = params
 
     def _make_model(self) -> Any:
-        from sklearn.ensemble import RandomForestRegressor
+        RandomForestRegressor = require(
+            "sklearn.ensemble", feature="scikit-learn models"
+        ).RandomForestRegressor
 
         return RandomForestRegressor(
             n_estimators=self.n_estimators, random_state=self.seed, **self.params
@@ -207,7 +210,7 @@ class LightGBMPredictor(_EncodedRegressor):
         self.params = {**self.DEFAULTS, **params}
 
     def _make_model(self) -> Any:
-        from lightgbm import LGBMRegressor
+        LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor
 
         return LGBMRegressor(random_state=self.seed, **self.params)
 
@@ -427,7 +430,7 @@ class TransferRidgePredictor(BaselinePredictor):
         self.slope_ = 1.0
         if len(archs) < 3:
             return self
-        from sklearn.linear_model import Ridge
+        Ridge = require("sklearn.linear_model", feature="scikit-learn models").Ridge
 
         t = normalize_scores(y)
         s = self._static(archs)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._imports import require
 from ..encodings.vectors import encode
 from ..exceptions import SpaceMismatchError
 from ..spaces._base import Architecture
@@ -115,7 +116,7 @@ class OMNIPredictor:
         self._names = tuple(sorted(dict(features or {})))
         self._model = None
         if len(archs) >= 2:
-            from lightgbm import LGBMRegressor
+            LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor
 
             self._model = LGBMRegressor(random_state=self.seed, **self.params)
             self._model.fit(x, normalize_scores(y))

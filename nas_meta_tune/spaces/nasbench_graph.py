@@ -13,6 +13,7 @@ import re
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
+from .._imports import require
 from ..exceptions import InvalidArchitectureError
 from ._base import ArchGraph, Param, SearchSpace
 
@@ -103,7 +104,7 @@ class NASBenchGraphSpace(SearchSpace):
         return {"links": _link_name(links)} | {f"op_{i}": op for i, op in enumerate(ops, start=1)}
 
     def _key(self, spec: Hashable) -> str:
-        from nas_bench_graph.architecture import Arch
+        Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch
 
         links, ops = spec
         return str(Arch(list(links), list(ops)).valid_hash())
