@@ -456,3 +456,69 @@ def test_syne_scheduler_runs_in_a_real_tuner(curves, tmp_path):
     ).run()
     assert len(scheduler.tracker.completed) >= 1
     assert not scheduler._stopped  # Syne removes stopped trials: nothing is left behind
+
+
+@pytest.mark.parametrize("method", ["parametric", "learned"])
+def test_pruner_with_no_arguments_infers_max_step(method):
+    """Synthetic saturating curves (a test of mechanics): LCExtrapolationPruner() needs no
+    max_step; it predicts for the longest completed curve's last step, prunes nothing before a
+    trial completes, and the learned method decides with the calibrated parametric rule until 5
+    curves have completed."""
+    import optuna
+
+    from nas_meta_tune.schedulers import LCExtrapolationPruner
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rng = np.random.default_rng(0)
+
+    def objective(trial):
+        a = trial.suggest_float("a", 0.1, 1.0)
+        for e in range(1, 21):
+            v = a * (1 - np.exp(-e / 5)) + 0.01 * rng.standard_normal()
+            trial.report(v, e)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return v
+
+    pruner = LCExtrapolationPruner(method=method)
+    assert "max_step=auto" in repr(pruner.rule_for(1.0))
+    study = optuna.create_study(
+        direction="maximize", pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    study.optimize(objective, n_trials=12)
+    states = [t.state for t in study.trials]
+    assert states[0] == optuna.trial.TrialState.COMPLETE  # nothing to compare with yet
+    assert optuna.trial.TrialState.PRUNED in states
+    assert pruner.rule_for(1.0).target_step([]) is None
+    best_a = max(t.params["a"] for t in study.trials)
+    kept = max(
+        (t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
+        key=lambda t: t.value,
+    )
+    assert kept.params["a"] >= best_a - 0.15  # the best configuration is not lost
+    if method == "learned":
+        reasons = [pruner.last_decision.reason]
+        assert reasons and pruner.last_decision is not None
+
+
+def test_ray_and_syne_schedulers_need_no_max_t():
+    """Synthetic curves (mechanics): the schedulers' tracker with max_step inferred: no stop
+    before a curve completes, then predictions for that curve's last step."""
+    from nas_meta_tune.curves import CurveTracker, LCStoppingRule
+
+    tracker = CurveTracker(LCStoppingRule(min_step=3), mode="max")
+    steps = np.arange(1, 31)
+    good, bad = 0.9 * (1 - np.exp(-steps / 6)), 0.3 * (1 - np.exp(-steps / 6))
+    for e in steps[:10]:
+        assert not tracker.on_result("bad", e, bad[e - 1]).stop  # nothing completed yet
+    tracker.on_remove("bad")
+    for e in steps:
+        tracker.on_result("good", e, good[e - 1])
+    tracker.on_complete("good")
+    assert tracker.rule.target_step(tracker.completed) == 30
+    decisions = [tracker.on_result("bad2", e, bad[e - 1]) for e in steps[:10]]
+    assert any(d.stop for d in decisions)
+    pytest.importorskip("ray")
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler
+
+    assert LCExtrapolationScheduler(metric="acc", mode="max")._tracker.rule.max_step is None

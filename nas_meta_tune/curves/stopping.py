@@ -63,6 +63,11 @@ class StopDecision:
     prediction: CurvePrediction | None = field(default=None, repr=False)
 
 
+#: completed curves the learned and ranking models need before they decide (the calibrated
+#: parametric rule decides until then)
+_MIN_CURVES = {"learned": 5, "rank": 5}
+
+
 class LCStoppingRule:
     """Decide whether a partial learning curve should be stopped.
 
@@ -74,7 +79,9 @@ class LCStoppingRule:
             given, e.g. one pre-trained on prior curves) or ``"pfn"`` (the in-context LC-PFN
             extrapolator trained on the parametric prior, :class:`~nas_meta_tune.curves.pfn.LCPFN`;
             no fitting, one forward pass per decision).
-        max_step: The step at which a curve ends (the prediction target).
+        max_step: The step at which a curve ends (the prediction target). ``None`` (the
+            default) infers it from the study, as Hyperband's ``max_resource="auto"``: the last
+            step of the longest completed curve; nothing is stopped before a curve completes.
         min_step: No decision before a curve has reached this step (warm-up).
         interval: Decide only when a curve crosses a decision step ``min_step + k * interval``
             (with missing steps: the first report past one); 1 with integer epochs decides at
@@ -111,7 +118,7 @@ class LCStoppingRule:
         self,
         *,
         method: str = "parametric",
-        max_step: float,
+        max_step: float | None = None,
         min_step: float = 1,
         interval: float = 1,
         threshold: float = 0.05,
@@ -127,9 +134,9 @@ class LCStoppingRule:
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
-        if not (np.isfinite(max_step) and max_step > 0):
-            raise ValueError(f"max_step must be a positive number, but got {max_step=}.")
-        if not (0 <= min_step <= max_step):
+        if max_step is not None and not (np.isfinite(max_step) and max_step > 0):
+            raise ValueError(f"max_step must be a positive number or None, but got {max_step=}.")
+        if not (0 <= min_step <= (np.inf if max_step is None else max_step)):
             raise ValueError(f"min_step must be in [0, max_step], but got {min_step=}.")
         if not (np.isfinite(interval) and interval > 0):
             raise ValueError(f"interval must be a positive number, but got {interval=}.")
@@ -142,7 +149,7 @@ class LCStoppingRule:
         if calibration_curves < 1:
             raise ValueError(f"calibration_curves must be >= 1, but got {calibration_curves=}.")
         self.method = method
-        self.max_step = float(max_step)
+        self.max_step = None if max_step is None else float(max_step)
         self.min_step = float(min_step)
         self.interval = float(interval)
         self.threshold = float(threshold)
@@ -176,7 +183,18 @@ class LCStoppingRule:
         return state
 
     def __repr__(self) -> str:
-        return f"LCStoppingRule(method={self.method!r}, max_step={self.max_step:g}, threshold={self.threshold:g})"
+        step = "auto" if self.max_step is None else f"{self.max_step:g}"
+        return (
+            f"LCStoppingRule(method={self.method!r}, max_step={step}, threshold={self.threshold:g})"
+        )
+
+    def target_step(self, completed: Sequence[CompletedCurve]) -> float | None:
+        """The step predictions are made for: ``max_step``, else the last step of the longest
+        completed curve (``None`` before any completes)."""
+        if self.max_step is not None:
+            return self.max_step
+        ends = [float(c.steps[-1]) for c in completed if len(c.steps)]
+        return max(ends) if ends else None
 
     # ------------------------------------------------------------------ models
     @staticmethod
@@ -187,7 +205,7 @@ class LCStoppingRule:
             h.update(np.asarray(c.values, dtype=np.float64).tobytes())
         return h.hexdigest()
 
-    def _model(self, completed: Sequence[CompletedCurve]) -> object:
+    def _model(self, completed: Sequence[CompletedCurve], target: float) -> object:
         """The learned / ranking model fitted on ``completed`` (refitted only when it changes)."""
         key = self._fingerprint(completed)
         if self._fitted is not None and (
@@ -200,14 +218,14 @@ class LCStoppingRule:
         features = np.stack(feats) if all(f is not None for f in feats) and feats else None
         if self.method == "learned":
             model: object = LearnedExtrapolator(seed=self.seed).fit(
-                curves, finals, self.max_step, features=features
+                curves, finals, target, features=features
             )
         else:
             model = LCRankNet(feature_dim=0, seed=self.seed)
             if self._rank_init is not None:
                 model.load_state_dict(self._rank_init.state_dict())
             if len(completed) >= 2:
-                model.fit(curves, finals, target_step=self.max_step, epochs=self.rank_epochs)
+                model.fit(curves, finals, target_step=target, epochs=self.rank_epochs)
         self._fitted = (key, len(completed), model)
         return model
 
@@ -225,22 +243,26 @@ class LCStoppingRule:
         return (lo - 0.05 * span, hi + 0.25 * span)
 
     def _extrapolate(
-        self, s: np.ndarray, v: np.ndarray, bounds: tuple[float, float] | None
+        self, s: np.ndarray, v: np.ndarray, bounds: tuple[float, float] | None, target: float
     ) -> CurvePrediction:
-        """The parametric or LC-PFN prediction of the value at ``max_step``."""
+        """The parametric or LC-PFN prediction of the value at ``target``."""
         if self.method == "pfn":
             assert self._pfn is not None and bounds is not None
-            return self._pfn.predict(s, v, self.max_step, bounds=bounds)
-        return self._parametric.predict(s, v, self.max_step)
+            return self._pfn.predict(s, v, target, bounds=bounds)
+        return self._parametric.predict(s, v, target)
 
     # ------------------------------------------------------------------ calibration
     def _error_at(
-        self, c: CompletedCurve, step: float, bounds: tuple[float, float] | None = None
+        self,
+        c: CompletedCurve,
+        step: float,
+        bounds: tuple[float, float] | None,
+        target: float,
     ) -> tuple[float, float] | None:
         """``(final - predicted, predicted std)`` of ``c`` extrapolated from its steps <= ``step``."""
         steps = np.asarray(c.steps, dtype=np.float64)
         values = np.asarray(c.values, dtype=np.float64)
-        key = (hashlib.sha1(steps.tobytes() + values.tobytes()).digest(), step, bounds)
+        key = (hashlib.sha1(steps.tobytes() + values.tobytes()).digest(), step, bounds, target)
         if key not in self._errors:
             if len(self._errors) > 100_000:
                 self._errors.clear()
@@ -248,7 +270,7 @@ class LCStoppingRule:
             if cut.sum() < 3 or step >= steps.max():
                 self._errors[key] = None
             else:
-                p = self._extrapolate(steps[cut], values[cut], bounds)
+                p = self._extrapolate(steps[cut], values[cut], bounds, target)
                 self._errors[key] = (c.final - p.mean, p.std)
         return self._errors[key]
 
@@ -257,10 +279,13 @@ class LCStoppingRule:
         pred: CurvePrediction,
         step: float,
         done: list[CompletedCurve],
-        bounds: tuple[float, float] | None = None,
+        bounds: tuple[float, float] | None,
+        target: float,
     ) -> CurvePrediction:
         errors = [
-            e for c in done[-self.calibration_curves :] if (e := self._error_at(c, step, bounds))
+            e
+            for c in done[-self.calibration_curves :]
+            if (e := self._error_at(c, step, bounds, target))
         ]
         if not errors:
             return pred
@@ -309,7 +334,7 @@ class LCStoppingRule:
             return StopDecision(False, "no finite value reported yet")
         if s[-1] < self.min_step:
             return StopDecision(False, f"warm-up: step {s[-1]:g} < min_step {self.min_step:g}")
-        if s[-1] >= self.max_step:
+        if self.max_step is not None and s[-1] >= self.max_step:
             return StopDecision(False, "curve already at max_step")
         if not self._at_decision_step(s):
             return StopDecision(False, "between decision steps")
@@ -317,8 +342,11 @@ class LCStoppingRule:
             return StopDecision(
                 False, f"{len(done)} completed curve(s) < min_completed {self.min_completed}"
             )
+        target = self.target_step(done)
+        if target is None or s[-1] >= target:
+            return StopDecision(False, "curve already at the longest completed curve's last step")
         try:
-            return self._decide(s, v, done, features)
+            return self._decide(s, v, done, features, target)
         except Exception as exc:  # a model failure must never stop a study: the trial goes on
             _log.warning(
                 "LCStoppingRule(%s): no decision (%s: %s); the trial continues.",
@@ -329,17 +357,35 @@ class LCStoppingRule:
             return StopDecision(False, f"model error: {type(exc).__name__}: {exc}")
 
     def _decide(
-        self, s: np.ndarray, v: np.ndarray, done: list[CompletedCurve], features: np.ndarray | None
+        self,
+        s: np.ndarray,
+        v: np.ndarray,
+        done: list[CompletedCurve],
+        features: np.ndarray | None,
+        target: float,
     ) -> StopDecision:
         best_curve = max(done, key=lambda c: c.final)
         best = best_curve.final
+        if self.method in ("learned", "rank") and len(done) < _MIN_CURVES[self.method]:
+            # too few curves to fit the model: the calibrated parametric rule decides (the
+            # uncalibrated fallback pruned the eventual best of short studies)
+            pred = self._extrapolate(s, v, None, target)
+            if self.calibrate:
+                pred = self._calibrated(pred, float(s[-1]), done, None, target)
+            prob = pred.prob_at_least(best)
+            return StopDecision(
+                should_stop(pred, best, self.threshold),
+                f"P(final >= best {best:.4g}) = {prob:.3f} (parametric until "
+                f"{_MIN_CURVES[self.method]} curves complete; predicted {pred.mean:.4g} ± "
+                f"{pred.std:.2g})",
+                prob,
+                pred,
+            )
         if self.method == "rank":
-            model = self._model(done)
+            model = self._model(done, target)
             assert isinstance(model, LCRankNet)
             prob = float(
-                model.prob_better(
-                    (s, v), (best_curve.steps, best_curve.values), target_step=self.max_step
-                )
+                model.prob_better((s, v), (best_curve.steps, best_curve.values), target_step=target)
             )
             stop = prob < self.threshold
             return StopDecision(
@@ -348,14 +394,14 @@ class LCStoppingRule:
                 prob,
             )
         if self.method == "learned":
-            model = self._model(done)
+            model = self._model(done, target)
             assert isinstance(model, LearnedExtrapolator)
-            pred = model.predict(s, v, self.max_step, features=features)
+            pred = model.predict(s, v, target, features=features)
         else:
             bounds = self._pfn_bounds(v, done) if self.method == "pfn" else None
-            pred = self._extrapolate(s, v, bounds)
+            pred = self._extrapolate(s, v, bounds, target)
             if self.calibrate:
-                pred = self._calibrated(pred, float(s[-1]), done, bounds)
+                pred = self._calibrated(pred, float(s[-1]), done, bounds, target)
         prob = pred.prob_at_least(best)
         stop = should_stop(pred, best, self.threshold)
         return StopDecision(
@@ -449,9 +495,9 @@ class CurveTracker:
 
     def set_state(self, state: dict) -> None:
         self.mode = state["mode"]
-        # steps are int keys (a JSON checkpoint hands them back as strings)
+        # steps are float keys (a JSON checkpoint hands them back as strings)
         self._running = {
-            k: {int(step): float(x) for step, x in v.items()} for k, v in state["running"].items()
+            k: {float(step): float(x) for step, x in v.items()} for k, v in state["running"].items()
         }
         self._completed = [
             CompletedCurve(np.asarray(s, dtype=np.float64), np.asarray(v, dtype=np.float64))

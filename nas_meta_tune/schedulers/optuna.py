@@ -63,7 +63,9 @@ class LCExtrapolationPruner(BasePruner):
     """Prune trials whose learning curve is unlikely to end above the best completed one.
 
     Args:
-        max_step: The last step of a full curve (e.g. the number of epochs).
+        max_step: The last step of a full curve (e.g. the number of epochs); ``None`` (the default)
+            infers it as Hyperband's ``max_resource="auto"`` does: the last step of the longest
+            completed trial's curve.
         min_step: No pruning before a trial has reported this step.
         threshold: Prune when P(final >= best completed final) < threshold.
         method: ``"parametric"`` (Domhan et al. 2015 curve-family ensemble), ``"learned"``
@@ -87,7 +89,7 @@ class LCExtrapolationPruner(BasePruner):
     def __init__(
         self,
         *,
-        max_step: int,
+        max_step: int | None = None,
         min_step: int = 1,
         threshold: float = 0.05,
         method: str = "parametric",
@@ -196,7 +198,17 @@ class LCExtrapolationPruner(BasePruner):
                 value = t.values[self.objective if multi else 0] if t.values else None
                 if value is None or not np.isfinite(value):
                     continue
-                s, v = np.array([float(self._rule_kwargs["max_step"])]), np.array([float(value)])
+                end = self._rule_kwargs["max_step"]
+                if end is None:  # inferred: where the trials that report curves end
+                    ends = [
+                        float(k)
+                        for u in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                        for k in u.intermediate_values
+                    ]
+                    if not ends:
+                        continue
+                    end = max(ends)
+                s, v = np.array([float(end)]), np.array([float(value)])
             keep = np.isfinite(v) & (s > 0)  # as for the running curve (the models need steps > 0)
             if keep.any():
                 out.append(CompletedCurve(s[keep], sign * v[keep]))
@@ -252,7 +264,7 @@ class LCRankPruner(LCExtrapolationPruner):
     def __init__(
         self,
         *,
-        max_step: int,
+        max_step: int | None = None,
         min_step: int = 1,
         threshold: float = 0.05,
         interval_steps: int = 1,

@@ -52,7 +52,8 @@ class LCExtrapolationScheduler(FIFOScheduler):
     """Stop Ray Tune trials whose learning curve is unlikely to beat the best completed one.
 
     Args:
-        max_t: The ``time_attr`` value at which a trial's schedule ends.
+        max_t: The ``time_attr`` value at which a trial's schedule ends; ``None`` (the default)
+            infers it from the longest completed trial (as Hyperband's ``max_resource="auto"``).
         metric, mode: The reported metric and ``"max"`` / ``"min"`` (or from ``TuneConfig``).
         time_attr: The result key that counts progress (``training_iteration``, ``epoch``...).
         grace_period: No decision before this ``time_attr`` value.
@@ -70,7 +71,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
     def __init__(
         self,
         *,
-        max_t: float,
+        max_t: float | None = None,
         metric: str | None = None,
         mode: str | None = None,
         time_attr: str = "training_iteration",
@@ -225,7 +226,7 @@ class LCRankScheduler(LCExtrapolationScheduler):
     def __init__(
         self,
         *,
-        max_t: float,
+        max_t: float | None = None,
         metric: str | None = None,
         mode: str | None = None,
         time_attr: str = "training_iteration",

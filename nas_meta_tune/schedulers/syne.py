@@ -43,7 +43,8 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         metric: The reported metric.
         mode: ``"max"`` or ``"min"``.
         time_attr: The result key counting progress (e.g. ``"epoch"``).
-        max_t: The ``time_attr`` value at which a trial's schedule ends.
+        max_t: The ``time_attr`` value at which a trial's schedule ends; ``None`` (the default)
+            infers it from the longest completed trial (as Hyperband's ``max_resource="auto"``).
         grace_period: No decision before this ``time_attr`` value.
         interval: Decide every this much ``time_attr`` after ``grace_period``.
         threshold: Stop when P(final >= best completed final) < threshold.
@@ -63,7 +64,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         metric: str,
         mode: str = "max",
         time_attr: str = "epoch",
-        max_t: float,
+        max_t: float | None = None,
         grace_period: float = 1,
         interval: float = 1,
         threshold: float = 0.05,
