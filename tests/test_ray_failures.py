@@ -74,5 +74,6 @@ def test_trial_errors_are_retried_and_the_searcher_records_them(ray_cluster, tmp
     assert len(set(keys)) == N_TRIALS  # a retry is not a new suggestion; nothing suggested twice
     # the searcher in this driver saw every trial end: 5 scores, 1 error kept as "no score"
     assert len(searcher.history) == N_TRIALS - 1
-    assert {a.key for a, _ in searcher.history} | {a.key for a in searcher._no_score} == set(keys)
-    assert not searcher._live
+    scored, pending = searcher.session.history()
+    assert {a.key for a, _ in scored} | {a.key for a in pending} == set(keys)
+    assert not searcher.session.live

@@ -587,7 +587,7 @@ def test_ray_searcher_fills_every_key_and_keeps_mode_across_restore(predictor, t
     assert set(config) == set(param_space)
     assert not any(hasattr(v, "sample") for v in config.values())
     assert 1e-4 <= config["lr"] <= 1e-1 and config["epochs"] == 3
-    assert space.from_params(config).key == searcher._live["t0"].key
+    assert space.from_params(config).key == searcher.session.live["t0"].key
     searcher.on_trial_complete("t0", {"acc": 50.0})
     # a checkpoint saved before metric/mode were known does not erase them on restore
     blank = MetaNASSearch(space, predictor, seed=0)

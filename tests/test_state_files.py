@@ -75,5 +75,6 @@ def test_ray_searcher_checkpoint_is_json(tmp_path):
     fresh.restore(str(path))
     assert [a.key for a, _ in fresh.history] == [space.from_params(config).key]
     assert fresh._constants["k"] == 2 and "lr" in fresh._domains  # domains come from Tune again
+    assert fresh.session.state()["complete"] == searcher.session.state()["complete"]
     nxt = fresh.suggest("t1")
     assert space.from_params(nxt).key != space.from_params(config).key and 0 <= nxt["lr"] <= 1

@@ -6,14 +6,15 @@ Usage::
     searcher = MetaNASSyneSearcher(syne_config_space(space), space=space, random_seed=0)
     scheduler = SingleObjectiveScheduler(syne_config_space(space), metric="valid", do_minimize=False, searcher=searcher)
 
-Syne Tune's schedulers hand the searcher a metric to *minimise* (they negate maximised metrics),
-so the searcher's score is ``-metric``. Suggested configurations are pending until their trial
-completes or fails; failed or non-finite trials are never proposed again nor used for adaptation.
+A translation layer over :class:`~nas_meta_tune.search.SearchSession`. Syne Tune's schedulers
+hand the searcher a metric to *minimise* (they negate maximised metrics), so the session runs in
+``mode="min"``. Suggested configurations are pending until their trial completes or fails;
+failed or non-finite trials are never proposed again nor learned from. ``save`` / ``restore``
+write a JSON checkpoint.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -27,10 +28,10 @@ from syne_tune.optimizer.schedulers.searchers.single_objective_searcher import (
 )
 
 from .._logging import get_logger  # noqa: E402
-from ..exceptions import InvalidArchitectureError, SpaceMismatchError  # noqa: E402
+from .._state import read_state, write_state  # noqa: E402
+from ..exceptions import SpaceMismatchError  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ..search.proposer import MetaNASProposer, SpaceExhaustedError  # noqa: E402
-from ..spaces import get_space  # noqa: E402
+from ..search.session import SearchSession  # noqa: E402
 from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSyneSearcher"]
@@ -38,14 +39,14 @@ _log = get_logger(__name__)
 
 
 class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
-    """Syne Tune searcher proposing architectures with the adapted meta-predictor.
+    """Syne Tune searcher proposing architectures with the meta-learned transfer-BO proposer.
 
     Args:
         config_space: Syne Tune config space (``syne_config_space(space)``, plus any constants).
-        space: The search space (object or registered name).
+        space: The search space (object, registered name or ConfigurationSpace).
         predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
         points_to_evaluate: Configurations to evaluate first.
-        random_seed: Seed of the proposer.
+        random_seed: Seed of the proposer and of the other domains' draws.
         **proposer_kwargs: See :class:`~nas_meta_tune.search.MetaNASProposer`.
     """
 
@@ -62,82 +63,84 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         super().__init__(
             config_space, points_to_evaluate=points_to_evaluate, random_seed=random_seed
         )
-        self._space = get_space(space)
-        names = {p.name for p in self._space.params}
+        self._session = SearchSession(
+            space, predictor, mode="min", seed=self.random_seed, **proposer_kwargs
+        )
+        names = set(self._session.space.param_names)
         missing = names - set(config_space)
         if missing:
             raise SpaceMismatchError(
                 f"config_space lacks the architecture parameters {sorted(missing)}.",
-                space=self._space.name,
+                space=self._session.space.name,
             )
-        self._constants = {
-            k: v for k, v in config_space.items() if k not in names and not hasattr(v, "sample")
-        }
+        items = config_space.items()
+        self._constants = {k: v for k, v in items if k not in names and not hasattr(v, "sample")}
         # other search domains (e.g. a learning rate) are drawn at random: this searcher models
         # architectures only
-        self._domains = {
-            k: v for k, v in config_space.items() if k not in names and hasattr(v, "sample")
-        }
-        self._proposer = MetaNASProposer(
-            self._space, predictor, seed=self.random_seed, **proposer_kwargs
-        )
-        self._history: list[tuple[Architecture, float]] = []
-        self._dead: list[Architecture] = []
-        self._pending: dict[str, Architecture] = {}
+        self._domains = {k: v for k, v in items if k not in names and hasattr(v, "sample")}
+        self._asked = 0
+        self._trials: dict[int, str] = {}  # Syne's trial id -> the session's
 
-    def _arch(self, config: dict[str, Any]) -> Architecture:
-        try:
-            return self._space.from_params(config)
-        except InvalidArchitectureError as exc:
-            raise SpaceMismatchError(
-                f"configuration does not belong to the space: {exc}", space=self._space.name
-            ) from exc
+    @property
+    def session(self) -> SearchSession:
+        return self._session
+
+    @property
+    def history(self) -> list[tuple[Architecture, float]]:
+        """Evaluated ``(architecture, score)`` pairs, score higher = better."""
+        return self._session.history()[0]
 
     def suggest(self, **kwargs: Any) -> dict[str, Any] | None:
+        ask_id = f"ask-{self._asked}"
         config = self._next_points_to_evaluate()
         if config is not None:
-            arch = self._arch(config)
-        else:
-            try:
-                arch = self._proposer.propose_robust(
-                    self._history, [*self._dead, *self._pending.values()]
-                )[0]
-            except SpaceExhaustedError:
-                return None
-            rs = np.random.RandomState(
-                [self.random_seed, len(self._history) + len(self._dead) + len(self._pending)]
-            )
-            config = {
-                **self._constants,
-                **{k: v.sample(random_state=rs) for k, v in self._domains.items()},
-                # every key, inactive conditional ones too: Syne's config spaces are flat
-                **self._space.full_params(arch),
-            }
-        self._pending[arch.key] = arch
-        return config
+            self._session.reserve(ask_id, config)
+            self._asked += 1
+            return config
+        arch = self._session.ask(ask_id)
+        if arch is None:
+            return None
+        rs = np.random.RandomState([self.random_seed, self._asked])
+        self._asked += 1
+        return {
+            **self._constants,
+            **{k: v.sample(random_state=rs) for k, v in self._domains.items()},
+            # every key, inactive conditional ones too: Syne's config spaces are flat
+            **self._session.space.full_params(arch),
+        }
+
+    def on_trial_result(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
+        self._trials.setdefault(trial_id, self._session.arch_of(config).key)
 
     def on_trial_complete(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
-        arch = self._arch(config)
-        self._pending.pop(arch.key, None)
-        try:
-            value = float(metric)
-        except (TypeError, ValueError):
-            value = math.nan
-        if not math.isfinite(value):
+        self._trials.pop(trial_id, None)
+        if self._session.signed(metric) is None:
             _log.warning(
                 "MetaNASSyneSearcher: trial %s reported %r; not used for adaptation.",
                 trial_id,
                 metric,
             )
-            self._dead.append(arch)
-            return
-        self._history.append((arch, -value))  # Syne hands over a metric to minimise
+        self._session.tell(None, metric, arch=config)
 
     def on_trial_error(self, trial_id: int) -> None:
-        # Syne does not pass the config here; the pending architecture is kept out of proposals
+        key = self._trials.pop(trial_id, None)
         _log.warning("MetaNASSyneSearcher: trial %s failed.", trial_id)
+        live = {a.key: a for a in self._session.live.values()}
+        if key in live:  # never proposed again, not learned from
+            self._session.tell(None, state="failed", arch=live[key])
 
-    @property
-    def history(self) -> list[tuple[Architecture, float]]:
-        """Evaluated ``(architecture, score)`` pairs, score higher = better."""
-        return list(self._history)
+    # ------------------------------------------------------------------ checkpoints
+    def get_state(self) -> dict[str, Any]:
+        return {"asked": self._asked, "session": self._session.state()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._session.set_state(state["session"])
+        self._asked = int(state["asked"])
+
+    def save(self, path: str) -> None:
+        """Write the state as a JSON checkpoint (atomically; no pickle)."""
+        write_state(path, "MetaNASSyneSearcher", self.get_state())
+
+    def restore(self, path: str) -> None:
+        """Load a checkpoint written by :meth:`save`."""
+        self.set_state(read_state(path, "MetaNASSyneSearcher"))

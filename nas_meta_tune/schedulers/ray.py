@@ -47,6 +47,10 @@ __all__ = ["LCExtrapolationScheduler", "LCRankScheduler"]
 
 _log = get_logger(__name__)
 
+#: ids of the trials nas-meta-tune's Ray schedulers stopped early in this process: Ray tells a
+#: searcher only that a trial completed, so MetaNASSearch reads this to treat them as pruned
+STOPPED_EARLY: set[str] = set()
+
 
 class LCExtrapolationScheduler(FIFOScheduler):
     """Stop Ray Tune trials whose learning curve is unlikely to beat the best completed one.
@@ -156,6 +160,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
         )
         if decision.stop:
             self._stopped.add(trial.trial_id)
+            STOPPED_EARLY.add(str(trial.trial_id))
             self._tracker.on_remove(trial.trial_id)
             self.num_stopped += 1
             _log.info(
