@@ -46,8 +46,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .._imports import require
 
 require("optuna", feature="MetaNASSampler")
@@ -60,6 +58,7 @@ from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 from ..exceptions import InvalidArchitectureError, SpaceMismatchError  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
 from ..search.proposer import MetaNASProposer, SpaceExhaustedError  # noqa: E402
+from ..search.session import combine_pruned  # noqa: E402
 from ..spaces import get_space  # noqa: E402
 from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
@@ -292,12 +291,8 @@ class MetaNASSampler(BaseSampler):
                 complete.append((arch, s))
             else:
                 pruned.append((arch, s))
-        if pruned:
-            # capped at the median finished score; with nothing finished yet they are the only
-            # signal and keep their spread (a common cap would make them all equal)
-            cap = float(np.median([s for _, s in complete])) if complete else math.inf
-            complete.extend((a, min(s, cap)) for a, s in pruned)
-        return complete, pending, finished
+        # the one policy for trials stopped early (shared with the Ray and Syne searchers)
+        return combine_pruned(complete, pruned), pending, finished
 
     def _failed_arch(self, trial: FrozenTrial) -> Architecture | None:
         """A FAIL trial's architecture: fixed, claimed, or suggested in full (it may have failed
