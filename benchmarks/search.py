@@ -272,8 +272,9 @@ def _plot(tasks: dict, methods: list[str], path: Path) -> Path | None:
             ax.fill_between(x, np.maximum(mean - se, 0), mean + se, color=colors[m], alpha=0.15)
         ax.set_title(task, fontsize=9)
         ax.set_xlabel("trials", fontsize=8)
-        ax.set_ylabel("regret", fontsize=8)
-        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_ylabel("regret (points)", fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
