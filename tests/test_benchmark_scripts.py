@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# minutes of real training, real clusters or real processes: deselect with -m "not slow"
+pytestmark = pytest.mark.slow
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 

@@ -22,6 +22,9 @@ optuna = pytest.importorskip("optuna")
 from nas_meta_tune import get_space  # noqa: E402
 from nas_meta_tune.samplers import MetaNASSampler  # noqa: E402
 
+# minutes of real training, real clusters or real processes: deselect with -m "not slow"
+pytestmark = pytest.mark.slow
+
 EPOCHS = 4
 WORKER = textwrap.dedent(
     """

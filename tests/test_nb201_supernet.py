@@ -19,6 +19,9 @@ from nas_meta_tune.oneshot import (
 )
 from nas_meta_tune.spaces import get_space
 
+# minutes of real training, real clusters or real processes: deselect with -m "not slow"
+pytestmark = pytest.mark.slow
+
 C, N, CLASSES = 4, 1, 3
 ARCH = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|"
 CONVS = ("nor_conv_1x1", "nor_conv_3x3")

@@ -22,6 +22,9 @@ from nas_meta_tune.oneshot import (
 from nas_meta_tune.spaces import get_space
 from nas_meta_tune.spaces.nasbench_graph import GNN_OPS
 
+# minutes of real training, real clusters or real processes: deselect with -m "not slow"
+pytestmark = pytest.mark.slow
+
 HIDDEN = 8
 
 

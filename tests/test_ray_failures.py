@@ -15,6 +15,9 @@ from ray import tune  # noqa: E402
 from nas_meta_tune import load_benchmark  # noqa: E402
 from nas_meta_tune.samplers import MetaNASSearch  # noqa: E402
 
+# minutes of real training, real clusters or real processes: deselect with -m "not slow"
+pytestmark = pytest.mark.slow
+
 N_TRIALS = 6
 ALWAYS_FAILS = 4  # the fifth trial raises on every attempt
 

@@ -14,6 +14,9 @@ import time
 
 import pytest
 
+# minutes of real training, real clusters or real processes: deselect with -m "not slow"
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("ray")
 
 N_TRIALS = 5

@@ -9,6 +9,9 @@ import pytest
 pytest.importorskip("ray")
 from nas_meta_tune.integrations.trainables import SupernetTrainable, supernet_resources  # noqa: E402
 
+# minutes of real training, real clusters or real processes: deselect with -m "not slow"
+pytestmark = pytest.mark.slow
+
 CONFIG = {"dataset": "cora", "hidden": 16, "steps_per_iter": 2, "probe_archs": 3, "seed": 0}
 
 
