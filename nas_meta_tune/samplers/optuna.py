@@ -351,8 +351,20 @@ class MetaNASSampler(BaseSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        if not search_space:
-            return {}
+        # parameters of another kind in the relative space (Optuna's contract: a value for each)
+        # go to the independent sampler; the architecture's are proposed together below
+        out = {
+            name: self._independent.sample_independent(study, trial, name, dist)
+            for name, dist in search_space.items()
+            if name not in self._search_space
+        }
+        if len(out) == len(search_space):
+            return out
+        return {**out, **self._sample_arch(study, trial, search_space)}
+
+    def _sample_arch(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         if self._fixed_arch(trial) is not None:
             return {}  # enqueued with its architecture: Optuna uses the fixed parameters
         with self._lock:
@@ -449,6 +461,12 @@ class MetaNASSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
+        if len(study.directions) > 1:
+            raise ValueError(
+                "MetaNASSampler supports single-objective studies only; for several objectives, "
+                "tune one and record the others with trial.set_user_attr, or use a "
+                "multi-objective sampler."
+            )
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
