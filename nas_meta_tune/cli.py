@@ -7,6 +7,7 @@ Commands:
                      predictor never saw (NAS-Bench-Graph Cora), regret table + PNG plot
     meta-train       meta-train the GCN predictor from a TOML config (``--install`` ships it)
     eval-predictor   leave-one-task-out few-shot evaluation against the baselines
+    data             benchmark data: ``list``, ``download NAME``, ``path [NAME]``
 """
 
 from __future__ import annotations
@@ -290,6 +291,94 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpF
     """Option help with its default, and descriptions kept as written."""
 
 
+def _human(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+def _data(args: argparse.Namespace) -> int:
+    import logging
+
+    from .benchmarks._data import download_root
+    from .data import (
+        ChecksumMismatchError,
+        DataDownloadError,
+        describe_roots,
+        download,
+        find_dataset,
+        status,
+    )
+    from .exceptions import UnknownNameError
+
+    root = getattr(args, "root", None)
+    if args.data_command == "list":
+        lines = [
+            "# nas-meta-tune data\n",
+            "Data roots, searched in this order (first match wins):\n",
+        ]
+        if root is not None:
+            lines.append(f"- --root: {root} (only there)")
+        else:
+            for what, where, searched in describe_roots():
+                lines.append(f"- {what}: {where}{'' if searched else ' (not searched)'}")
+        lines.append(f"\nDownloads go to: {download_root(root)}\n")
+        lines.append("| data set | what | used by | source | licence | download | present |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for row in status(root):
+            present = row["present"] or f"no: `{row['get']}`"
+            lines.append(
+                f"| {row['name']} | {row['summary']} | {row['used_by']} | {row['source']} | "
+                f"{row['license']} | {_human(row['bytes'])} | {present} |"
+            )
+        print("\n".join(lines))
+        return 0
+    if args.data_command == "path":
+        if args.name is None:
+            print(download_root(root))
+            return 0
+        try:
+            found = find_dataset(args.name, root)
+        except UnknownNameError as exc:
+            print(f"nas-meta-tune data path: {exc}", file=sys.stderr)
+            return 2
+        if found is None:
+            print(
+                f"nas-meta-tune data path: {args.name} is not installed; run "
+                f"`nas-meta-tune data download {args.name}`" + (f" --root {root}" if root else ""),
+                file=sys.stderr,
+            )
+            return 1
+        print(found)
+        return 0
+    # download
+    log = logging.getLogger("nas_meta_tune")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    previous = log.level
+    log.setLevel(logging.INFO)
+    try:
+        for name in args.names:
+            folder = download(
+                name, root, mirror=args.mirror, force=args.force, timeout=args.timeout
+            )
+            print(folder)
+    except (
+        UnknownNameError,
+        DataDownloadError,
+        ChecksumMismatchError,
+        ImportError,
+        ValueError,
+    ) as exc:
+        print(f"nas-meta-tune data download: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous)
+    return 0
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -369,6 +458,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--output-dir", default="demo_output", help="where regret.png is written")
     p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
+    p = command("data", "benchmark data: list the data sets, download one, show the data root")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    q = data_sub.add_parser(
+        "list", help="every data set: source, licence, size, whether present", formatter_class=_Help
+    )
+    q.add_argument("--root", default=None, help="look only in this data root")
+    q = data_sub.add_parser(
+        "download",
+        help="fetch data sets from upstream, verify SHA-256, convert, install",
+        formatter_class=_Help,
+    )
+    q.add_argument("names", nargs="+", metavar="NAME", help="data set(s), see `data list`")
+    q.add_argument(
+        "--root",
+        default=None,
+        help="data root to install into (default: $NAS_META_TUNE_DATA, else the per-user data directory)",
+    )
+    q.add_argument(
+        "--mirror",
+        default=None,
+        help="base URL replacing https://raw.githubusercontent.com "
+        "(default: $NAS_META_TUNE_DATA_MIRROR, else upstream)",
+    )
+    q.add_argument("--force", action="store_true", help="download again even if present")
+    q.add_argument("--timeout", type=float, default=60.0, help="seconds per connection / read")
+    q = data_sub.add_parser(
+        "path",
+        help="print the data root downloads go to, or where data set NAME is installed",
+        formatter_class=_Help,
+    )
+    q.add_argument("name", nargs="?", default=None, metavar="NAME")
+    q.add_argument("--root", default=None, help="look only in this data root")
     for cmd, help_ in (
         ("spaces", "list the search spaces and the unified vocabulary"),
         ("benchmarks", "summarise every offline benchmark"),
@@ -388,6 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train_lcpfn(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "data":
+        return _data(args)
 
     start = time.perf_counter()
     out: list[str] = [f"# nas-meta-tune {args.command}\n"]
