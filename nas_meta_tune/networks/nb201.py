@@ -60,7 +60,9 @@ class _Zero(nn.Module):
         return x.mul(0.0)
 
 
-def _make_op(name: str, channels: int, *, affine: bool, track: bool) -> nn.Module:
+def make_op(name: str, channels: int, *, affine: bool, track: bool) -> nn.Module:
+    """The module of operation ``name`` on ``channels`` channels (stride 1); ``affine`` and
+    ``track`` are its BatchNorm's flags."""
     if name == "none":
         return _Zero()
     if name == "skip_connect":
@@ -104,7 +106,7 @@ class NB201Cell(nn.Module):
             )
         self.op_names = tuple(ops)
         self.edges = nn.ModuleList(
-            _make_op(op, channels, affine=affine, track=track_running_stats) for op in ops
+            make_op(op, channels, affine=affine, track=track_running_stats) for op in ops
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +123,7 @@ class NB201Cell(nn.Module):
         return repr(self.op_names)
 
 
-class _ResidualReduction(nn.Module):
+class ResidualReduction(nn.Module):
     """The residual block between two stages: stride-2, ``c_in`` -> ``c_out`` channels."""
 
     def __init__(self, c_in: int, c_out: int, *, affine: bool, track: bool) -> None:
@@ -179,7 +181,7 @@ class NB201Net(nn.Module):
             c = C * mult
             if stage > 0:
                 blocks.append(
-                    _ResidualReduction(c_prev, c, affine=affine, track=track_running_stats)
+                    ResidualReduction(c_prev, c, affine=affine, track=track_running_stats)
                 )
             blocks.extend(NB201Cell(self.op_names, c, **kw) for _ in range(N))
             c_prev = c
@@ -212,7 +214,12 @@ class NB201Net(nn.Module):
         return "+".join(nodes)
 
 
-def _ops_of(arch: Architecture | str | Sequence[str]) -> tuple[str, ...]:
+def ops_of(arch: Architecture | str | Sequence[str]) -> tuple[str, ...]:
+    """The 6 edge operations of ``arch`` (an architecture, its string or the operations).
+
+    Raises:
+        InvalidArchitectureError: not an ``nb201`` cell.
+    """
     from ..spaces import get_space
 
     space = get_space("nb201")
@@ -268,7 +275,7 @@ def build_nb201(
         logits = model(torch.randn(2, 3, 32, 32))  # [2, 10]
     """
     return NB201Net(
-        _ops_of(arch),
+        ops_of(arch),
         C=C,
         N=N,
         num_classes=num_classes,

@@ -1,6 +1,19 @@
-"""Network builders and training: real NAS-Bench-Graph GNNs trained on Planetoid graphs, the
-NAS-Bench-201 network of a cell (:func:`build_nb201`) and weight-sharing supernets of both spaces
-(:func:`build_supernet`, :func:`build_nb201_supernet`).
+"""One-shot NAS: weight-sharing supernets, their training strategies and few-shot splitting.
+
+* ``supernet.py``: the :class:`Supernet` protocol (a base class with hooks) every supernet implements;
+* ``graph_supernet.py``: :class:`GNNSupernet`, the graph supernet of NAS-Bench-Graph
+  (:func:`build_supernet` on a Planetoid graph);
+* ``nb201_supernet.py``: :class:`NB201Supernet` (:func:`build_nb201_supernet` on images,
+  :func:`export_path`);
+* ``feeds.py``: what a trainer trains on (:class:`GraphFeed` full batch, :class:`ImageFeed`
+  minibatches);
+* ``spos.py`` / ``darts.py``: :class:`SPOSTrainer` and :class:`DARTSTrainer`, over any supernet;
+* ``fewshot.py``: :class:`SplitTree` and the split metrics, over any supernet;
+* ``run.py``: :class:`SupernetRun`, one run tracked by probe architectures (what the Ray Tune
+  trainable and the Optuna objective run).
+
+The stand-alone networks (:func:`build_gnn`, :func:`train_gnn`, :func:`build_nb201`, the data
+loaders) live in :mod:`nas_meta_tune.networks` and are re-exported here.
 
 >>> from nas_meta_tune.oneshot import train_gnn
 >>> run = train_gnn("0,0,1,2|gcn,gat,skip,fc", "cora", epochs=5)  # doctest: +SKIP
@@ -10,19 +23,26 @@ NAS-Bench-201 network of a cell (:func:`build_nb201`) and weight-sharing superne
 
 from __future__ import annotations
 
-from ..networks.gnn import (
+from ..networks import (
     CACHE_ENV_VAR,
+    IMAGE_DATASETS,
+    NB201_OPS,
     PLANETOID_NAMES,
     PROTOCOLS,
     GNNProtocol,
     NASBenchGraphNet,
+    NB201Cell,
+    NB201Net,
     build_gnn,
+    build_nb201,
     canonical_cell,
+    load_digits,
+    load_image_dataset,
     load_planetoid,
     train_gnn,
 )
-from ..networks.images import IMAGE_DATASETS, load_digits, load_image_dataset
-from ..networks.nb201 import NB201_OPS, NB201Cell, NB201Net, build_nb201
+from .darts import DARTSTrainer
+from .feeds import DataFeed, GraphFeed, ImageFeed, OptimSettings
 from .fewshot import (
     SplitNode,
     SplitTree,
@@ -31,6 +51,7 @@ from .fewshot import (
     proxy_distance,
     split_distance,
 )
+from .graph_supernet import GNNSupernet, build_supernet
 from .nb201_supernet import (
     NB201DARTSTrainer,
     NB201SPOSTrainer,
@@ -38,7 +59,9 @@ from .nb201_supernet import (
     build_nb201_supernet,
     export_path,
 )
-from .supernet import DARTSTrainer, GNNSupernet, SPOSTrainer, build_supernet
+from .run import SupernetRun
+from .spos import SPOSTrainer
+from .supernet import PathModel, Supernet
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -62,6 +85,13 @@ __all__ = [
     "IMAGE_DATASETS",
     "load_digits",
     "load_image_dataset",
+    "Supernet",
+    "PathModel",
+    "DataFeed",
+    "GraphFeed",
+    "ImageFeed",
+    "OptimSettings",
+    "SupernetRun",
     "GNNSupernet",
     "SPOSTrainer",
     "DARTSTrainer",

@@ -4,14 +4,16 @@ Following the supernet splitting framework of Ly-Manson et al. ("Understanding F
 Zero-Cost Proxies"), which generalises GM-NAS (Hu et al., ICLR 2022,
 https://arxiv.org/abs/2203.15207) and few-shot NAS (Zhao et al., ICML 2021):
 
-* **Splitting a node** of the tree (a sub-supernet) picks an *edge* (here: a computing node
-  ``1..4`` of the NAS-Bench-Graph cell, i.e. the parameter ``op_<node>``), measures how differently
-  that edge's candidate operations behave with a *metric*, and partitions them into ``b`` groups;
-  child ``k`` is the sub-supernet whose edge may use only group ``k``.
+* **Splitting a node** of the tree (a sub-supernet) picks an *edge*: a position ``1..n`` of the
+  supernet's cell (a computing node ``1..4`` of the NAS-Bench-Graph cell, i.e. the parameter
+  ``op_<node>``; one of the 6 edges of the NAS-Bench-201 cell, ``edge_<i>_<j>``), measures how
+  differently its candidate operations behave with a *metric*, and partitions them into ``b``
+  groups; child ``k`` is the sub-supernet whose edge may use only group ``k``.
 * **Metrics.** ``"gm"``: gradient matching as in GM-NAS -- for each operation, the gradient of the
   training loss w.r.t. the weights it shares with the other operations (every parameter of the
-  path except the edge's own candidate), summed over a fixed set of sampled context paths (links
-  and the other edges' operations); distance ``1 - cos`` between operations. Or the name of a
+  path except the edge's own candidates), summed over a fixed set of sampled context paths (the
+  other edges' operations, and the links of a graph cell) on one training batch; distance
+  ``1 - cos`` between operations. Or the name of a
   zero-cost proxy of :mod:`nas_meta_tune.proxies` (``"snip"``, ``"synflow"``, ...): each
   operation's sub-networks are scored in every context, the operations ranked per context, and
   the distance is the difference of mean ranks (scaled to ``[0, 1]``).
@@ -27,7 +29,9 @@ https://arxiv.org/abs/2203.15207) and few-shot NAS (Zhao et al., ICML 2021):
   fresh initialisation (``inherit=False``, as GM-NAS and the paper train leaves from scratch);
   :meth:`SplitTree.train_leaves` trains every leaf with SPOS over its own sub-space.
 
-:func:`split_distance` is the paper's Definition 1 (see its docstring).
+Everything here works over the :class:`~nas_meta_tune.oneshot.Supernet` protocol, so both the
+graph and the NAS-Bench-201 supernets split. :func:`split_distance` is the paper's Definition 1
+(see its docstring).
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ import torch.nn.functional as F
 from scipy.stats import rankdata
 
 from ..exceptions import InvalidArchitectureError
-from .supernet import NUM_NODES, ArchLike, SPOSTrainer, _cell_of, _seed_int
+from .spos import SPOSTrainer
+from .supernet import ArchLike, Supernet, seed_int
 
 __all__ = [
     "SplitNode",
@@ -175,27 +180,15 @@ def partition_ops(
 
 
 # ------------------------------------------------------------------------------------ metrics
-def _contexts(
-    trainer: SPOSTrainer, pos: int, n: int, rng: np.random.Generator
-) -> list[tuple[tuple[int, ...], list[str]]]:
-    """``n`` sampled paths (links, ops) of the trainer's sub-space; ``ops[pos]`` is replaced
-    later. Their other operations are not all ``skip`` whenever the sub-space allows it."""
-    choices = trainer.supernet.op_choices
-    others_can_act = any(set(c) - {"skip"} for q, c in enumerate(choices) if q != pos)
+def _contexts(net: Supernet, pos: int, n: int, rng: np.random.Generator) -> list[ArchLike]:
+    """``n`` sampled paths of the supernet's sub-space (their operation at ``pos`` is replaced
+    later), each an informative context (:meth:`Supernet.informative_context`)."""
     out = []
     while len(out) < n:
-        links, ops = _cell_of(trainer.supernet.sample_arch(rng))
-        ops = list(ops)
-        if others_can_act and all(o == "skip" for q, o in enumerate(ops) if q != pos):
-            continue
-        out.append((links, ops))
+        arch = net.sample_arch(rng)
+        if net.informative_context(net.ops_of(arch), pos):
+            out.append(arch)
     return out
-
-
-def _with_op(ctx: tuple[tuple[int, ...], list[str]], pos: int, op: str) -> tuple | None:
-    links, ops = ctx
-    ops = [*ops[:pos], op, *ops[pos + 1 :]]
-    return None if all(o == "skip" for o in ops) else (tuple(links), tuple(ops))
 
 
 def gradient_matching_distance(
@@ -209,21 +202,23 @@ def gradient_matching_distance(
     """GM-NAS gradient-matching distances (``1 - cosine``) between ``node``'s operations.
 
     For each operation, the training-loss gradients of the weights shared with the other
-    operations (every path parameter but the operation's own candidate at ``node``) are summed
-    over ``num_contexts`` context paths (the same for every operation), in eval mode (no dropout).
+    operations (every path parameter but the candidates at ``node``) are summed over
+    ``num_contexts`` context paths (the same for every operation) on the trainer's first training
+    batch (the whole graph for a graph), in eval mode (no dropout).
 
     Args:
-        trainer: The (sub-)supernet's trainer (its weights and graph).
-        node: The computing node ``1..4`` whose operations are compared.
+        trainer: The (sub-)supernet's trainer (its weights and data).
+        node: The position ``1..n`` of the cell whose operations are compared.
         ops: The operations (default: all the node's choices).
         num_contexts: Sampled context paths.
         seed: Seeds the contexts.
     """
-    net, d = trainer.supernet, trainer.data
-    pos = _node_pos(node)
+    net = trainer.supernet
+    pos = _position(net, node)
     ops = tuple(net.op_choices[pos] if ops is None else ops)
-    ctxs = _contexts(trainer, pos, num_contexts, np.random.default_rng(seed))
-    own = {id(p) for m in net.candidates[pos].values() for p in m.parameters()}
+    ctxs = _contexts(net, pos, num_contexts, np.random.default_rng(seed))
+    batch = trainer.feed.batch("train", 0, trainer.seed)
+    own = {id(p) for p in net.candidate_parameters(pos)}
     shared = [p for p in net.parameters() if id(p) not in own]
     was_training = net.training
     net.eval()
@@ -232,11 +227,10 @@ def gradient_matching_distance(
         for op in ops:
             net.zero_grad(set_to_none=True)
             for ctx in ctxs:
-                arch = _with_op(ctx, pos, op)
+                arch = net.with_op(ctx, pos, op)
                 if arch is None:
                     continue
-                out = net(d.x, d.edge_index, arch)
-                F.cross_entropy(out[d.train_mask], d.y[d.train_mask]).backward()
+                batch.loss(net(*batch.inputs, arch)).backward()
             grads.append(
                 torch.cat(
                     [
@@ -269,18 +263,19 @@ def proxy_distance(
     and the distance of two operations is the gap of their mean ranks divided by ``n - 1``."""
     from ..proxies import compute_proxy
 
-    pos = _node_pos(node)
     net = trainer.supernet
+    pos = _position(net, node)
     ops = tuple(net.op_choices[pos] if ops is None else ops)
-    ctxs = _contexts(trainer, pos, num_contexts, np.random.default_rng(seed))
+    ctxs = _contexts(net, pos, num_contexts, np.random.default_rng(seed))
+    data = trainer.feed.proxy_batch(trainer.seed)
     ranks = []
     for c, ctx in enumerate(ctxs):
         scores = np.full(len(ops), -np.inf)
         for k, op in enumerate(ops):
-            arch = _with_op(ctx, pos, op)
+            arch = net.with_op(ctx, pos, op)
             if arch is not None:
                 model = trainer.path_model(arch)
-                scores[k] = compute_proxy(proxy, model, trainer.data, seed=_seed_int(seed, c))
+                scores[k] = compute_proxy(proxy, model, data, seed=seed_int(seed, c))
         scores = np.where(np.isfinite(scores), scores, -np.inf)
         # average ranks: tied scores (params/flops of one supernet, degenerate proxies, several
         # -inf) are equally far from the rest, not ordered by their place in the op list
@@ -289,9 +284,12 @@ def proxy_distance(
     return np.abs(mean_rank[:, None] - mean_rank[None, :]) / max(len(ops) - 1, 1)
 
 
-def _node_pos(node: int) -> int:
-    if not isinstance(node, (int, np.integer)) or not 1 <= node <= NUM_NODES:
-        raise ValueError(f"node must be a computing node 1..{NUM_NODES}, but got {node!r}.")
+def _position(net: Supernet, node: int) -> int:
+    n = net.num_positions
+    if not isinstance(node, (int, np.integer)) or not 1 <= node <= n:
+        raise ValueError(
+            f"node must be a position 1..{n} of the cell (a {net.position_kind}), but got {node!r}."
+        )
     return int(node) - 1
 
 
@@ -301,11 +299,11 @@ class SplitNode:
     """One sub-supernet of a :class:`SplitTree`.
 
     Attributes:
-        op_choices: The operations each computing node (1..4, as ``op_choices[node - 1]``) may use.
-        trainer: The sub-supernet's :class:`~nas_meta_tune.oneshot.supernet.SPOSTrainer`.
+        op_choices: The operations each position (1..n, as ``op_choices[node - 1]``) may use.
+        trainer: The sub-supernet's :class:`~nas_meta_tune.oneshot.SPOSTrainer`.
         path: Child indices from the root (``()`` for the root).
         parent: The node it was split from.
-        edge: The computing node this node was split along (``None`` for a leaf).
+        edge: The position this node was split along (``None`` for a leaf).
         ops: The split edge's operations, in the order of ``distance``'s rows.
         distance: The metric's distance matrix over ``ops``.
         groups: The groups of ``ops``, one per child.
@@ -332,7 +330,7 @@ class SplitNode:
 
     def contains(self, arch: ArchLike) -> bool:
         """Whether ``arch``'s operations are all allowed in this sub-supernet."""
-        _, ops = _cell_of(arch)
+        ops = self.trainer.supernet.ops_of(arch)
         return all(op in self.op_choices[pos] for pos, op in enumerate(ops))
 
     def __repr__(self) -> str:
@@ -349,8 +347,9 @@ class SplitTree:
         branching: ``b``, the number of groups every split forms. (default: ``2``)
         depth: ``d``, the number of split levels (``b ** d`` leaves). (default: ``1``)
         metric: ``"gm"`` (gradient matching) or a zero-cost proxy name. (default: ``"gm"``)
-        edges: The computing node (1..4) to split along: ``"auto"`` (default), one node for every
-            split, or a sequence with one node per depth level.
+        edges: The position (1..n: a node of the graph cell, an edge of the NAS-Bench-201 cell) to
+            split along: ``"auto"`` (default), one position for every split, or a sequence with
+            one per depth level.
         num_contexts: Context paths per metric evaluation. (default: ``4``)
         warmup_steps: SPOS steps each node trains before it is split. (default: ``0``)
         inherit: Children copy their parent's weights (else fresh initialisation).
@@ -398,9 +397,9 @@ class SplitTree:
                 raise ValueError(f"edges must be 'auto', a node or a sequence, got {edges!r}.")
             plan: list[int | None] = [None] * depth
         elif isinstance(edges, (int, np.integer)):
-            plan = [_node_pos(edges) + 1] * depth
+            plan = [_position(trainer.supernet, edges) + 1] * depth
         else:
-            plan = [_node_pos(e) + 1 for e in edges]
+            plan = [_position(trainer.supernet, e) + 1 for e in edges]
             if len(plan) != depth:
                 raise ValueError(f"edges needs one node per depth level ({depth}), got {edges!r}.")
         self.branching, self.depth, self.metric = int(branching), int(depth), metric
@@ -412,8 +411,8 @@ class SplitTree:
 
     # ------------------------------------------------------------------------------ building
     def distance(self, node: SplitNode, edge: int) -> np.ndarray:
-        """The metric's distance matrix over ``node``'s operations at computing node ``edge``."""
-        seed = _seed_int(self.seed, *node.path, edge)
+        """The metric's distance matrix over ``node``'s operations at position ``edge``."""
+        seed = seed_int(self.seed, *node.path, edge)
         if self.metric == "gm":
             return gradient_matching_distance(
                 node.trainer, edge, num_contexts=self.num_contexts, seed=seed
@@ -423,12 +422,13 @@ class SplitTree:
         )
 
     def split(self, node: SplitNode, edge: int | None = None) -> list[SplitNode]:
-        """Split the leaf ``node`` along computing node ``edge`` (``None``: the auto choice)."""
+        """Split the leaf ``node`` along position ``edge`` (``None``: the auto choice)."""
         if not node.is_leaf:
             raise ValueError(f"{node!r} is already split.")
-        b = self.branching
+        b, net = self.branching, node.trainer.supernet
         if edge is None:
-            cands = [e for e in range(1, NUM_NODES + 1) if len(node.op_choices[e - 1]) >= b]
+            n = net.num_positions
+            cands = [e for e in range(1, n + 1) if len(node.op_choices[e - 1]) >= b]
             if not cands:
                 raise ValueError(f"no edge of {node!r} has {b} operations to split.")
             best = None
@@ -439,7 +439,7 @@ class SplitTree:
                     best = (score, e, dist, groups)
             _, edge, dist, groups = best  # type: ignore[misc]
         else:
-            pos = _node_pos(edge)
+            pos = _position(net, edge)
             if len(node.op_choices[pos]) < b:
                 raise ValueError(
                     f"node {edge} of {node!r} has {len(node.op_choices[pos])} operation(s), "
@@ -454,12 +454,13 @@ class SplitTree:
         for k, group in enumerate(node.groups):
             choices = list(node.op_choices)
             choices[pos] = group
-            others_act = any(set(c) - {"skip"} for c in choices)
-            if not others_act:  # only the excluded all-skip cell is left
-                raise ValueError(f"splitting {node!r} leaves a child with only all-skip cells.")
+            try:
+                net.check_choices(tuple(choices))
+            except ValueError as err:
+                raise ValueError(f"splitting {node!r} leaves a child with no path: {err}") from err
             path = (*node.path, k)
             trainer = node.trainer.spawn(
-                choices, inherit=self.inherit, seed=_seed_int(self.seed, *path, 99)
+                choices, inherit=self.inherit, seed=seed_int(self.seed, *path, 99)
             )
             node.children.append(
                 SplitNode(trainer.supernet.op_choices, trainer, path=path, parent=node)
@@ -501,11 +502,12 @@ class SplitTree:
 
     def leaf_for(self, arch: ArchLike) -> SplitNode:
         """The leaf whose sub-space holds ``arch`` (each architecture has exactly one)."""
-        _, ops = _cell_of(arch)
+        net = self.root.trainer.supernet
+        ops = net.ops_of(arch)
         node = self.root
         if not node.contains(arch):
             raise InvalidArchitectureError(
-                f"{arch!r} is not in the tree's root supernet.", space="nasbench_graph"
+                f"{arch!r} is not in the tree's root supernet.", space=net.space_name
             )
         while not node.is_leaf:
             op = ops[node.edge - 1]  # type: ignore[operator]
@@ -525,11 +527,12 @@ class SplitTree:
             f"SplitTree(metric={self.metric!r}, branching={self.branching}, depth={self.depth}, "
             f"leaves={len(self.leaves)})"
         ]
+        net = self.root.trainer.supernet
         for n in self.nodes():
             indent = "  " * (n.depth + 1)
             name = "root" if not n.path else "/".join(map(str, n.path))
             restricted = [
-                f"op_{p + 1}={{{','.join(c)}}}"
+                f"{net.position_name(p)}={{{','.join(c)}}}"
                 for p, c in enumerate(n.op_choices)
                 if c != self.root.op_choices[p]
             ]
@@ -540,5 +543,6 @@ class SplitTree:
                 )
             else:
                 groups = " | ".join("{" + ",".join(g) + "}" for g in n.groups)  # type: ignore[union-attr]
-                lines.append(f"{indent}{name}: {desc} -> split op_{n.edge}: {groups}")
+                edge = net.position_name(n.edge - 1)  # type: ignore[operator]
+                lines.append(f"{indent}{name}: {desc} -> split {edge}: {groups}")
         return "\n".join(lines)
