@@ -117,23 +117,21 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
     """
 
     def setup(self, config: dict[str, Any]) -> None:
-        from ._supernet import SupernetRun
+        from ..oneshot.run import RUN_HYPERPARAMETERS, SupernetRun
 
+        space = str(config.get("space", "nasbench_graph"))
+        tunable = RUN_HYPERPARAMETERS.get(space, ())
         self.run = SupernetRun(
             config["dataset"],
-            space=str(config.get("space", "nasbench_graph")),
+            space=space,
             strategy=str(config.get("strategy", "spos")),
             op_choices=config.get("op_choices"),
-            hidden=int(config.get("hidden", 64)),
-            lr=None if config.get("lr") is None else float(config["lr"]),
-            C=int(config.get("C", 16)),
-            N=int(config.get("N", 5)),
-            batch_size=int(config.get("batch_size", 64)),
-            arch_lr=float(config.get("arch_lr", 3e-4)),
             seed=int(config.get("seed", 0)),
             probe_archs=int(config.get("probe_archs", 16)),
             device=config.get("device"),  # None: CUDA when the trial was given a GPU, else CPU
             data_root=config.get("data_root"),
+            # the space's hyperparameters only: other keys are tuned alongside or for other spaces
+            **{k: config[k] for k in tunable if config.get(k) is not None},
         )
         self.steps_per_iter = int(config.get("steps_per_iter", 10))
 
