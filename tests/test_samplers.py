@@ -113,7 +113,8 @@ def test_enqueued_trials_are_pending_and_run_their_fixed_architecture(predictor,
     study.enqueue_trial(first.to_params())
     waiting = study.trials[0]
     assert [a.key for a in sampler.history(study)[1]] == [first.key]  # pending while enqueued
-    assert sampler._fixed_arch(waiting).key == first.key
+    fixed = waiting.system_attrs["fixed_params"]
+    assert sampler._shared.fixed_arch(fixed).key == first.key
     study.optimize(_objective(space, table), n_trials=2)
     keys = _keys(study, space)
     assert keys[0] == first.key and keys[1] != first.key
@@ -618,7 +619,7 @@ def test_syne_searcher_fills_every_key_of_a_conditional_space(predictor):
 
 def test_three_workers_claiming_one_proposal_end_on_three_architectures(predictor):
     # with an empty history every worker proposes the same zero-shot best. Three threads run the
-    # real _claim; their first re-read is held until all three wrote their claim and released
+    # real claim; their first re-read is held until all three wrote their claim and released
     # only when all three have read (the interleaving where the former two-worker rule sent the
     # 2nd and 3rd claimant to the same candidate)
     import threading
@@ -629,7 +630,8 @@ def test_three_workers_claiming_one_proposal_end_on_three_architectures(predicto
     ranked = MetaNASProposer(space, predictor, seed=0).propose(n=8)
     trials = [study.ask() for _ in range(3)]
     frozen = [study._storage.get_trial(t._trial_id) for t in trials]
-    real, barrier, first = sampler._other_claims, threading.Barrier(3), threading.local()
+    shared = sampler._shared
+    real, barrier, first = shared.other_claims, threading.Barrier(3), threading.local()
 
     def held_first_read(*args, **kwargs):
         if getattr(first, "done", False):
@@ -640,11 +642,17 @@ def test_three_workers_claiming_one_proposal_end_on_three_architectures(predicto
         barrier.wait()  # every claimant has read them
         return out
 
-    sampler._other_claims = held_first_read
+    shared.other_claims = held_first_read
     got = [None] * 3
 
     def claim(i):
-        got[i] = sampler._claim(study, frozen[i], ranked).key
+        def write(claim: str) -> None:
+            study._storage.set_trial_system_attr(
+                frozen[i]._trial_id, "nas_meta_tune:proposal", claim
+            )
+
+        records = lambda: sampler._records(study)  # noqa: E731
+        got[i] = shared.claim(frozen[i].number, ranked, write, records).key
 
     threads = [threading.Thread(target=claim, args=(i,)) for i in range(3)]
     for t in threads:
@@ -664,7 +672,9 @@ def test_meta_nas_variants_pass_their_options_to_the_proposer(predictor):
     assert (
         make_sampler("meta_nas:refresh_every=3", space, 0, predictor)._proposer.refresh_every == 3
     )
-    assert make_sampler("meta_nas:use_pruned=False", space, 0, predictor)._use_pruned is False
+    assert (
+        make_sampler("meta_nas:use_pruned=False", space, 0, predictor)._shared.use_pruned is False
+    )
     with pytest.raises(ValueError, match="key=value"):
         make_sampler("meta_nas:acquisition", space, 0, predictor)
     with pytest.raises(ValueError, match="distinct keys"):
