@@ -50,18 +50,36 @@ from _common import HERE, RESULTS, meta, update_results_md, write_json
 METHODS = (
     "none",
     "median",
+    "percentile",
     "sha",
     "hyperband",
     "wilcoxon",
     "asha",
+    "syne_asha",
     "lce",
     "lce_raw",
     "lce_learned",
     "lce_pfn",
     "lce_pfn_raw",
     "lcrank",
+    "lch",
+    "lch_pfn",
+    "lch_learned",
 )
-OURS = METHODS[METHODS.index("lce") :]  # the methods that take @threshold
+OURS = METHODS[METHODS.index("lce") :]  # the methods that take @threshold / @key=value,...
+HALVING = ("lch", "lch_pfn", "lch_learned")
+#: ``lch@eta=4,r=1,h=0.5,b=1,m=3,t=0.05``: reduction factor, min_resource, rung threshold,
+#: stop_below_best (0/1), min_points, the rule's threshold
+_HALVING_KEYS = {
+    "eta": "reduction_factor",
+    "r": "min_resource",
+    "h": "threshold",
+    "b": "stop_below_best",
+    "m": "min_points",
+}
+#: testbeds with fewer distinct curves are reported, not counted toward the targets
+MIN_DISTINCT = 100
+NB201_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 LCBENCH_TASKS = ("3945", "7593", "34539", "126025")
 FRACTIONS = (0.1, 0.2, 0.5)
 GNN_FILE = HERE / "data" / "gnn_curves.npz"
@@ -75,9 +93,9 @@ def load_testbed(name: str, data_root: str | None) -> tuple[np.ndarray, float]:
     if name.startswith("lcbench/"):
         cs = load_lcbench_curves(data_root, task_ids=[name.split("/", 1)[1]], n_configs=600, seed=0)
         return np.stack([c.values for c in cs]), 100.0
-    if name == "nb201":
-        cs = [c for c in load_nb201_curves(data_root) if len(c.values) == 200]
-        return np.stack([c.values for c in cs]), 100.0
+    if name.startswith("nb201/"):  # one dataset per testbed: no mixing of datasets' curves
+        cs = load_nb201_curves(data_root, datasets=[name.split("/", 1)[1]])
+        return np.stack([c.values for c in cs if len(c.values) == 200]), 100.0
     if name.startswith("gnn/"):
         return gnn_curves(name.split("/", 1)[1]), 100.0
     raise ValueError(f"unknown testbed {name!r}.")
@@ -139,6 +157,7 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
     """The pruner a method name stands for; ``lce@0.1`` (any of ours) sets its ``threshold``."""
     import optuna
 
+    from nas_meta_tune.curves import RungHalving
     from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner
 
     warm = max(1, epochs // 10)
@@ -147,11 +166,37 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
         raise ValueError(
             f"a threshold (@T) is for {OURS} only, given as lce@0.1; got {method}{at}{thr!r}."
         )
-    ours = {"threshold": float(thr)} if thr else {}
+    ours: dict = {}
+    halving: dict = {}
+    for part in filter(None, thr.split(",")):
+        key, eq, val = part.partition("=")
+        if not eq:
+            ours["threshold"] = float(key)
+        elif key == "t":
+            ours["threshold"] = float(val)
+        elif key in _HALVING_KEYS and method in HALVING:
+            halving[_HALVING_KEYS[key]] = (
+                bool(int(val)) if key == "b" else int(val) if key == "m" else float(val)
+            )
+        else:
+            raise ValueError(
+                f"unknown option {key!r} of {method} (halving: {list(_HALVING_KEYS)})."
+            )
     if method == "none":
         return optuna.pruners.NopPruner()
     if method == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warm)
+    if method == "percentile":
+        return optuna.pruners.PercentilePruner(25.0, n_startup_trials=5, n_warmup_steps=warm)
+    if method in HALVING:  # successive halving on extrapolated finals, everything inferred
+        return LCExtrapolationPruner(
+            method={"lch": "parametric", "lch_pfn": "pfn", "lch_learned": "learned"}[method],
+            value_range=(0, 100),
+            refit_every=5,
+            seed=seed,
+            halving=RungHalving(**halving),
+            **ours,
+        )
     if method == "sha":
         return optuna.pruners.SuccessiveHalvingPruner()
     if method == "hyperband":
@@ -269,6 +314,58 @@ def run_asha(pool: np.ndarray, order: np.ndarray, seed: int) -> dict:
     return {"used": used, "finals": finals, "decision_ms": float(np.median(decide_ms))}
 
 
+def run_syne_asha(pool: np.ndarray, order: np.ndarray, seed: int) -> dict:
+    """Syne Tune's ASHA (one bracket, as Ray's), fed the same results through its own calls."""
+    from datetime import datetime
+
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.config_space import randint
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+    from syne_tune.optimizer.schedulers.asha import AsynchronousSuccessiveHalving
+
+    np.random.seed(seed)  # Syne's ASHA draws brackets from numpy's global RNG too
+    epochs = pool.shape[1]
+    sched = AsynchronousSuccessiveHalving(
+        {"i": randint(0, len(pool) - 1), "epochs": epochs},
+        metric="acc",
+        do_minimize=False,
+        time_attr="epoch",
+        max_t=epochs,
+        grace_period=1,
+        reduction_factor=3,
+        random_seed=seed,
+    )
+    used, finals, decide_ms = [], [], []
+    for n, i in enumerate(order):
+        trial = Trial(
+            trial_id=n, config={"i": int(i), "epochs": epochs}, creation_time=datetime.now()
+        )
+        sched.on_trial_add(trial)
+        stopped = False
+        for e, v in enumerate(pool[i], start=1):
+            t0 = time.perf_counter()
+            d = sched.on_trial_result(trial, {"epoch": e, "acc": float(v)})
+            decide_ms.append(1000 * (time.perf_counter() - t0))
+            if d == SchedulerDecision.STOP and e < epochs:
+                stopped = True
+                break
+        used.append(e)
+        finals.append(np.nan if stopped else float(pool[i][-1]))
+        if stopped:
+            sched.on_trial_remove(trial)
+        else:
+            sched.on_trial_complete(trial, {"epoch": e, "acc": float(pool[i][e - 1])})
+    return {"used": used, "finals": finals, "decision_ms": float(np.median(decide_ms))}
+
+
+def draw_order(n_curves: int, trials: int, seed: int) -> np.ndarray:
+    """The curves of one study: without replacement while the pool is large enough, else with."""
+    rng = np.random.default_rng(seed)
+    if trials <= n_curves:
+        return rng.permutation(n_curves)[:trials]
+    return rng.integers(n_curves, size=trials)
+
+
 def one_job(
     testbed: str, seed: int, trials: int, methods: list[str], data_root: str | None
 ) -> tuple[str, int, dict]:
@@ -276,8 +373,7 @@ def one_job(
 
     torch.set_num_threads(1)
     pool, _ = load_testbed(testbed, data_root)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(pool))[: min(trials, len(pool))]
+    order = draw_order(len(pool), trials, seed)
     rank_model = (
         _pretrained_rank(testbed, data_root, pool.shape[1])
         if any(m.partition("@")[0] == "lcrank" for m in methods)
@@ -287,11 +383,12 @@ def one_job(
     out = {}
     for m in methods:
         t0 = time.perf_counter()
-        r = (
-            run_asha(pool, order, seed)
-            if m == "asha"
-            else run_optuna(m, pool, order, rank_model, seed)
-        )
+        if m == "asha":
+            r = run_asha(pool, order, seed)
+        elif m == "syne_asha":
+            r = run_syne_asha(pool, order, seed)
+        else:
+            r = run_optuna(m, pool, order, rank_model, seed)
         finals = np.array(r["finals"], dtype=np.float64)
         inc = np.fmax.accumulate(np.where(np.isnan(finals), -np.inf, finals))
         out[m] = {
@@ -301,6 +398,7 @@ def one_job(
             "cum_epochs": np.cumsum(r["used"]).tolist(),
             "anytime_regret": np.where(np.isfinite(inc), best - inc, np.nan).tolist(),
             "seconds": round(time.perf_counter() - t0, 2),
+            "distinct_curves": int(len(np.unique(pool, axis=0))),
         }
         print(
             f"{testbed} seed {seed} {m}: epochs {out[m]['epochs']} regret {out[m]['regret']:.3f} ({out[m]['seconds']} s)",
@@ -442,9 +540,9 @@ def main(argv=None) -> int:
         return 0
     if args.gnn_curves:
         os.environ["NAS_META_TUNE_GNN_CURVES"] = args.gnn_curves  # inherited by the workers
-    beds = args.testbeds or [f"lcbench/{t}" for t in LCBENCH_TASKS] + ["nb201"] + (
-        [f"gnn/{d}" for d in ("cora", "citeseer")] if _gnn_file().exists() else []
-    )
+    beds = args.testbeds or [f"lcbench/{t}" for t in LCBENCH_TASKS] + [
+        f"nb201/{d}" for d in NB201_DATASETS
+    ] + ([f"gnn/{d}" for d in ("cora", "citeseer")] if _gnn_file().exists() else [])
     if args.smoke_test:
         beds, args.seeds, args.trials = args.testbeds or ["lcbench/3945"], 1, 8
     jobs = [

@@ -8,6 +8,8 @@
 * :class:`LCPFN`: an in-context extrapolator in the style of LC-PFN (Adriaensen et al. 2023), a
   small transformer trained here on the parametric prior and shipped with the package.
 * :func:`should_stop`: stop iff ``P(final >= best) < threshold`` for a :class:`CurvePrediction`.
+* :class:`RungHalving` (``halving.py``): successive-halving rungs whose promotions compare
+  extrapolated final values, given to a rule as ``LCStoppingRule(halving=RungHalving())``.
 * :class:`LCStoppingRule` (``stopping.py``): the decision every pruner and scheduler calls, and
   :class:`CurveTracker`, the curve book-keeping of the stateful schedulers.
 * :func:`clean_curve` and loaders of real curves (:func:`load_nb201_curves`,
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 from .data import LearningCurve, clean_curve, load_lcbench_curves, load_nb201_curves
 from .decisions import CurvePrediction, should_stop
+from .halving import RungHalving
 from .learned import LearnedExtrapolator
 from .parametric import PARAMETRIC_FAMILIES, ParametricEnsemble
 from .pfn import LCPFN
@@ -45,6 +48,7 @@ __all__ = [
     "LearningCurve",
     "PARAMETRIC_FAMILIES",
     "ParametricEnsemble",
+    "RungHalving",
     "clean_curve",
     "load_lcbench_curves",
     "load_nb201_curves",

@@ -138,3 +138,26 @@ def should_stop(prediction: CurvePrediction, best: float, threshold: float) -> b
     if math.isnan(best):
         return False
     return bool(prediction.prob_at_least(best) < threshold)
+
+
+@dataclass(frozen=True)
+class CompletedCurve:
+    """A finished trial's curve (higher is better) and, optionally, its architecture features."""
+
+    steps: np.ndarray
+    values: np.ndarray
+    features: np.ndarray | None = None
+
+    @property
+    def final(self) -> float:
+        return float(self.values[-1])
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """What :meth:`LCStoppingRule.decide` concluded, and why."""
+
+    stop: bool
+    reason: str
+    prob: float = float("nan")  # P(ends >= best completed) under the model
+    prediction: CurvePrediction | None = field(default=None, repr=False)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._logging import get_logger
-from .decisions import clean_curve, should_stop
+from .decisions import CompletedCurve, StopDecision, clean_curve, should_stop
+from .halving import RungHalving
 from .learned import LearnedExtrapolator
 from .parametric import CurvePrediction, ParametricEnsemble
 from .pfn import LCPFN
@@ -38,29 +38,6 @@ METHODS = ("parametric", "learned", "rank", "pfn")
 _log = get_logger(__name__)
 
 _Z90 = 1.2815515655446004  # 90th percentile of the standard normal
-
-
-@dataclass(frozen=True)
-class CompletedCurve:
-    """A finished trial's curve (higher is better) and, optionally, its architecture features."""
-
-    steps: np.ndarray
-    values: np.ndarray
-    features: np.ndarray | None = None
-
-    @property
-    def final(self) -> float:
-        return float(self.values[-1])
-
-
-@dataclass(frozen=True)
-class StopDecision:
-    """What :meth:`LCStoppingRule.decide` concluded, and why."""
-
-    stop: bool
-    reason: str
-    prob: float = float("nan")  # P(ends >= best completed) under the model
-    prediction: CurvePrediction | None = field(default=None, repr=False)
 
 
 #: completed curves the learned and ranking models need before they decide (the calibrated
@@ -112,6 +89,11 @@ class LCStoppingRule:
             a curve that ends up the best is what makes a pruner lose the optimum; the parametric
             families' own intervals are too narrow for that.
         calibration_curves: Completed curves used for calibration (the most recent).
+        pfn_model: The LC-PFN for ``method="pfn"`` (default: the shipped one).
+        halving: Successive-halving rungs whose promotions compare this rule's extrapolated
+            final values (:class:`~nas_meta_tune.curves.halving.RungHalving`); ``None`` (the
+            default): the rule alone. Needs an extrapolating ``method`` (not ``"rank"``) and
+            the other trials' curves in :meth:`decide`.
     """
 
     def __init__(
@@ -131,9 +113,17 @@ class LCStoppingRule:
         calibrate: bool = True,
         calibration_curves: int = 20,
         pfn_model: LCPFN | None = None,
+        halving: RungHalving | None = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
+        if halving is not None and not isinstance(halving, RungHalving):
+            raise TypeError(f"halving must be a RungHalving or None, but got {halving=}.")
+        if halving is not None and method == "rank":
+            raise ValueError(
+                "halving compares extrapolated final values: it needs method 'parametric', "
+                f"'learned' or 'pfn', but got {method=}."
+            )
         if max_step is not None and not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be a positive number or None, but got {max_step=}.")
         if not (0 <= min_step <= (np.inf if max_step is None else max_step)):
@@ -167,6 +157,7 @@ class LCStoppingRule:
         self.calibration_curves = int(calibration_curves)
         self._errors: dict[tuple, tuple[float, float] | None] = {}
         self._pfn = pfn_model
+        self.halving = halving
         if method == "pfn":
             if pfn_model is None:
                 self._pfn = LCPFN.pretrained()  # fails now, not mid-study, if the weights are bad
@@ -184,8 +175,10 @@ class LCStoppingRule:
 
     def __repr__(self) -> str:
         step = "auto" if self.max_step is None else f"{self.max_step:g}"
+        halving = "" if self.halving is None else f", halving={self.halving!r}"
         return (
-            f"LCStoppingRule(method={self.method!r}, max_step={step}, threshold={self.threshold:g})"
+            f"LCStoppingRule(method={self.method!r}, max_step={step}, "
+            f"threshold={self.threshold:g}{halving})"
         )
 
     def target_step(self, completed: Sequence[CompletedCurve]) -> float | None:
@@ -311,6 +304,64 @@ class LCStoppingRule:
             return True
         return bool(k_last > np.floor((s[-2] - self.min_step) / self.interval + 1e-9))
 
+    # ------------------------------------------------------------------ prediction
+    def model_key(self, completed: Sequence[CompletedCurve]) -> object:
+        """What a prediction's mean depends on besides the curve: the learned model's training
+        set or LC-PFN's inferred value range (``None`` when nothing: the parametric model and
+        LC-PFN with ``value_range``; ``False`` when it depends on the curve itself)."""
+        if self.method == "pfn" and self.value_range is None:
+            # LC-PFN's value range then comes from the completed curves (or the curve itself)
+            done = [c for c in completed if len(c.values)]
+            return self._pfn_bounds(np.zeros(1), done) if done else False
+        if self.method != "learned" or len(completed) < _MIN_CURVES["learned"]:
+            return None
+        if self._fitted is not None and 0 <= len(completed) - self._fitted[1] < self.refit_every:
+            return self._fitted[0]
+        return self._fingerprint(completed)
+
+    def predict(
+        self,
+        steps: Sequence[float] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
+        completed: Sequence[CompletedCurve],
+        *,
+        target: float | None = None,
+        features: np.ndarray | None = None,
+    ) -> CurvePrediction:
+        """The predictive distribution of the final value of a partial curve, as the rule sees it.
+
+        The parametric / LC-PFN prediction (calibrated on ``completed`` when ``calibrate``) or the
+        learned model's (the calibrated parametric one until enough curves completed).
+
+        Args:
+            steps, values: The partial curve (higher is better; cleaned first).
+            completed: The completed curves.
+            target: The step to predict (default :meth:`target_step`).
+            features: Architecture features (``method="learned"`` only).
+
+        Raises:
+            ValueError: For ``method="rank"`` (a ranking, not a prediction), an empty curve or
+                no target step (no ``max_step`` and no completed curve).
+        """
+        if self.method == "rank":
+            raise ValueError("method='rank' ranks curves; it predicts no final value.")
+        s, v = clean_curve(steps, values)
+        if len(s) == 0:
+            raise ValueError("the curve has no finite point to extrapolate.")
+        done = [c for c in completed if len(c.values) and np.isfinite(c.final)]
+        target = self.target_step(done) if target is None else float(target)
+        if target is None:
+            raise ValueError("no target step: pass max_step or complete a curve first.")
+        if self.method == "learned" and len(done) >= _MIN_CURVES["learned"]:
+            model = self._model(done, target)
+            assert isinstance(model, LearnedExtrapolator)
+            return model.predict(s, v, target, features=features)
+        bounds = self._pfn_bounds(v, done) if self.method == "pfn" else None
+        pred = self._extrapolate(s, v, bounds, target)
+        if self.calibrate:
+            pred = self._calibrated(pred, float(s[-1]), done, bounds, target)
+        return pred
+
     # ------------------------------------------------------------------ the decision
     def decide(
         self,
@@ -319,6 +370,7 @@ class LCStoppingRule:
         completed: Sequence[CompletedCurve],
         *,
         features: np.ndarray | None = None,
+        others: Sequence[tuple[np.ndarray, np.ndarray]] = (),
     ) -> StopDecision:
         """Stop or continue the partial curve ``(steps, values)``; never raises on numeric input.
 
@@ -327,6 +379,8 @@ class LCStoppingRule:
             values: Values at those steps, higher is better; NaN / inf are ignored.
             completed: Curves of the finished trials (the reference best is their best final).
             features: Architecture features of this trial (``method="learned"`` only).
+            others: With ``halving``: every other trial's curve ``(steps, values)`` (running,
+                stopped and completed ones), the competitors at a rung.
         """
         s, v = clean_curve(steps, values)
         done = [c for c in completed if len(c.values) and np.isfinite(c.final)]
@@ -336,7 +390,7 @@ class LCStoppingRule:
             return StopDecision(False, f"warm-up: step {s[-1]:g} < min_step {self.min_step:g}")
         if self.max_step is not None and s[-1] >= self.max_step:
             return StopDecision(False, "curve already at max_step")
-        if not self._at_decision_step(s):
+        if self.halving is None and not self._at_decision_step(s):
             return StopDecision(False, "between decision steps")
         if len(done) < self.min_completed:
             return StopDecision(
@@ -346,6 +400,14 @@ class LCStoppingRule:
         if target is None or s[-1] >= target:
             return StopDecision(False, "curve already at the longest completed curve's last step")
         try:
+            if self.halving is not None:
+                rung = self.halving.decide(self, s, v, done, others, target)
+                if rung is not None and (rung.stop or not self.halving.stop_below_best):
+                    return rung
+                if not self.halving.stop_below_best:
+                    return StopDecision(False, "between rungs")
+                if not self._at_decision_step(s):
+                    return rung or StopDecision(False, "between decision steps")
             return self._decide(s, v, done, features, target)
         except Exception as exc:  # a model failure must never stop a study: the trial goes on
             _log.warning(
@@ -431,6 +493,8 @@ class CurveTracker:
     them here: :meth:`on_result` records a value and returns the rule's decision,
     :meth:`on_complete` turns the trial's curve into a reference curve, :meth:`on_remove` forgets
     a stopped or failed trial. Values are "higher is better" (pass ``mode="min"`` to negate).
+    With a rule that has ``halving``, a removed trial's curve is kept as a rung competitor
+    (successive halving compares every trial that reached a rung, stopped ones included).
 
     Args:
         rule: The stopping rule.
@@ -444,6 +508,7 @@ class CurveTracker:
         self.mode = mode
         self._running: dict[str, dict[float, float]] = {}
         self._completed: list[CompletedCurve] = []
+        self._retired: list[tuple[np.ndarray, np.ndarray]] = []  # stopped curves (halving)
 
     @property
     def completed(self) -> list[CompletedCurve]:
@@ -471,7 +536,20 @@ class CurveTracker:
         curve = self._running[str(trial_id)]
         steps = np.fromiter(curve.keys(), dtype=np.float64)
         values = np.fromiter(curve.values(), dtype=np.float64)
-        return self.rule.decide(steps, values, self._completed)
+        return self.rule.decide(steps, values, self._completed, others=self.others(trial_id))
+
+    def others(self, trial_id: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The curves of every trial but ``trial_id`` when the rule has ``halving`` (its rung
+        competitors: running, stopped and completed), else none."""
+        if self.rule.halving is None:
+            return []
+        out = [
+            (np.fromiter(c.keys(), dtype=np.float64), np.fromiter(c.values(), dtype=np.float64))
+            for k, c in self._running.items()
+            if k != str(trial_id)
+        ]
+        out += [(c.steps, c.values) for c in self._completed]
+        return out + self._retired
 
     def on_complete(self, trial_id: str) -> None:
         """The trial finished its schedule: its curve becomes a reference curve."""
@@ -482,8 +560,13 @@ class CurveTracker:
                 self._completed.append(CompletedCurve(s, v))
 
     def on_remove(self, trial_id: str) -> None:
-        """The trial was stopped or failed: its partial curve is dropped."""
-        self._running.pop(str(trial_id), None)
+        """The trial was stopped or failed: its partial curve is dropped (kept as a rung
+        competitor when the rule has ``halving``)."""
+        curve = self._running.pop(str(trial_id), None)
+        if curve and self.rule.halving is not None:
+            s, v = clean_curve(list(curve.keys()), list(curve.values()))
+            if len(s):
+                self._retired.append((s, v))
 
     def state(self) -> dict:
         """Plain-data state (curves only; models are refitted on demand)."""
@@ -491,6 +574,7 @@ class CurveTracker:
             "mode": self.mode,
             "running": {k: dict(v) for k, v in self._running.items()},
             "completed": [(c.steps.tolist(), c.values.tolist()) for c in self._completed],
+            "retired": [(s.tolist(), v.tolist()) for s, v in self._retired],
         }
 
     def set_state(self, state: dict) -> None:
@@ -502,4 +586,8 @@ class CurveTracker:
         self._completed = [
             CompletedCurve(np.asarray(s, dtype=np.float64), np.asarray(v, dtype=np.float64))
             for s, v in state["completed"]
+        ]
+        self._retired = [
+            (np.asarray(s, dtype=np.float64), np.asarray(v, dtype=np.float64))
+            for s, v in state.get("retired", [])
         ]

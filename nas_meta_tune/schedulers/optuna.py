@@ -50,6 +50,7 @@ from optuna.pruners import BasePruner  # noqa: E402
 from optuna.study import Study, StudyDirection  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
+from ..curves.halving import RungHalving  # noqa: E402
 from ..curves.ranking import LCRankNet  # noqa: E402
 from ..curves.stopping import CompletedCurve, LCStoppingRule, StopDecision  # noqa: E402
 
@@ -84,6 +85,16 @@ class LCExtrapolationPruner(BasePruner):
         calibrate: Widen the parametric ensemble's (or LC-PFN's) predictive distribution to
             cover how this study's completed curves really ended from the same step (see
             :class:`~nas_meta_tune.curves.LCStoppingRule`); ``False`` uses the model as is.
+        halving: Successive halving on extrapolated final values
+            (:class:`~nas_meta_tune.curves.RungHalving`): at each rung a trial goes on only if
+            its predicted final value may reach the top ``1 / reduction_factor`` of the
+            predicted finals of all trials that reached the rung (running, pruned and
+            complete ones, read from the storage). ``None`` (the default): no rungs.
+
+    Example:
+        Successive halving on LC-PFN extrapolations, every size inferred::
+
+            pruner = LCExtrapolationPruner(method="pfn", halving=RungHalving())
     """
 
     def __init__(
@@ -100,6 +111,7 @@ class LCExtrapolationPruner(BasePruner):
         refit_every: int = 1,
         seed: int | None = 0,
         calibrate: bool = True,
+        halving: RungHalving | None = None,
     ) -> None:
         if method not in ("parametric", "learned", "pfn"):
             raise ValueError(
@@ -117,6 +129,7 @@ class LCExtrapolationPruner(BasePruner):
                 refit_every=refit_every,
                 seed=seed,
                 calibrate=calibrate,
+                halving=halving,
             ),
             objective,
             value_range,
@@ -214,6 +227,20 @@ class LCExtrapolationPruner(BasePruner):
                 out.append(CompletedCurve(s[keep], sign * v[keep]))
         return out
 
+    def other_curves(
+        self, study: Study, trial: FrozenTrial, sign: float
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every other trial's curve ("higher is better"), any state: the rung competitors."""
+        multi = len(study.directions) > 1
+        out = []
+        for t in study.get_trials(deepcopy=False):
+            if t.number == trial.number:
+                continue
+            s, v = self._curve(t, multi)
+            if len(s):
+                out.append((s, sign * v))
+        return out
+
     # ------------------------------------------------------------------ BasePruner
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         multi = len(study.directions) > 1
@@ -231,8 +258,10 @@ class LCExtrapolationPruner(BasePruner):
             1.0 if self._direction(study) == StudyDirection.MAXIMIZE else -1.0
         )  # raises on a bad objective index
         completed = self.completed_curves(study)
+        rule = self.rule_for(sign)
+        others = self.other_curves(study, trial, sign) if rule.halving is not None else []
         with self._lock:  # the rule caches fitted models; n_jobs > 1 shares one pruner
-            decision = self.rule_for(sign).decide(steps, sign * values, completed)
+            decision = rule.decide(steps, sign * values, completed, others=others)
         self.last_decision = decision
         if decision.stop:
             _log.info(

@@ -37,6 +37,7 @@ require("ray.tune", feature="LCExtrapolationScheduler")
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler  # noqa: E402
 
 from .._state import read_state, write_state  # noqa: E402
+from ..curves.halving import RungHalving  # noqa: E402
 from ..curves.ranking import LCRankNet  # noqa: E402
 from ..curves.stopping import CurveTracker, LCStoppingRule, signed_range  # noqa: E402
 
@@ -70,6 +71,10 @@ class LCExtrapolationScheduler(FIFOScheduler):
         seed: Seeds the models.
         calibrate: Widen the parametric predictions to how completed trials' curves really
             ended (see :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
+        halving: Asynchronous successive halving on extrapolated final values
+            (:class:`~nas_meta_tune.curves.RungHalving`): at each rung a trial goes on only if
+            its predicted final value may reach the top ``1 / reduction_factor`` of the
+            predicted finals of every trial that reached the rung (stopped ones included).
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
         value_range: tuple[float, float] | None = None,
         seed: int | None = 0,
         calibrate: bool = True,
+        halving: RungHalving | None = None,
     ) -> None:
         if method not in ("parametric", "learned", "pfn"):
             raise ValueError(
@@ -102,6 +108,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
             min_completed=min_completed,
             seed=seed,
             calibrate=calibrate,
+            halving=halving,
         )
         self._setup(kwargs, value_range, metric, mode, time_attr)
 

@@ -27,6 +27,7 @@ require("syne_tune", feature="LCExtrapolationSyneScheduler")
 from syne_tune.backend.trial_status import Trial  # noqa: E402
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion  # noqa: E402
 
+from ..curves.halving import RungHalving  # noqa: E402
 from ..curves.ranking import LCRankNet  # noqa: E402
 from ..curves.stopping import METHODS, CurveTracker, LCStoppingRule, signed_range  # noqa: E402
 
@@ -55,6 +56,8 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         rank_model: Initial LCRankNet for ``method="rank"``.
         calibrate: Widen the parametric predictions to how completed trials' curves really
             ended (see :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
+        halving: Asynchronous successive halving on extrapolated final values
+            (:class:`~nas_meta_tune.curves.RungHalving`; not with ``method="rank"``).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         random_seed: int | None = 0,
         rank_model: LCRankNet | None = None,
         calibrate: bool = True,
+        halving: RungHalving | None = None,
     ) -> None:
         super().__init__(random_seed=random_seed)
         if method not in METHODS:
@@ -92,6 +96,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
             seed=random_seed,
             rank_model=rank_model,
             calibrate=calibrate,
+            halving=halving,
         )
         self.tracker = CurveTracker(rule, mode=mode)
         self.mode = mode
