@@ -60,10 +60,19 @@ def test_rungs_are_geometric_and_below_the_target():
     assert RungHalving(min_resource=3).rungs(27.0).tolist() == [3.0, 9.0]
     assert RungHalving(min_resource=3).rungs(28.0).tolist() == [3.0, 9.0, 27.0]
     assert RungHalving(min_resource=1, reduction_factor=2).rungs(10.0).tolist() == [1, 2, 4, 8]
-    # inferred (min_resource=None): the target over 100, at least the first reported step
-    assert RungHalving().rungs(52.0, first_step=1.0).tolist() == [1.0, 3.0, 9.0, 27.0]
-    assert RungHalving().rungs(200.0, first_step=1.0).tolist() == [2.0, 6.0, 18.0, 54.0, 162.0]
-    assert RungHalving().rungs(52.0, first_step=5.0).tolist() == [5.0, 15.0, 45.0]
+    # inferred (min_resource=None): the target over 100, at least the min_points-th step (the
+    # first rung already extrapolates)
+    assert RungHalving().rungs(52.0, first_step=1.0).tolist() == [3.0, 9.0, 27.0]
+    assert RungHalving().rungs(200.0, first_step=1.0).tolist() == [3.0, 9.0, 27.0, 81.0]
+    assert RungHalving().rungs(2000.0, first_step=1.0).tolist() == [
+        20.0,
+        60.0,
+        180.0,
+        540.0,
+        1620.0,
+    ]
+    assert RungHalving().rungs(52.0, first_step=5.0).tolist() == [15.0, 45.0]
+    assert RungHalving(min_points=1).rungs(52.0, first_step=1.0).tolist() == [1, 3, 9, 27]
     assert RungHalving(min_resource=60).rungs(52.0).size == 0
     assert "reduction_factor=3" in repr(RungHalving()) and "min_resource=auto" in repr(
         RungHalving()
@@ -269,10 +278,10 @@ def test_pruner_with_halving_and_no_other_arguments_on_real_curves(curves, tmp_p
         pruned = [i for i, s in enumerate(states) if s == optuna.trial.TrialState.PRUNED]
         assert states[0] == optuna.trial.TrialState.COMPLETE  # nothing to compare with yet
         assert pruned and sum(used.values()) < EPOCHS * n
-        # no target before a curve completes; then rungs 1, 3, 9, 27 of the 52 epochs
+        # no target before a curve completes; then rungs 3, 9, 27 of the 52 epochs
         rule = pruner.rule_for(1.0)
         assert rule.max_step is None and rule.target_step(pruner.completed_curves(study)) == 52
-        assert any(used[i] in (1, 3, 9, 27) for i in pruned)
+        assert any(used[i] in (3, 9, 27) for i in pruned)
         runs[name] = (pruned, used)
     # the pruner reads every curve from the storage: the same trials are pruned in both
     assert runs["memory"] == runs["sqlite"]
@@ -318,7 +327,7 @@ def test_ray_scheduler_with_halving_decides_through_its_api_on_real_curves(curve
                 break
         sched.on_trial_complete(None, trial, result)
     assert stopped_at and sched.num_stopped == len(stopped_at)
-    assert set(stopped_at) & {1, 3, 9, 27}  # rung decisions
+    assert set(stopped_at) & {3, 9, 27}  # rung decisions
     tracker = sched.tracker
     assert len(tracker.completed) == 16 - len(stopped_at)
     assert len(tracker._retired) == len(stopped_at)  # stopped trials stay rung competitors
@@ -382,6 +391,6 @@ def test_syne_scheduler_with_halving_decides_through_its_api_on_real_curves(curv
         else:
             scheduler.on_trial_complete(trial, result)
     assert stopped_at and scheduler.num_stopped == len(stopped_at)
-    assert set(stopped_at) & {1, 3, 9, 27}
+    assert set(stopped_at) & {3, 9, 27}
     assert len(scheduler.tracker._retired) == len(stopped_at)
     assert len(scheduler.tracker.completed) == 16 - len(stopped_at)

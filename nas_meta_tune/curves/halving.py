@@ -56,9 +56,13 @@ class RungHalving:
 
     Args:
         min_resource: The first rung's step (the last rung is the last below the rule's target
-            step: its ``max_step``, or with ``max_step=None`` the longest completed curve's end). ``None`` (the default) infers it, as Optuna's
-            ``min_resource="auto"`` does, from the completed curves: their longest one's last
-            step over 100, at least their first reported step (1 for epochs counted from 1).
+            step: its ``max_step``, or with ``max_step=None`` the longest completed curve's
+            end). ``None`` (the default) infers it, as Optuna's ``min_resource="auto"`` does,
+            from the completed curves: their longest one's last step over 100, at least
+            ``min_points`` times their first reported step (3 for epochs counted from 1), so
+            that the first rung already extrapolates. Chosen on one LCBench task (OpenML
+            167149, 3 seeds): rungs from step 1 decided on current values lost the optimum
+            (regret 1.3 points) where rungs from step 3 lost nothing (``benchmarks/RESULTS.md``).
         reduction_factor: ``eta``: rungs are ``min_resource * eta**k``; about ``1 / eta`` of the
             trials at a rung go on to the next.
         threshold: Stop a trial at a rung when the probability that its final value reaches the
@@ -122,10 +126,10 @@ class RungHalving:
     # ------------------------------------------------------------------ rungs
     def rungs(self, target: float, first_step: float = 1.0) -> np.ndarray:
         """The rung steps below ``target`` (``min_resource`` inferred from ``target`` and
-        ``first_step`` when it is ``None``)."""
+        ``first_step`` when it is ``None``: ``max(min_points * first_step, target / 100)``)."""
         lo = self.min_resource
         if lo is None:
-            lo = max(float(first_step), float(target) / 100.0)
+            lo = max(self.min_points * float(first_step), float(target) / 100.0)
         out = []
         r = lo
         while r < target - 1e-9 and len(out) < 64:
