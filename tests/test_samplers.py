@@ -114,7 +114,7 @@ def test_enqueued_trials_are_pending_and_run_their_fixed_architecture(predictor,
     waiting = study.trials[0]
     assert [a.key for a in sampler.history(study)[1]] == [first.key]  # pending while enqueued
     fixed = waiting.system_attrs["fixed_params"]
-    assert sampler._shared.fixed_arch(fixed).key == first.key
+    assert sampler.session.store.fixed_arch(fixed).key == first.key
     study.optimize(_objective(space, table), n_trials=2)
     keys = _keys(study, space)
     assert keys[0] == first.key and keys[1] != first.key
@@ -630,7 +630,7 @@ def test_three_workers_claiming_one_proposal_end_on_three_architectures(predicto
     ranked = MetaNASProposer(space, predictor, seed=0).propose(n=8)
     trials = [study.ask() for _ in range(3)]
     frozen = [study._storage.get_trial(t._trial_id) for t in trials]
-    shared = sampler._shared
+    shared = sampler.session.store
     real, barrier, first = shared.other_claims, threading.Barrier(3), threading.local()
 
     def held_first_read(*args, **kwargs):
@@ -667,13 +667,12 @@ def test_meta_nas_variants_pass_their_options_to_the_proposer(predictor):
 
     space = get_space("nb201")
     s = make_sampler("meta_nas:acquisition=ei,beta=2.5,warm_steps=None", space, 0, predictor)
-    p = s._proposer
+    p = s.proposer
     assert (p.acquisition, p.beta, p.warm_steps) == ("ei", 2.5, None)
+    assert make_sampler("meta_nas:refresh_every=3", space, 0, predictor).proposer.refresh_every == 3
     assert (
-        make_sampler("meta_nas:refresh_every=3", space, 0, predictor)._proposer.refresh_every == 3
-    )
-    assert (
-        make_sampler("meta_nas:use_pruned=False", space, 0, predictor)._shared.use_pruned is False
+        make_sampler("meta_nas:use_pruned=False", space, 0, predictor).session.store.use_pruned
+        is False
     )
     with pytest.raises(ValueError, match="key=value"):
         make_sampler("meta_nas:acquisition", space, 0, predictor)

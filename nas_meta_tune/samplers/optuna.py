@@ -12,19 +12,18 @@ Usage::
     study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, seed=0))
     study.optimize(objective, n_trials=100)
 
-A translation layer: on every trial the study's storage is read into
-:class:`~nas_meta_tune.search.shared.TrialRecord` s, and :class:`~nas_meta_tune.search.shared.SharedHistory`
-(framework-free) turns them into the history (complete trials; pruned ones capped at the median),
-the pending architectures (running, enqueued, failed, scoreless) and the claims that keep
-``n_jobs > 1`` and several processes on one RDB / journal storage from proposing one
-architecture twice. Each proposal is written to the trial's system attribute
-``nas_meta_tune:proposal`` at once. Multi-objective studies are refused; the sampler pickles
-(the predictor travels as its ``state_dict`` bytes), so Ray's ``OptunaSearch`` can save it.
+A translation layer over :class:`~nas_meta_tune.search.SearchSession`: on every trial the
+study's trials are read from its storage as :class:`~nas_meta_tune.search.shared.TrialRecord` s
+(a PRUNED trial's value is its last intermediate value) and :meth:`SearchSession.ask_store
+<nas_meta_tune.search.SearchSession.ask_store>` rebuilds the history and pending architectures
+from them and claims the proposal in the trial's system attribute ``nas_meta_tune:proposal``, so
+that ``n_jobs > 1`` and several processes on one RDB / journal storage never propose one
+architecture twice. Multi-objective studies are refused; the sampler pickles (the predictor
+travels as its ``state_dict`` bytes), so Ray's ``OptunaSearch`` can save it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,9 +37,9 @@ from optuna.study import Study, StudyDirection  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ..search.proposer import MetaNASProposer, SpaceExhaustedError  # noqa: E402
-from ..search.shared import SharedHistory, TrialRecord  # noqa: E402
-from ..spaces import get_space  # noqa: E402
+from ..search.proposer import MetaNASProposer  # noqa: E402
+from ..search.session import SearchSession  # noqa: E402
+from ..search.shared import TrialRecord  # noqa: E402
 from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSampler"]
@@ -59,8 +58,14 @@ _SINGLE = (
 )
 
 
+def _single_objective(study: Study) -> Study:
+    if len(study.directions) > 1:
+        raise ValueError(_SINGLE)
+    return study
+
+
 def _sign(study: Study) -> float:
-    return 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+    return 1.0 if _single_objective(study).direction == StudyDirection.MAXIMIZE else -1.0
 
 
 class MetaNASSampler(BaseSampler):
@@ -72,15 +77,14 @@ class MetaNASSampler(BaseSampler):
         predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
         seed: Seed of the proposer and of the default independent sampler.
         independent_sampler: Samples every non-architecture parameter (default: ``TPESampler``).
-        acquisition, beta, adapt_steps, max_history, pool_size: see
-            :class:`~nas_meta_tune.search.MetaNASProposer` (the default acquisition is log-EI on
-            the guarded transfer GP).
-        use_pruned: Use PRUNED trials' last intermediate values (capped, see the module doc).
+        use_pruned: Learn from PRUNED trials' last intermediate values (capped at the median
+            complete score, see :mod:`~nas_meta_tune.search.policy`).
         on_exhausted: When every architecture has been evaluated (a small space): ``"stop"``
             calls ``study.stop()`` (no duplicate architectures), ``"independent"`` lets the
             independent sampler go on (architectures repeat). Both warn once.
-        **proposer_kwargs: Further :class:`~nas_meta_tune.search.MetaNASProposer` options
-            (``score_limit``, ``warm_steps``, ``reinit_every``, ``n_parents``...).
+        **proposer_kwargs: :class:`~nas_meta_tune.search.MetaNASProposer` options:
+            ``acquisition`` (default: log-EI on the guarded transfer GP), ``beta``,
+            ``adapt_steps``, ``max_history``, ``pool_size``, ``score_limit``, ``warm_steps``...
     """
 
     def __init__(
@@ -90,60 +94,42 @@ class MetaNASSampler(BaseSampler):
         *,
         seed: int | None = None,
         independent_sampler: BaseSampler | None = None,
-        acquisition: str | None = None,
-        beta: float = 1.0,
-        adapt_steps: int | str | None = None,
-        max_history: int = 100,
-        pool_size: int = 2_000,
         use_pruned: bool = True,
         on_exhausted: str = "stop",
         **proposer_kwargs: Any,
     ) -> None:
-        self._space = get_space(space)
-        self._proposer = MetaNASProposer(
-            self._space,
+        self._session = SearchSession(
+            space,
             predictor,
             seed=seed,
-            acquisition=acquisition,
-            beta=beta,
-            adapt_steps=adapt_steps,
-            max_history=max_history,
-            pool_size=pool_size,
+            use_pruned=use_pruned,
+            on_exhausted=on_exhausted,
+            owner="MetaNASSampler",
             **proposer_kwargs,
         )
         self._independent = (
             independent_sampler if independent_sampler is not None else TPESampler(seed=seed)
         )
-        self._on_exhausted = on_exhausted
-        self._lock = threading.Lock()
-        self._shared = SharedHistory(self._space, use_pruned=use_pruned, owner="MetaNASSampler")
-        self._shared.exhausted(on_exhausted, check_only=True)
         self._search_space = {
-            p.name: CategoricalDistribution(list(p.choices)) for p in self._space.params
+            p.name: CategoricalDistribution(list(p.choices)) for p in self.space.params
         }
 
     @property
     def space(self) -> SearchSpace:
-        return self._space
+        return self._session.space
 
     @property
     def proposer(self) -> MetaNASProposer:
-        return self._proposer
+        return self._session.proposer
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
+    @property
+    def session(self) -> SearchSession:
+        return self._session
 
     def reseed_rng(self) -> None:
         # Optuna calls this in each worker thread/process of n_jobs > 1: fresh, distinct streams
-        with self._lock:
-            self._proposer.reseed(None)
-            self._independent.reseed_rng()
+        self._session.reseed(None)
+        self._independent.reseed_rng()
 
     # ------------------------------------------------------------ storage -> records
     def _records(self, study: Study) -> list[TrialRecord]:
@@ -174,15 +160,13 @@ class MetaNASSampler(BaseSampler):
         """``(evaluated (arch, score) pairs, pending archs)`` rebuilt from the study's trials
         (score higher = better whatever the direction)."""
         number = None if current is None else current.number
-        complete, pending, _ = self._shared.read(self._records(study), _sign(study), number)
-        return complete, pending
+        return self._session.read_store(self._records(study), _sign(study), number)
 
     # ------------------------------------------------------------ BaseSampler
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        if len(study.directions) > 1:
-            raise ValueError(_SINGLE)
+        _single_objective(study)
         return dict(self._search_space)
 
     def sample_relative(
@@ -195,42 +179,18 @@ class MetaNASSampler(BaseSampler):
             for name, dist in search_space.items()
             if name not in self._search_space
         }
-        if len(out) == len(search_space):
-            return out
-        return {**out, **self._sample_arch(study, trial, search_space)}
-
-    def _sample_arch(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        fixed = trial.system_attrs.get("fixed_params") or {}
-        if self._shared.fixed_arch(fixed) is not None:
-            return {}  # enqueued with its architecture: Optuna uses the fixed parameters
-        with self._lock:
-            records = self._records(study)
-            history, pending, finished = self._shared.read(records, _sign(study), trial.number)
-            if not history and not pending:
-                self._shared.warn_if_unused(records)
-            # a ranked batch only where other workers may claim the same proposal (trials still
-            # running): contenders then move on to distinct members of it (SharedHistory.claim)
-            running = any(r.state == "running" and r.number != trial.number for r in records)
-            try:
-                ranked = self._proposer.propose_robust(history, pending, n=8 if running else 1)
-            except SpaceExhaustedError:
-                return self._exhausted(study)
-
-            def write(claim: str) -> None:
-                study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, claim)
-
-            arch = self._shared.claim(
-                trial.number, ranked, write, lambda: self._records(study), finished
+        if len(out) < len(search_space):
+            arch = self._session.ask_store(
+                trial.number,
+                lambda: self._records(study),
+                lambda claim: study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, claim),
+                sign=_sign(study),
+                fixed=trial.system_attrs.get("fixed_params"),
+                stop=study.stop,  # an exhausted space: the trial being created is the last
             )
-        return {k: v for k, v in arch.to_params().items() if k in search_space}
-
-    def _exhausted(self, study: Study) -> dict[str, Any]:
-        """Every architecture was evaluated or is pending (see ``on_exhausted``)."""
-        if self._shared.exhausted(self._on_exhausted):
-            study.stop()  # the trial being created is the last; the independent sampler fills it
-        return {}
+            if arch is not None:  # None: enqueued with its architecture, or exhausted (see doc)
+                out.update({k: v for k, v in arch.to_params().items() if k in search_space})
+        return out
 
     def sample_independent(
         self,
@@ -239,8 +199,7 @@ class MetaNASSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        if len(study.directions) > 1:
-            raise ValueError(_SINGLE)
+        _single_objective(study)
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:

@@ -11,25 +11,20 @@ Usage::
         ),
     )
 
-A translation layer over :class:`~nas_meta_tune.search.SearchSession`, which owns the history,
-the pending trials, the sign and the policy for trials stopped early. Configs are flat dicts of
-the space's parameters (as in ``ray_param_space(space)``), so trainables use
+A translation layer over :class:`~nas_meta_tune.search.SearchSession` (history, pending and
+failed trials, sign, score policy, the split of the config). Configs are flat dicts of the
+space's parameters (as in ``ray_param_space(space)``), so trainables use
 ``space.from_params(config)``; other keys of ``param_space`` pass through unchanged (search
-domains such as a learning rate are drawn at random). A trial that ends with an error or
-without a finite metric is evaluated without a score (not proposed again, not learned from). A
-trial stopped by nas-meta-tune's LC schedulers is "pruned" (its last value capped at the median
-complete score, as in the Optuna sampler); Ray does not tell a searcher which trials other
-schedulers stopped, so theirs count as complete. ``save``/``restore`` write a JSON checkpoint,
-so a restored ``Tuner`` continues where it stopped and never repeats an architecture. Works
-under ``ConcurrencyLimiter``.
+domains such as a learning rate are drawn at random). A trial that ends with an error is
+"failed"; one stopped by nas-meta-tune's LC schedulers is "pruned" (as in the Optuna sampler);
+Ray does not tell a searcher which trials other schedulers stopped, so theirs count as complete.
+``save``/``restore`` write a JSON checkpoint, so a restored ``Tuner`` continues where it stopped
+and never repeats an architecture. Works under ``ConcurrencyLimiter``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-import numpy as np
 
 from .._imports import require
 
@@ -37,14 +32,12 @@ require("ray.tune", feature="MetaNASSearch")
 
 from ray.tune.search import Searcher  # noqa: E402
 
-from .._logging import get_logger  # noqa: E402
 from .._state import read_state, write_state  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
 from ..search.session import SearchSession  # noqa: E402
 from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSearch"]
-_log = get_logger(__name__)
 
 
 def _stopped_early(trial_id: str) -> bool:
@@ -54,12 +47,8 @@ def _stopped_early(trial_id: str) -> bool:
     return str(trial_id) in STOPPED_EARLY
 
 
-def _is_plain(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+def _state(error: bool, pruned: bool) -> str:
+    return "failed" if error else ("pruned" if pruned else "complete")
 
 
 class MetaNASSearch(Searcher):
@@ -71,7 +60,8 @@ class MetaNASSearch(Searcher):
         metric, mode: The metric to optimise and ``"min"``/``"max"`` (or set by the Tuner).
         seed: Seed of the proposer and of the other domains' draws.
         points_to_evaluate: Architectures (or param dicts / official strings) to try first.
-        **proposer_kwargs: Options of :class:`~nas_meta_tune.search.MetaNASProposer`.
+        **proposer_kwargs: Options of :class:`~nas_meta_tune.search.MetaNASProposer` (and
+            ``use_pruned`` of :class:`~nas_meta_tune.search.SearchSession`).
     """
 
     def __init__(
@@ -85,21 +75,16 @@ class MetaNASSearch(Searcher):
         points_to_evaluate: list[Any] | None = None,
         **proposer_kwargs: Any,
     ) -> None:
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', but got {mode=}.")
-        super().__init__(metric=metric, mode=mode)
         self._session = SearchSession(
             space,
             predictor,
             mode=mode,
             seed=seed,
             points_to_evaluate=points_to_evaluate or [],
+            owner="MetaNASSearch",
             **proposer_kwargs,
-        )
-        self._constants: dict[str, Any] = {}
-        self._domains: dict[str, Any] = {}
-        self._seed = 0 if seed is None else int(seed)
-        self._asked = 0
+        )  # first: it validates mode
+        super().__init__(metric=metric, mode=mode)
 
     @property
     def space(self) -> SearchSpace:
@@ -114,6 +99,14 @@ class MetaNASSearch(Searcher):
         """Evaluated ``(architecture, score)`` pairs, score higher = better."""
         return self._session.history()[0]
 
+    @property
+    def _constants(self) -> dict[str, Any]:  # the session's (read by tests/test_state_files.py)
+        return self._session.constants
+
+    @property
+    def _domains(self) -> dict[str, Any]:
+        return self._session.domains
+
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict, **spec: Any
     ) -> bool:
@@ -122,10 +115,7 @@ class MetaNASSearch(Searcher):
         if mode is not None:
             self._session.set_mode(mode)
             self._mode = mode
-        names = set(self.space.param_names)
-        items = (config or {}).items()
-        self._constants = {k: v for k, v in items if k not in names and not hasattr(v, "sample")}
-        self._domains = {k: v for k, v in items if k not in names and hasattr(v, "sample")}
+        self._session.set_config(config)
         return True
 
     def suggest(self, trial_id: str) -> dict | None:
@@ -134,33 +124,14 @@ class MetaNASSearch(Searcher):
                 "MetaNASSearch needs metric and mode: pass MetaNASSearch(space, metric=..., mode=...) "
                 "(Ray Tune forwards TuneConfig's metric/mode to a searcher only when param_space is given)."
             )
-        arch = self._session.ask(trial_id)
-        if arch is None:
-            _log.warning("MetaNASSearch: every architecture was evaluated; stopping.")
-            return Searcher.FINISHED
-        rs = np.random.RandomState([self._seed, self._asked])  # the same after a restore
-        self._asked += 1
-        return {
-            **self._constants,
-            **{k: v.sample(random_state=rs) for k, v in self._domains.items()},
-            **self.space.full_params(arch),  # inactive conditional keys too: Ray has no conditions
-        }
-
-    def on_trial_result(self, trial_id: str, result: dict) -> None:
-        return None
+        config = self._session.ask_config(trial_id)
+        return Searcher.FINISHED if config is None else config
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
         value = None if (error or not result) else result.get(self._metric)
-        if not error and self._session.signed(value) is None and trial_id in self._session.live:
-            _log.warning(
-                "MetaNASSearch: trial %s ended without a finite %r; not used for adaptation.",
-                trial_id,
-                self._metric,
-            )
-        state = "failed" if error else ("pruned" if _stopped_early(trial_id) else "complete")
-        self._session.tell(trial_id, value, state=state)
+        self._session.tell(trial_id, value, state=_state(error, _stopped_early(trial_id)))
 
     def add_evaluated_point(
         self,
@@ -170,33 +141,18 @@ class MetaNASSearch(Searcher):
         pruned: bool = False,
         intermediate_values: Any = None,
     ) -> None:
-        if not error and self._session.mode is None:
-            raise ValueError(
-                "MetaNASSearch.add_evaluated_point needs the mode ('min' or 'max') first: pass "
-                "MetaNASSearch(..., mode=...) (a later set_search_properties cannot re-sign it)."
-            )
-        state = "failed" if error else ("pruned" if pruned else "complete")
-        self._session.tell(None, value, state=state, arch=parameters)
+        self._session.tell(None, value, state=_state(error, pruned), arch=parameters)
 
     # ------------------------------------------------------------------ checkpoints
     def get_state(self) -> dict:
-        return {
-            "metric": self._metric,
-            "mode": self._mode,
-            "asked": self._asked,
-            "constants": {k: v for k, v in self._constants.items() if _is_plain(v)},
-            "session": self._session.state(),
-        }
+        return {"metric": self._metric, "session": self._session.state()}
 
     def set_state(self, state: dict) -> None:
-        # a checkpoint saved before metric/mode were known does not erase them
+        # a checkpoint saved before metric/mode were known does not erase them (nor does the
+        # session's mode)
         self._metric = state["metric"] if state["metric"] is not None else self._metric
-        self._mode = state["mode"] if state["mode"] is not None else self._mode
         self._session.set_state(state["session"])
-        if self._mode is not None:
-            self._session.set_mode(self._mode)
-        self._asked = int(state.get("asked", 0))
-        self._constants = {**self._constants, **state.get("constants", {})}
+        self._mode = self._session.mode
 
     def save(self, checkpoint_path: str) -> None:
         """Write the state as a JSON checkpoint (atomically; no pickle). The search domains of

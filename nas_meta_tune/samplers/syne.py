@@ -6,18 +6,18 @@ Usage::
     searcher = MetaNASSyneSearcher(syne_config_space(space), space=space, random_seed=0)
     scheduler = SingleObjectiveScheduler(syne_config_space(space), metric="valid", do_minimize=False, searcher=searcher)
 
-A translation layer over :class:`~nas_meta_tune.search.SearchSession`. Syne Tune's schedulers
-hand the searcher a metric to *minimise* (they negate maximised metrics), so the session runs in
+A translation layer over :class:`~nas_meta_tune.search.SearchSession` (history, pending and
+failed trials, sign, score policy, the split of the config). Syne Tune's schedulers hand the
+searcher a metric to *minimise* (they negate maximised metrics), so the session runs in
 ``mode="min"``. Suggested configurations are pending until their trial completes or fails;
-failed or non-finite trials are never proposed again nor learned from. ``save`` / ``restore``
-write a JSON checkpoint.
+failed or non-finite trials are never proposed again nor learned from. A trial a scheduler
+stops early reaches a searcher by no call in Syne Tune: it stays pending (never proposed again,
+not learned from). ``save`` / ``restore`` write a JSON checkpoint.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import numpy as np
 
 from .._imports import require
 
@@ -29,7 +29,6 @@ from syne_tune.optimizer.schedulers.searchers.single_objective_searcher import (
 
 from .._logging import get_logger  # noqa: E402
 from .._state import read_state, write_state  # noqa: E402
-from ..exceptions import SpaceMismatchError  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
 from ..search.session import SearchSession  # noqa: E402
 from ..spaces._base import Architecture, SearchSpace  # noqa: E402
@@ -64,22 +63,16 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
             config_space, points_to_evaluate=points_to_evaluate, random_seed=random_seed
         )
         self._session = SearchSession(
-            space, predictor, mode="min", seed=self.random_seed, **proposer_kwargs
+            space,
+            predictor,
+            mode="min",
+            seed=self.random_seed,
+            owner="MetaNASSyneSearcher",
+            **proposer_kwargs,
         )
-        names = set(self._session.space.param_names)
-        missing = names - set(config_space)
-        if missing:
-            raise SpaceMismatchError(
-                f"config_space lacks the architecture parameters {sorted(missing)}.",
-                space=self._session.space.name,
-            )
-        items = config_space.items()
-        self._constants = {k: v for k, v in items if k not in names and not hasattr(v, "sample")}
         # other search domains (e.g. a learning rate) are drawn at random: this searcher models
         # architectures only
-        self._domains = {k: v for k, v in items if k not in names and hasattr(v, "sample")}
-        self._asked = 0
-        self._trials: dict[int, str] = {}  # Syne's trial id -> the session's
+        self._session.set_config(config_space, require=True)
 
     @property
     def session(self) -> SearchSession:
@@ -91,51 +84,28 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         return self._session.history()[0]
 
     def suggest(self, **kwargs: Any) -> dict[str, Any] | None:
-        ask_id = f"ask-{self._asked}"
         config = self._next_points_to_evaluate()
         if config is not None:
-            self._session.reserve(ask_id, config)
-            self._asked += 1
+            self._session.reserve(None, config)
             return config
-        arch = self._session.ask(ask_id)
-        if arch is None:
-            return None
-        rs = np.random.RandomState([self.random_seed, self._asked])
-        self._asked += 1
-        return {
-            **self._constants,
-            **{k: v.sample(random_state=rs) for k, v in self._domains.items()},
-            # every key, inactive conditional ones too: Syne's config spaces are flat
-            **self._session.space.full_params(arch),
-        }
+        return self._session.ask_config()
 
     def on_trial_result(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
-        self._trials.setdefault(trial_id, self._session.arch_of(config).key)
+        self._session.bind(trial_id, config)  # Syne names the trial only now
 
     def on_trial_complete(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
-        self._trials.pop(trial_id, None)
-        if self._session.signed(metric) is None:
-            _log.warning(
-                "MetaNASSyneSearcher: trial %s reported %r; not used for adaptation.",
-                trial_id,
-                metric,
-            )
-        self._session.tell(None, metric, arch=config)
+        self._session.tell(trial_id, metric, arch=config)
 
     def on_trial_error(self, trial_id: int) -> None:
-        key = self._trials.pop(trial_id, None)
         _log.warning("MetaNASSyneSearcher: trial %s failed.", trial_id)
-        live = {a.key: a for a in self._session.live.values()}
-        if key in live:  # never proposed again, not learned from
-            self._session.tell(None, state="failed", arch=live[key])
+        self._session.tell(trial_id, state="failed")  # never proposed again, not learned from
 
     # ------------------------------------------------------------------ checkpoints
     def get_state(self) -> dict[str, Any]:
-        return {"asked": self._asked, "session": self._session.state()}
+        return {"session": self._session.state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._session.set_state(state["session"])
-        self._asked = int(state["asked"])
 
     def save(self, path: str) -> None:
         """Write the state as a JSON checkpoint (atomically; no pickle)."""

@@ -7,8 +7,8 @@ module does it framework-free: the adapter turns each stored trial into a :class
 
 * ``complete`` trials: their value (signed so that higher is better);
 * ``pruned`` trials: the last intermediate value, capped at the median complete score
-  (:func:`~nas_meta_tune.search.session.combine_pruned`, the policy shared with the Ray and
-  Syne searchers); without one, evaluated but scoreless;
+  (:mod:`~nas_meta_tune.search.policy`, the policy shared with the Ray and Syne searchers);
+  without one, evaluated but scoreless;
 * ``running`` / ``waiting`` trials: pending (never proposed again): their parameters when all
   are suggested, else their fixed (enqueued) architecture, else the proposal they claimed;
 * ``failed`` trials: never learned from, never proposed again;
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from ..exceptions import InvalidArchitectureError, SpaceMismatchError
 from ..spaces._base import Architecture, SearchSpace
-from .session import combine_pruned
+from .policy import combine_pruned, trial_score
 
 __all__ = ["SharedHistory", "TrialRecord"]
 
@@ -155,22 +155,17 @@ class SharedHistory:
         return arch
 
     def _score(self, rec: TrialRecord, sign: float) -> float | None:
-        if rec.state == "pruned" and not self.use_pruned:
+        if (rec.state == "pruned" and not self.use_pruned) or rec.value is None:
             return None
-        value = rec.value
-        if value is None:
-            return None
-        value = float(value)
-        if value != value or value in (float("inf"), float("-inf")):
-            if rec.number not in self._warned:
-                self._warned.add(rec.number)
-                warnings.warn(
-                    f"{self.owner}: trial {rec.number} has a non-finite value {value}; it is "
-                    "skipped.",
-                    stacklevel=4,
-                )
-            return None
-        return sign * value
+        score = trial_score(rec.state, rec.value, sign, use_pruned=self.use_pruned)
+        if score is None and rec.number not in self._warned:
+            self._warned.add(rec.number)
+            warnings.warn(
+                f"{self.owner}: trial {rec.number} has a non-finite value {rec.value}; it is "
+                "skipped.",
+                stacklevel=4,
+            )
+        return score
 
     def _finished(self, rec: TrialRecord, sign: float) -> tuple[Architecture | None, float | None]:
         def make() -> tuple[Architecture | None, float | None]:

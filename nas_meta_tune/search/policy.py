@@ -1,0 +1,63 @@
+"""How a trial's outcome becomes a score: one policy for the Optuna, Ray Tune and Syne Tune adapters.
+
+Every framework ends a trial in one of three ways, whatever it calls them:
+
+* ``"complete"``: it ran its course; its value is learned from as it is;
+* ``"pruned"``: stopped early by a pruner or scheduler (Optuna's PRUNED, a trial nas-meta-tune's
+  Ray scheduler stopped); its last value is a partial result, biased low, so it is learned from
+  with its score capped at the median complete score (:func:`combine_pruned`), or not at all
+  with ``use_pruned=False`` (then it is only never proposed again);
+* ``"failed"``: never learned from, never proposed again.
+
+Scores are "higher is better": ``sign`` is ``+1`` for a maximised value and ``-1`` for a
+minimised one. A missing or non-finite value leaves the trial without a score (never proposed
+again, not learned from). :class:`~nas_meta_tune.search.SearchSession` (Ray, Syne) and
+:class:`~nas_meta_tune.search.shared.SharedHistory` (Optuna's storage) both apply this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..spaces._base import Architecture
+
+__all__ = ["STATES", "combine_pruned", "finite", "trial_score"]
+
+#: the ways a trial ends, in the words of the core
+STATES = ("complete", "pruned", "failed")
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float, or ``None`` (missing, not a number, NaN or infinite)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def trial_score(state: str, value: Any, sign: float, *, use_pruned: bool = True) -> float | None:
+    """The score a finished trial is learned from (higher = better), before the cap of
+    :func:`combine_pruned`; ``None``: it is not learned from (failed, pruned with
+    ``use_pruned=False``, or a missing / non-finite value)."""
+    if state not in STATES:
+        raise ValueError(f"state must be one of {STATES}, but got {state=}.")
+    if state == "failed" or (state == "pruned" and not use_pruned):
+        return None
+    x = finite(value)
+    return None if x is None else sign * x
+
+
+def combine_pruned(
+    complete: Sequence[tuple[Architecture, float]], pruned: Sequence[tuple[Architecture, float]]
+) -> list[tuple[Architecture, float]]:
+    """The history to learn from: complete trials as they are, pruned / stopped ones with their
+    last score capped at the median complete score (a partial curve is biased low, and a pruned
+    trial must never look better than a typical finished one). With nothing complete yet the
+    pruned scores are the only signal and keep their spread."""
+    cap = float(np.median([s for _, s in complete])) if complete else math.inf
+    return [*complete, *((a, min(s, cap)) for a, s in pruned)]
