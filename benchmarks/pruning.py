@@ -476,7 +476,7 @@ def aggregate(runs: list[tuple[str, int, dict]]) -> dict:
     for bed, _seed, out in runs:
         by_bed.setdefault(bed, []).append(out)
     for bed, outs in by_bed.items():
-        res[bed] = {}
+        res[bed] = {"_distinct_curves": next(iter(outs[0].values()))["distinct_curves"]}
         total = max(max(o[m]["cum_epochs"][-1] for m in o) for o in outs)
         grid = np.unique(np.geomspace(10, total, 40).astype(int))
         for m in outs[0]:
@@ -565,6 +565,7 @@ def main(argv=None) -> int:
                     b: {
                         m: {k: v for k, v in e.items() if not k.startswith("curve")}
                         for m, e in r.items()
+                        if not m.startswith("_")
                     }
                     for b, r in results.items()
                 }
@@ -588,15 +589,21 @@ def main(argv=None) -> int:
             {k: v for k, v in old["meta"].items() if k != "runs"}
         ]
         for r in old_runs:
-            if (r.get("seeds"), r.get("trials")) != (args.seeds, args.trials):
+            # one seed count everywhere; a testbed's rows all come from one trial count
+            shared = set(r.get("testbeds") or []) & set(beds)
+            if r.get("seeds") != args.seeds or (shared and r.get("trials") != args.trials):
                 raise SystemExit(
-                    f"--merge: the stored run has seeds={r.get('seeds')}, trials={r.get('trials')}; "
-                    f"this one {args.seeds}, {args.trials}."
+                    f"--merge: the stored run has seeds={r.get('seeds')}, trials={r.get('trials')} "
+                    f"on {sorted(shared) or r.get('testbeds')}; this one {args.seeds}, {args.trials}."
                 )
         for b, entry in results.items():
             old.setdefault(b, {}).update(entry)
         results, runs = old, [*old_runs, run]
         beds = [b for b in results if b != "meta"]
+    for b in beds:  # rows merged from a run that did not store it
+        if "_distinct_curves" not in results[b]:
+            pool, _ = load_testbed(b, args.data_root)
+            results[b]["_distinct_curves"] = int(len(np.unique(pool, axis=0)))
     results["meta"] = {"runs": runs}
     write_json("pruning", results)
     _plot(
@@ -608,16 +615,22 @@ def main(argv=None) -> int:
         RESULTS / "pruning.png",
     )
     lines = [
-        "| testbed | method | epochs (speed-up) | final regret | median ms per should_prune call (warm-up calls included) |",
+        "| testbed (distinct curves) | method | epochs (speed-up) | final regret | median ms per should_prune call (warm-up calls included) |",
         "|---|---|---|---|---|",
     ]
     for b in beds:
         none = results[b].get("none", {}).get("epochs")
+        distinct = results[b].get("_distinct_curves")
+        tag = (
+            ""
+            if distinct is None
+            else f" ({distinct}{'' if distinct >= MIN_DISTINCT else ', not counted'})"
+        )
         for m in [m for m in results[b] if not m.startswith("_")]:
             e = results[b][m]
             sp = f" ({none / e['epochs']:.1f}x)" if none else ""
             lines.append(
-                f"| {b} | {m} | {e['epochs']:.0f}{sp} | {e['regret']:.2f} ± {e['regret_std']:.2f} | {e['decision_ms']:.2f} |"
+                f"| {b}{tag} | {m} | {e['epochs']:.0f}{sp} | {e['regret']:.2f} ± {e['regret_std']:.2f} | {e['decision_ms']:.2f} |"
             )
     ex_lines = [
         "| testbed | fraction seen | parametric | learned | LC-PFN | last value | LC-PFN 80% interval coverage |",
@@ -635,7 +648,9 @@ def main(argv=None) -> int:
             f"- `{r['command']}` ({r['wall_time_s']:.0f} s, commit {r['commit']}; methods {', '.join(r['methods'])})"
             for r in runs
         )
-        + f"\n\n{args.trials} trials per study, {args.seeds} seeds, mean over seeds. Regret in accuracy points against the best "
+        + "\n\nTrials per study: "
+        + "; ".join(sorted({f"{r['trials']} on {', '.join(r['testbeds'])}" for r in runs}))
+        + f". {args.seeds} seeds, mean over seeds. Regret in accuracy points against the best "
         "curve of the study (so `none` has 0). Plot: `benchmarks/results/pruning.png`.\n\n"
         + "\n".join(lines)
         + "\n\nExtrapolation: mean absolute error of the predicted final value (accuracy points) after seeing a "
