@@ -12,16 +12,19 @@ trials stop consuming epochs and never become the incumbent. Reported per method
   included: trials pruned early make them the majority for our pruners);
 * anytime regret against cumulative epochs (``pruning.png``).
 
-Methods: ``none``, Optuna's ``median``, ``sha`` (SuccessiveHalving), ``hyperband``, ``wilcoxon``,
-Ray's ``asha``, and ours: ``lce`` (parametric extrapolation, intervals calibrated on the study's
+Methods: ``none``, Optuna's ``median``, ``percentile`` (25th), ``sha`` (SuccessiveHalving),
+``hyperband``, ``wilcoxon``, Ray's ``asha`` and Syne Tune's ``syne_asha``, and ours: ``lce`` (parametric extrapolation, intervals calibrated on the study's
 completed curves), ``lce_raw`` (the same with the ensemble's own intervals), ``lce_learned``
 (learned extrapolator fitted on the study's completed curves), ``lce_pfn`` / ``lce_pfn_raw`` (the
 shipped LC-PFN, trained on the parametric prior only, with / without the same calibration) and
-``lcrank`` (LCRankNet pre-trained on other tasks' curves, fine-tuned on the study's).
+``lcrank`` (LCRankNet pre-trained on other tasks' curves, fine-tuned on the study's), and
+``lch`` / ``lch_pfn`` / ``lch_learned``: successive halving whose rungs compare extrapolated final
+values (``RungHalving``, every size inferred; options ``lch@eta=3,r=3,h=0.5,b=1,m=3,t=0.05``).
 
 Testbeds: ``lcbench/<task>`` (the YAHPO LCBench surrogate: per-epoch validation accuracy of MLPs,
-52 epochs; a surrogate of real runs), ``nb201`` (the real NATS-Bench per-epoch logs:
-36 runs of 200 epochs) and ``gnn/<dataset>`` (curves this project recorded by training
+52 epochs; a surrogate of real runs), ``nb201/<dataset>`` (the real NATS-Bench per-epoch logs of
+one dataset: 9 runs of 200 epochs, so fewer than ``MIN_DISTINCT`` distinct curves: reported, not
+counted) and ``gnn/<dataset>`` (curves this project recorded by training
 NAS-Bench-Graph architectures, ``benchmarks/data/gnn_curves.npz`` when present, or ``--gnn-curves``;
 the seed-0 run of each architecture).
 
