@@ -51,20 +51,36 @@ def _keys(study, space):
     ]
 
 
-def test_proposer_first_proposal_is_zero_shot_best(predictor):
+def test_proposer_first_proposal_is_zero_shot_best_with_initial_mean(predictor):
     space = get_space("transnas_micro")
-    prop = MetaNASProposer(space, predictor, seed=0)
+    prop = MetaNASProposer(space, predictor, seed=0, initial="mean")
     first = prop.propose_one()
     archs = space.enumerate(unique=True)
     assert first.key == archs[int(np.argmax(predictor.predict(archs)))].key
 
 
-@pytest.mark.parametrize("acquisition", ["ucb", "ei", "thompson", "mean"])
-def test_first_proposal_is_zero_shot_best_for_every_acquisition(predictor, acquisition):
+@pytest.mark.parametrize("acquisition", ["log_ei", "ucb", "ei", "thompson", "mean"])
+def test_first_proposals_come_from_the_zero_shot_top_and_differ_by_seed(predictor, acquisition):
     space = get_space("transnas_micro")
-    first = MetaNASProposer(space, predictor, seed=3, acquisition=acquisition).propose_one()
     archs = space.enumerate(unique=True)
-    assert first.key == archs[int(np.argmax(predictor.predict(archs)))].key
+    order = np.argsort(-predictor.predict(archs), kind="stable")
+    top = {archs[i].key for i in order[:10]}
+    top11 = {archs[i].key for i in order[:11]}  # the second: the top 10 of the others
+    starts = set()
+    for seed in range(6):
+        prop = MetaNASProposer(space, predictor, seed=seed, acquisition=acquisition)
+        first = prop.propose_one()
+        second = prop.propose_one([(first, 0.5)])  # one score: still no GP, still the prior
+        assert first.key in top and second.key in top11 and first.key != second.key
+        starts.add(first.key)
+    assert len(starts) > 1  # seeds are replicates, not one study repeated
+
+
+def test_initial_is_validated(predictor):
+    with pytest.raises(ValueError, match="initial must be one of"):
+        MetaNASProposer("transnas_micro", predictor, initial="best")
+    with pytest.raises(ValueError, match="initial_top"):
+        MetaNASProposer("transnas_micro", predictor, initial_top=0)
 
 
 class _BrokenPredictor(MetaPredictor):

@@ -29,8 +29,11 @@ Given a space, a :class:`~nas_meta_tune.predictors.MetaPredictor`, the history o
    Evaluated and pending architectures are never proposed again; isomorphic duplicates (same
    :meth:`SearchSpace.key`) count as the same architecture.
 
-With fewer than two distinct scores the proposal is the predictor's zero-shot best
-(``initial="mean"``), no random start-up. ``surrogate="dropout"`` is the earlier proposer (the
+With fewer than two distinct scores (no GP can be fitted yet) the proposal is drawn at random
+from the predictor's zero-shot top ``initial_top`` (``initial="top"``, default): the prior decides
+where to start, the seed which of its best guesses, so that seeds are replicates rather than one
+run repeated (on a deterministic benchmark table the zero-shot best, ``initial="mean"``, makes every
+seed the same study). No uninformed random start-up. ``surrogate="dropout"`` is the earlier proposer (the
 adapted predictor with an MC-dropout standard deviation on the head's input), kept as an ablation.
 Everything is seeded by ``seed``; the proposer holds no framework object.
 """
@@ -62,6 +65,7 @@ ACQUISITIONS = ("log_ei", "ucb", "ei", "thompson", "mean")
 #: ``"gp"``: the transfer GP guarded by a target-only GP (:mod:`.surrogate`); ``"dropout"``: the
 #: adapted meta-predictor with MC-dropout std (the earlier proposer, kept as an ablation)
 SURROGATES = ("gp", "dropout")
+INITIALS = ("top", "mean", "thompson")
 _log = get_logger(__name__)
 _SCORE_CHUNK = 2048  # candidates whose variance is computed at a time
 _CANDIDATE_CACHE: dict[tuple[str, int], list[Architecture] | None] = {}
@@ -141,8 +145,10 @@ class MetaNASProposer:
             an ablation).
         guard: With ``surrogate="gp"``: combine the transfer GP with the target-only GP by ranking
             weights (``False``: the transfer GP alone).
-        initial: With fewer than two distinct scores: ``"mean"`` proposes the predictor's
-            zero-shot best, ``"thompson"`` the argmax of one MC-dropout sample of it.
+        initial: With fewer than two distinct scores: ``"top"`` draws (without replacement) from
+            the predictor's zero-shot top ``initial_top``, ``"mean"`` proposes its zero-shot best,
+            ``"thompson"`` the argmax of one MC-dropout sample of it.
+        initial_top: See ``initial``.
     """
 
     def __init__(
@@ -165,13 +171,17 @@ class MetaNASProposer:
         warm_after: int = 0,
         surrogate: str = "gp",
         guard: bool = True,
-        initial: str = "mean",
+        initial: str = "top",
+        initial_top: int = 10,
     ) -> None:
         self.space = get_space(space)
         if surrogate not in SURROGATES:
             raise ValueError(f"surrogate must be one of {SURROGATES}, but got {surrogate=}.")
-        if initial not in ("mean", "thompson"):
-            raise ValueError(f"initial must be 'mean' or 'thompson', but got {initial=}.")
+        if initial not in INITIALS:
+            raise ValueError(f"initial must be one of {INITIALS}, but got {initial=}.")
+        if not (isinstance(initial_top, numbers.Integral) and initial_top >= 1):
+            raise ValueError(f"initial_top must be an int >= 1, but got {initial_top=}.")
+        self.initial_top = int(initial_top)
         self.surrogate = surrogate
         self.guard = bool(guard)
         self.initial = initial
@@ -498,6 +508,15 @@ class MetaNASProposer:
             self._full_rows = {a.key: i for i, a in enumerate(full)}
         return full, self._full_rows
 
+    def _initial_picks(self, score: np.ndarray, n: int) -> np.ndarray:
+        """``n`` indices of ``score`` for a proposal without a fitted GP: the best ``n``, or with
+        ``initial="top"`` ``n`` drawn without replacement from the best ``initial_top``."""
+        order = np.argsort(-score, kind="stable")
+        if self.initial != "top":
+            return order[:n]
+        top = order[: max(n, self.initial_top)]
+        return self._rng.choice(top, size=min(n, len(top)), replace=False)
+
     def _propose_gp(
         self,
         archs: list[Architecture],
@@ -531,8 +550,7 @@ class MetaNASProposer:
                         if self.initial == "thompson"
                         else self.predictor.predict(full)
                     )
-                score = self._zero_shot[cand]
-                top = np.argsort(-score, kind="stable")[:n]
+                top = self._initial_picks(self._zero_shot[cand], n)
                 self.last_info = {"mode": "prior"}
                 return [full[cand[i]] for i in top]
             tin = self._space_inputs(archs, y, full)
@@ -566,7 +584,7 @@ class MetaNASProposer:
                     if self.initial == "thompson"
                     else model.predict(pick)
                 )
-                top = np.argsort(-score, kind="stable")[:n]
+                top = self._initial_picks(score, n)
                 self.last_info = {"mode": "prior"}
                 return [pick[i] for i in top]
             post = gp.posterior(model, sub_archs, yn, pick, pend, raw=sub_y)
