@@ -37,8 +37,7 @@ from optuna.study import Study, StudyDirection  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ..search.proposer import MetaNASProposer  # noqa: E402
-from ..search.session import SearchSession  # noqa: E402
+from ..search.session import SearchSession, SessionAdapter  # noqa: E402
 from ..search.shared import TrialRecord  # noqa: E402
 from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
@@ -68,7 +67,7 @@ def _sign(study: Study) -> float:
     return 1.0 if _single_objective(study).direction == StudyDirection.MAXIMIZE else -1.0
 
 
-class MetaNASSampler(BaseSampler):
+class MetaNASSampler(SessionAdapter, BaseSampler):
     """Propose whole architectures with a few-shot-adapted meta-predictor.
 
     Args:
@@ -113,18 +112,6 @@ class MetaNASSampler(BaseSampler):
         self._search_space = {
             p.name: CategoricalDistribution(list(p.choices)) for p in self.space.params
         }
-
-    @property
-    def space(self) -> SearchSpace:
-        return self._session.space
-
-    @property
-    def proposer(self) -> MetaNASProposer:
-        return self._session.proposer
-
-    @property
-    def session(self) -> SearchSession:
-        return self._session
 
     def reseed_rng(self) -> None:
         # Optuna calls this in each worker thread/process of n_jobs > 1: fresh, distinct streams

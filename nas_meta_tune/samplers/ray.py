@@ -32,10 +32,9 @@ require("ray.tune", feature="MetaNASSearch")
 
 from ray.tune.search import Searcher  # noqa: E402
 
-from .._state import read_state, write_state  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ..search.session import SearchSession  # noqa: E402
-from ..spaces._base import Architecture, SearchSpace  # noqa: E402
+from ..search.session import EventAdapter, SearchSession  # noqa: E402
+from ..spaces._base import SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSearch"]
 
@@ -51,7 +50,7 @@ def _state(error: bool, pruned: bool) -> str:
     return "failed" if error else ("pruned" if pruned else "complete")
 
 
-class MetaNASSearch(Searcher):
+class MetaNASSearch(EventAdapter, Searcher):
     """Ray Tune ``Searcher`` proposing architectures with the meta-learned transfer-BO proposer.
 
     Args:
@@ -63,6 +62,8 @@ class MetaNASSearch(Searcher):
         **proposer_kwargs: Options of :class:`~nas_meta_tune.search.MetaNASProposer` (and
             ``use_pruned`` of :class:`~nas_meta_tune.search.SearchSession`).
     """
+
+    _checkpoint_kind = "MetaNASSearch"
 
     def __init__(
         self,
@@ -85,19 +86,6 @@ class MetaNASSearch(Searcher):
             **proposer_kwargs,
         )  # first: it validates mode
         super().__init__(metric=metric, mode=mode)
-
-    @property
-    def space(self) -> SearchSpace:
-        return self._session.space
-
-    @property
-    def session(self) -> SearchSession:
-        return self._session
-
-    @property
-    def history(self) -> list[tuple[Architecture, float]]:
-        """Evaluated ``(architecture, score)`` pairs, score higher = better."""
-        return self._session.history()[0]
 
     @property
     def _constants(self) -> dict[str, Any]:  # the session's (read by tests/test_state_files.py)
@@ -153,13 +141,3 @@ class MetaNASSearch(Searcher):
         self._metric = state["metric"] if state["metric"] is not None else self._metric
         self._session.set_state(state["session"])
         self._mode = self._session.mode
-
-    def save(self, checkpoint_path: str) -> None:
-        """Write the state as a JSON checkpoint (atomically; no pickle). The search domains of
-        ``param_space`` are not saved: Tune hands them again through
-        :meth:`set_search_properties`."""
-        write_state(checkpoint_path, "MetaNASSearch", self.get_state())
-
-    def restore(self, checkpoint_path: str) -> None:
-        """Load a checkpoint written by :meth:`save` (JSON only: a pickle is refused)."""
-        self.set_state(read_state(checkpoint_path, "MetaNASSearch"))

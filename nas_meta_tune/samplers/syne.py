@@ -10,9 +10,11 @@ A translation layer over :class:`~nas_meta_tune.search.SearchSession` (history, 
 failed trials, sign, score policy, the split of the config). Syne Tune's schedulers hand the
 searcher a metric to *minimise* (they negate maximised metrics), so the session runs in
 ``mode="min"``. Suggested configurations are pending until their trial completes or fails;
-failed or non-finite trials are never proposed again nor learned from. A trial a scheduler
-stops early reaches a searcher by no call in Syne Tune: it stays pending (never proposed again,
-not learned from). ``save`` / ``restore`` write a JSON checkpoint.
+failed or non-finite trials are never proposed again nor learned from. Syne Tune tells a
+searcher nothing of a trial a scheduler stopped early (it stays pending: never proposed again,
+not learned from) unless the scheduler calls :meth:`MetaNASSyneSearcher.on_trial_stopped`: then
+it is "pruned", as in the Optuna and Ray adapters. ``save`` / ``restore`` write a JSON
+checkpoint.
 """
 
 from __future__ import annotations
@@ -28,16 +30,15 @@ from syne_tune.optimizer.schedulers.searchers.single_objective_searcher import (
 )
 
 from .._logging import get_logger  # noqa: E402
-from .._state import read_state, write_state  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ..search.session import SearchSession  # noqa: E402
-from ..spaces._base import Architecture, SearchSpace  # noqa: E402
+from ..search.session import EventAdapter, SearchSession  # noqa: E402
+from ..spaces._base import SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSyneSearcher"]
 _log = get_logger(__name__)
 
 
-class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
+class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
     """Syne Tune searcher proposing architectures with the meta-learned transfer-BO proposer.
 
     Args:
@@ -48,6 +49,8 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         random_seed: Seed of the proposer and of the other domains' draws.
         **proposer_kwargs: See :class:`~nas_meta_tune.search.MetaNASProposer`.
     """
+
+    _checkpoint_kind = "MetaNASSyneSearcher"
 
     def __init__(
         self,
@@ -74,15 +77,6 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
         # architectures only
         self._session.set_config(config_space, require=True)
 
-    @property
-    def session(self) -> SearchSession:
-        return self._session
-
-    @property
-    def history(self) -> list[tuple[Architecture, float]]:
-        """Evaluated ``(architecture, score)`` pairs, score higher = better."""
-        return self._session.history()[0]
-
     def suggest(self, **kwargs: Any) -> dict[str, Any] | None:
         config = self._next_points_to_evaluate()
         if config is not None:
@@ -96,21 +90,11 @@ class MetaNASSyneSearcher(SingleObjectiveBaseSearcher):
     def on_trial_complete(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
         self._session.tell(trial_id, metric, arch=config)
 
+    def on_trial_stopped(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
+        """A trial a scheduler stopped early, with its last metric (minimised, as in
+        :meth:`on_trial_complete`): learned from with the pruned policy of every adapter."""
+        self._session.tell(trial_id, metric, state="pruned", arch=config)
+
     def on_trial_error(self, trial_id: int) -> None:
         _log.warning("MetaNASSyneSearcher: trial %s failed.", trial_id)
         self._session.tell(trial_id, state="failed")  # never proposed again, not learned from
-
-    # ------------------------------------------------------------------ checkpoints
-    def get_state(self) -> dict[str, Any]:
-        return {"session": self._session.state()}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self._session.set_state(state["session"])
-
-    def save(self, path: str) -> None:
-        """Write the state as a JSON checkpoint (atomically; no pickle)."""
-        write_state(path, "MetaNASSyneSearcher", self.get_state())
-
-    def restore(self, path: str) -> None:
-        """Load a checkpoint written by :meth:`save`."""
-        self.set_state(read_state(path, "MetaNASSyneSearcher"))

@@ -1,7 +1,9 @@
-"""Framework-neutral NAS proposal: adapt the meta-predictor, score candidates, acquire."""
+"""Framework-neutral NAS proposal: adapt the meta-predictor, score candidates, acquire; the one
+ask/tell session the framework adapters translate to, and its score policy."""
 
+from .policy import combine_pruned, trial_score
 from .proposer import ACQUISITIONS, MetaNASProposer, SpaceExhaustedError
-from .session import SearchSession, combine_pruned
+from .session import SearchSession
 from .surrogate import TransferGPSurrogate
 
 __all__ = [
@@ -11,4 +13,5 @@ __all__ = [
     "SpaceExhaustedError",
     "TransferGPSurrogate",
     "combine_pruned",
+    "trial_score",
 ]

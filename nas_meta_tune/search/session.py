@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._logging import get_logger
+from .._state import read_state, write_state
 from ..exceptions import InvalidArchitectureError, SpaceMismatchError
 from ..predictors.meta_predictor import MetaPredictor
 from ..spaces import get_space
@@ -43,7 +44,7 @@ from .policy import STATES, combine_pruned, finite, trial_score
 from .proposer import MetaNASProposer, SpaceExhaustedError
 from .shared import SharedHistory, TrialRecord
 
-__all__ = ["SearchSession", "combine_pruned"]
+__all__ = ["EventAdapter", "SearchSession", "SessionAdapter", "combine_pruned"]
 
 _log = get_logger(__name__)
 _ASK = "ask-"  # ids of trials asked before the framework names them (bind)
@@ -384,3 +385,50 @@ class SearchSession:
         self.asked = int(state.get("asked", 0))
         self.constants = {**self.constants, **state.get("constants", {})}
         self.proposer.set_state(state["proposer"])
+
+
+class SessionAdapter:
+    """What every framework adapter exposes of its :class:`SearchSession` (a mixin: the adapter
+    sets ``_session``)."""
+
+    _session: SearchSession
+
+    @property
+    def space(self) -> SearchSpace:
+        return self._session.space
+
+    @property
+    def proposer(self) -> MetaNASProposer:
+        return self._session.proposer
+
+    @property
+    def session(self) -> SearchSession:
+        return self._session
+
+
+class EventAdapter(SessionAdapter):
+    """:class:`SessionAdapter` for a framework that tells each trial's end as an event (Ray Tune,
+    Syne Tune): the history, and the state as a JSON checkpoint (``_checkpoint_kind`` names it)."""
+
+    _checkpoint_kind = "SearchSession"
+
+    @property
+    def history(self) -> list[tuple[Architecture, float]]:
+        """Evaluated ``(architecture, score)`` pairs, score higher = better."""
+        return self._session.history()[0]
+
+    def get_state(self) -> dict[str, Any]:
+        return {"session": self._session.state()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._session.set_state(state["session"])
+
+    def save(self, checkpoint_path: str) -> None:
+        """Write the state as a JSON checkpoint (atomically; no pickle). The search domains of
+        the config space are not saved: the framework hands them again (Ray Tune through
+        ``set_search_properties``, Syne Tune to the constructor)."""
+        write_state(checkpoint_path, self._checkpoint_kind, self.get_state())
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Load a checkpoint written by :meth:`save` (JSON only: a pickle is refused)."""
+        self.set_state(read_state(checkpoint_path, self._checkpoint_kind))

@@ -1,8 +1,9 @@
 """One contract, three adapters: MetaNASSampler (Optuna), MetaNASSearch (Ray Tune) and
 MetaNASSyneSearcher (Syne Tune) driven through their framework's own calls, on the real NB201
 CIFAR-100 table. Each driver translates "ask", "tell" and "restore"; the guarantees are checked
-once for all (no architecture proposed twice, failed trials never proposed again, restore
-continues without repeats, configurations of another space are refused)."""
+once for all (no architecture proposed twice, failed trials never proposed again, pruned /
+stopped trials scored by one policy, restore continues without repeats, configurations of
+another space are refused)."""
 
 from __future__ import annotations
 
@@ -47,8 +48,14 @@ class OptunaDriver:
     def tell(self, handle, value, state="complete"):
         if state == "failed":
             self.study.tell(handle, state=self.optuna.trial.TrialState.FAIL)
+        elif state == "pruned":  # a pruner stopped it: its last intermediate value
+            handle.report(value, 1)
+            self.study.tell(handle, state=self.optuna.trial.TrialState.PRUNED)
         else:
             self.study.tell(handle, value)
+
+    def history(self):
+        return self.study.sampler.history(self.study)[0]
 
     def restore(self):
         from nas_meta_tune.samplers import MetaNASSampler
@@ -87,12 +94,20 @@ class RayDriver:
         self.n = 0
 
     def ask(self):
-        tid = f"t{self.n}"
+        tid = f"contract-{id(self)}-{self.n}"  # unique: STOPPED_EARLY is one set per process
         self.n += 1
         return tid, self.space.from_params(self.searcher.suggest(tid))
 
     def tell(self, handle, value, state="complete"):
+        from nas_meta_tune.schedulers.ray import STOPPED_EARLY
+
+        if state == "pruned":  # what nas-meta-tune's Ray schedulers record when they stop one
+            STOPPED_EARLY.add(handle)
         self.searcher.on_trial_complete(handle, {"acc": value}, error=state == "failed")
+        STOPPED_EARLY.discard(handle)
+
+    def history(self):
+        return self.searcher.history
 
     def restore(self):
         from nas_meta_tune.samplers import MetaNASSearch
@@ -130,8 +145,13 @@ class SyneDriver:
         if state == "failed":
             self.searcher.on_trial_result(trial_id, config, 0.0)
             self.searcher.on_trial_error(trial_id)
+        elif state == "pruned":  # what a stopping scheduler calls (Syne itself calls nothing)
+            self.searcher.on_trial_stopped(trial_id, config, -value)
         else:
             self.searcher.on_trial_complete(trial_id, config, -value)  # Syne minimises
+
+    def history(self):
+        return self.searcher.history
 
     def restore(self):
         from nas_meta_tune.samplers import MetaNASSyneSearcher
@@ -172,6 +192,24 @@ def test_no_architecture_is_proposed_twice_and_failures_are_never_retried(
         assert arch.key not in seen and arch.key != failed
         seen.append(arch.key)
         d.tell(handle, float(table[arch.key]))
+
+
+@pytest.mark.parametrize("driver", DRIVERS, ids=["optuna", "ray", "syne"])
+def test_a_pruned_trial_is_learned_with_its_score_capped_at_the_median(
+    driver, predictor, table, tmp_path
+):
+    """One policy for trials stopped early (search/policy.py), reached through each framework's
+    own way of stopping a trial."""
+    d = driver(predictor, tmp_path)
+    values = []
+    for _ in range(3):
+        handle, arch = d.ask()
+        values.append(float(table[arch.key]))
+        d.tell(handle, values[-1])
+    handle, arch = d.ask()
+    d.tell(handle, max(values) + 10.0, state="pruned")  # a partial value above every final one
+    scores = {a.key: s for a, s in d.history()}
+    assert len(scores) == 4 and scores[arch.key] == pytest.approx(float(np.median(values)))
 
 
 @pytest.mark.parametrize("driver", DRIVERS, ids=["optuna", "ray", "syne"])
