@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -91,6 +91,66 @@ def _benchmarks_report(out: list[str], data_root: str | None) -> None:
     out.extend(corr_lines)
 
 
+def _demo_table(runs: dict, methods: list[str], checkpoints: list[int]) -> list[str]:
+    """The demo's regret table (markdown lines): mean ± std over seeds at each checkpoint."""
+    lines = [
+        "| method | " + " | ".join(f"regret @{t}" for t in checkpoints) + " | median ms/trial |",
+        "|---|" + "---|" * (len(checkpoints) + 1),
+    ]
+    for m in methods:
+        reg = np.array([r["regret"] for r in runs[m]])
+        ms = [x for r in runs[m] for x in r["overhead_ms"]]
+        cells = [f"{reg[:, t - 1].mean():.2f} ± {reg[:, t - 1].std():.2f}" for t in checkpoints]
+        lines.append(
+            f"| {m} | " + " | ".join(cells) + f" | {np.median(ms):.0f} |"
+            if ms
+            else f"| {m} | " + " | ".join(cells) + " | - |"
+        )
+    return lines
+
+
+def _demo_plot(runs: dict, methods: list[str], args: argparse.Namespace, n_seeds: int) -> None:
+    """The demo's regret curves (``<output_dir>/regret.png``; a note when matplotlib is missing)."""
+    out_dir = args.output_dir
+    import os
+
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("\n(matplotlib not installed: no plot; pip install 'nas-meta-tune[plot]')")
+    else:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        x = np.arange(1, args.trials + 1)
+        for m in methods:
+            reg = np.array([r["regret"] for r in runs[m]])
+            mean, lo, hi = (
+                reg.mean(0),
+                np.percentile(reg, 25, axis=0),
+                np.percentile(reg, 75, axis=0),
+            )
+            ax.plot(x, mean, label=m)
+            ax.fill_between(x, lo, hi, alpha=0.2)
+        ax.set_xlabel("trials")
+        ax.set_ylabel("regret (accuracy points, lower is better)")
+        ax.set_xlim(1, args.trials)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.set_title(
+            f"{args.task} with weights {args.weights!r} (never saw it):\n"
+            f"mean regret, band = 25-75% over {n_seeds} seeds",
+            fontsize=10,
+        )
+        ax.legend()
+        fig.tight_layout()
+        path = os.path.join(out_dir, "regret.png")
+        fig.savefig(path, dpi=120)
+        print(f"\nplot: {path}")
+
+
 def _demo(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -123,61 +183,12 @@ def _demo(args: argparse.Namespace) -> int:
     checkpoints = sorted(
         {t for t in (10, 20, 50, 100, 200, 500) if t < args.trials} | {args.trials}
     )
-    lines = [
-        "| method | " + " | ".join(f"regret @{t}" for t in checkpoints) + " | median ms/trial |",
-        "|---|" + "---|" * (len(checkpoints) + 1),
-    ]
-    for m in methods:
-        reg = np.array([r["regret"] for r in runs[m]])
-        ms = [x for r in runs[m] for x in r["overhead_ms"]]
-        cells = [f"{reg[:, t - 1].mean():.2f} ± {reg[:, t - 1].std():.2f}" for t in checkpoints]
-        lines.append(
-            f"| {m} | " + " | ".join(cells) + f" | {np.median(ms):.0f} |"
-            if ms
-            else f"| {m} | " + " | ".join(cells) + " | - |"
-        )
+    lines = _demo_table(runs, methods, checkpoints)
     print(
         "\nRegret (best accuracy of the task minus best found, accuracy points; mean ± std over seeds):\n"
     )
     print("\n".join(lines))
-    out_dir = args.output_dir
-    import os
-
-    os.makedirs(out_dir, exist_ok=True)
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("\n(matplotlib not installed: no plot; pip install 'nas-meta-tune[plot]')")
-    else:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        x = np.arange(1, args.trials + 1)
-        for m in methods:
-            reg = np.array([r["regret"] for r in runs[m]])
-            mean, lo, hi = (
-                reg.mean(0),
-                np.percentile(reg, 25, axis=0),
-                np.percentile(reg, 75, axis=0),
-            )
-            ax.plot(x, mean, label=m)
-            ax.fill_between(x, lo, hi, alpha=0.2)
-        ax.set_xlabel("trials")
-        ax.set_ylabel("regret (accuracy points, lower is better)")
-        ax.set_xlim(1, args.trials)
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-        ax.set_title(
-            f"{args.task} with weights {args.weights!r} (never saw it):\n"
-            f"mean regret, band = 25-75% over {len(seeds)} seeds",
-            fontsize=10,
-        )
-        ax.legend()
-        fig.tight_layout()
-        path = os.path.join(out_dir, "regret.png")
-        fig.savefig(path, dpi=120)
-        print(f"\nplot: {path}")
+    _demo_plot(runs, methods, args, len(seeds))
     print(f"\n(done in {time.perf_counter() - start:.1f} s)")
     return 0
 
@@ -388,16 +399,10 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="nas-meta-tune", description=_DESCRIPTION, formatter_class=_Help
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+_Command = Callable[[str, str], argparse.ArgumentParser]
 
-    def command(name: str, help_: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_, description=help_, formatter_class=_Help)
 
+def _add_meta_train(command: _Command) -> None:
     p = command("meta-train", "meta-train the GCN predictor from a TOML config")
     p.add_argument(
         "--config",
@@ -411,6 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--exclude", nargs="*", default=[], help="extra family/task names to leave out")
     p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
     p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
+
+
+def _add_train_lcpfn(command: _Command) -> None:
     p = command("train-lcpfn", "train the LC-PFN curve extrapolator on the parametric prior")
     p.add_argument("--steps", type=int, default=20000, help="training steps")
     p.add_argument("--seed", type=int, default=0, help="seed of the prior's curves and the init")
@@ -421,6 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="write nas_meta_tune/curves/weights/lcpfn.pt and its MANIFEST.json entry",
     )
+
+
+def _add_eval_predictor(command: _Command) -> None:
     p = command("eval-predictor", "leave-one-task-out few-shot evaluation")
     p.add_argument("--task", required=True, help="held-out task, e.g. transnas_micro/jigsaw")
     p.add_argument(
@@ -438,6 +449,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=None, help="override [meta] steps")
     p.add_argument("--data-root", default=None)
     p.add_argument("--output", default=None, help="write the JSON result here")
+
+
+def _add_demo(command: _Command) -> None:
     p = command("demo", "MetaNASSampler vs TPE vs random on a task the predictor never saw")
     p.add_argument(
         "--task", default="nasbench_graph/cora", help="family/task of a tabular benchmark"
@@ -458,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--output-dir", default="demo_output", help="where regret.png is written")
     p.add_argument("--data-root", default=None, help="folder with the shared benchmark data")
+
+
+def _add_data(command: _Command) -> None:
     p = command("data", "benchmark data: list the data sets, download one, show the data root")
     data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     q = data_sub.add_parser(
@@ -490,6 +507,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     q.add_argument("name", nargs="?", default=None, metavar="NAME")
     q.add_argument("--root", default=None, help="look only in this data root")
+
+
+def _add_reports(command: _Command) -> None:
     for cmd, help_ in (
         ("spaces", "list the search spaces and the unified vocabulary"),
         ("benchmarks", "summarise every offline benchmark"),
@@ -499,6 +519,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument(
             "--output", default=None, help="also write the report (markdown) to this file"
         )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nas-meta-tune", description=_DESCRIPTION, formatter_class=_Help
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, description=help_, formatter_class=_Help)
+
+    for add in (
+        _add_meta_train,
+        _add_train_lcpfn,
+        _add_eval_predictor,
+        _add_demo,
+        _add_data,
+        _add_reports,
+    ):
+        add(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     args.argv = None if argv is None else list(argv)
     if args.command == "meta-train":

@@ -108,6 +108,55 @@ def _dropout_sample(
     return feats @ (w * keep) + b
 
 
+def _validate(
+    *,
+    surrogate: str,
+    initial: str,
+    initial_top: int,
+    acquisition: str,
+    beta: float,
+    max_history: int,
+    pool_size: int,
+    n_parents: int,
+    adapt_steps: int | str | None,
+    warm_steps: int | None,
+    reinit_every: int,
+    warm_after: int,
+    refresh_every: int | None,
+) -> None:
+    """Raise a ``ValueError`` naming the first bad :class:`MetaNASProposer` argument."""
+    if surrogate not in SURROGATES:
+        raise ValueError(f"surrogate must be one of {SURROGATES}, but got {surrogate=}.")
+    if initial not in INITIALS:
+        raise ValueError(f"initial must be one of {INITIALS}, but got {initial=}.")
+    if not (isinstance(initial_top, numbers.Integral) and initial_top >= 1):
+        raise ValueError(f"initial_top must be an int >= 1, but got {initial_top=}.")
+    if acquisition not in ACQUISITIONS:
+        raise ValueError(f"acquisition must be one of {ACQUISITIONS}, but got {acquisition=}.")
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, but got {beta=}.")
+    if max_history < 2 or pool_size < 1 or n_parents < 0:
+        raise ValueError(
+            f"need max_history >= 2, pool_size >= 1, n_parents >= 0; got {max_history=}, {pool_size=}, {n_parents=}."
+        )
+    if (
+        adapt_steps is not None
+        and adapt_steps != "auto"
+        and not isinstance(adapt_steps, numbers.Integral)
+    ):
+        raise ValueError(f"adapt_steps must be an int, 'auto' or None, got {adapt_steps=}.")
+    if warm_steps is not None and not isinstance(warm_steps, numbers.Integral):
+        raise ValueError(f"warm_steps must be an int or None, got {warm_steps=}.")
+    if warm_steps is not None and (warm_steps < 1 or reinit_every < 1):
+        raise ValueError(
+            f"need warm_steps >= 1 and reinit_every >= 1, got {warm_steps=}, {reinit_every=}."
+        )
+    if warm_after < 0:
+        raise ValueError(f"warm_after must be >= 0, got {warm_after=}.")
+    if refresh_every is not None and refresh_every < 1:
+        raise ValueError(f"refresh_every must be >= 1 or None, got {refresh_every=}.")
+
+
 class MetaNASProposer:
     """Propose architectures with a few-shot-adapted meta-predictor.
 
@@ -174,27 +223,28 @@ class MetaNASProposer:
         initial: str = "top",
         initial_top: int = 10,
     ) -> None:
+        if acquisition is None:
+            acquisition = "log_ei" if surrogate == "gp" else "ucb"
+        _validate(
+            surrogate=surrogate,
+            initial=initial,
+            initial_top=initial_top,
+            acquisition=acquisition,
+            beta=beta,
+            max_history=max_history,
+            pool_size=pool_size,
+            n_parents=n_parents,
+            adapt_steps=adapt_steps,
+            warm_steps=warm_steps,
+            reinit_every=reinit_every,
+            warm_after=warm_after,
+            refresh_every=refresh_every,
+        )
         self.space = get_space(space)
-        if surrogate not in SURROGATES:
-            raise ValueError(f"surrogate must be one of {SURROGATES}, but got {surrogate=}.")
-        if initial not in INITIALS:
-            raise ValueError(f"initial must be one of {INITIALS}, but got {initial=}.")
-        if not (isinstance(initial_top, numbers.Integral) and initial_top >= 1):
-            raise ValueError(f"initial_top must be an int >= 1, but got {initial_top=}.")
         self.initial_top = int(initial_top)
         self.surrogate = surrogate
         self.guard = bool(guard)
         self.initial = initial
-        if acquisition is None:
-            acquisition = "log_ei" if surrogate == "gp" else "ucb"
-        if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition must be one of {ACQUISITIONS}, but got {acquisition=}.")
-        if not beta >= 0:
-            raise ValueError(f"beta must be >= 0, but got {beta=}.")
-        if max_history < 2 or pool_size < 1 or n_parents < 0:
-            raise ValueError(
-                f"need max_history >= 2, pool_size >= 1, n_parents >= 0; got {max_history=}, {pool_size=}, {n_parents=}."
-            )
         self.predictor = predictor if predictor is not None else MetaPredictor.pretrained()
         self.acquisition = acquisition
         self.beta = float(beta)
@@ -204,25 +254,9 @@ class MetaNASProposer:
         self.pool_size = int(pool_size)
         self.n_parents = int(n_parents)
         self.score_limit = int(score_limit)
-        if (
-            adapt_steps is not None
-            and adapt_steps != "auto"
-            and not isinstance(adapt_steps, numbers.Integral)
-        ):
-            raise ValueError(f"adapt_steps must be an int, 'auto' or None, got {adapt_steps=}.")
-        if warm_steps is not None and not isinstance(warm_steps, numbers.Integral):
-            raise ValueError(f"warm_steps must be an int or None, got {warm_steps=}.")
-        if warm_steps is not None and (warm_steps < 1 or reinit_every < 1):
-            raise ValueError(
-                f"need warm_steps >= 1 and reinit_every >= 1, got {warm_steps=}, {reinit_every=}."
-            )
         self.warm_steps = warm_steps
         self.reinit_every = int(reinit_every)
-        if warm_after < 0:
-            raise ValueError(f"warm_after must be >= 0, got {warm_after=}.")
         self.warm_after = int(warm_after)
-        if refresh_every is not None and refresh_every < 1:
-            raise ValueError(f"refresh_every must be >= 1 or None, got {refresh_every=}.")
         self.refresh_every = refresh_every
         self._warm: tuple[frozenset[str], MetaPredictor, int] | None = (
             None  # (history keys, model, age)
