@@ -28,11 +28,6 @@ from nas_meta_tune.samplers import MetaNASSampler  # noqa: E402
 
 WORKERS = 8
 TOTAL = 48  # completed trials the study runs to
-DUPLICATE_RACE = (
-    "a worker that asked its proposer for one architecture (no other trial was running when it "
-    "read the study) cannot move off a proposal another worker claimed meanwhile: fixed by "
-    "asking for a ranked batch always (SearchSession.ask_store, n=8)"
-)
 WORKER = textwrap.dedent(
     """
     import sys, time
@@ -124,11 +119,9 @@ def test_eight_workers_on_postgres_one_killed(postgres_url, tmp_path):
     # no architecture completed twice, though all eight workers started from the same proposal
     keys = [_key(t, space) for t in others]
     dups = sorted({k for k in keys if keys.count(k) > 1})
-    if dups:
-        pytest.xfail(f"architectures completed twice: {dups}; {DUPLICATE_RACE}")
+    assert not dups, f"architectures completed twice: {dups}"
 
 
-@pytest.mark.xfail(strict=True, reason=DUPLICATE_RACE)
 def test_first_worker_to_propose_is_not_the_first_to_claim():
     """The race behind duplicates seen with eight workers on PostgreSQL, made deterministic.
 

@@ -48,6 +48,9 @@ __all__ = ["EventAdapter", "SearchSession", "SessionAdapter", "combine_pruned"]
 
 _log = get_logger(__name__)
 _ASK = "ask-"  # ids of trials asked before the framework names them (bind)
+#: proposals ranked per ask of a shared store: where another worker claimed the first, the claim
+#: moves on to the next free one (SharedHistory.claim)
+_CLAIM_BATCH = 8
 
 
 def _is_plain(value: Any) -> bool:
@@ -338,11 +341,11 @@ class SearchSession:
             history, pending, finished = self.store.read(recs, sign, number)
             if not history and not pending:
                 self.store.warn_if_unused(recs)
-            # a ranked batch only where other workers may claim the same proposal (trials still
-            # running): contenders then move on to distinct members of it (SharedHistory.claim)
-            running = any(r.state == "running" and r.number != number for r in recs)
+            # always a ranked batch: a worker that starts a trial after this read may claim the
+            # same first choice, and the claim then moves on to a distinct member of the batch
+            # (SharedHistory.claim); with one proposal there would be nothing to move to
             try:
-                ranked = self.proposer.propose_robust(history, pending, n=8 if running else 1)
+                ranked = self.proposer.propose_robust(history, pending, n=_CLAIM_BATCH)
             except SpaceExhaustedError:
                 if self.store.exhausted(self.on_exhausted) and stop is not None:
                     stop()
