@@ -127,12 +127,14 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
             if t.state == TrialState.PRUNED:
                 iv = t.intermediate_values
                 value = iv[max(iv)] if iv else None
+            # copied at once: a running trial's own thread adds to these dicts (n_jobs > 1)
+            params, dists = dict(t.params), dict(t.distributions)
             out.append(
                 TrialRecord(
                     number=t.number,
                     state=_STATES[t.state],
-                    params=t.params,
-                    choices={n: getattr(d, "choices", None) for n, d in t.distributions.items()},
+                    params=params,
+                    choices={n: getattr(d, "choices", None) for n, d in dists.items()},
                     value=value,
                     claim=t.system_attrs.get(_CLAIM),
                     fixed=t.system_attrs.get("fixed_params") or {},
