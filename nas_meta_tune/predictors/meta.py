@@ -337,6 +337,41 @@ def _episode_sets(
     return idx[:k], idx[k:]
 
 
+def _episode_loss(
+    model: GCNPredictor,
+    names: Sequence[str],
+    task: NASTask,
+    cfg: MetaConfig,
+    rng: np.random.Generator,
+) -> torch.Tensor:
+    """One episode of ``task``: a support set of ``k`` architectures adapts the inner parameters
+    (none for ``multitask``), the loss is on the query set (plus the zero-shot loss, weighted)."""
+    k = int(rng.integers(cfg.k_range[0], cfg.k_range[1] + 1))
+    s_idx, q_idx = _episode_sets(task, k, cfg.query, rng)
+    q_in = model.inputs([task.archs[i] for i in q_idx])
+    q_y = torch.as_tensor(normalize_scores(task.scores[q_idx]), dtype=torch.float32)
+    if cfg.algorithm == "multitask":
+        return regression_loss(model(*q_in), q_y, cfg.loss)
+    params = dict(model.named_parameters())
+    s_in = model.inputs([task.archs[i] for i in s_idx])
+    s_y = torch.as_tensor(normalize_scores(task.scores[s_idx]), dtype=torch.float32)
+    adapted = _sgd_steps(
+        model,
+        params,
+        names,
+        s_in,
+        s_y,
+        cfg.inner_steps,
+        cfg.inner_lr,
+        cfg.loss,
+        not cfg.first_order,
+    )
+    loss = regression_loss(functional_call(model, adapted, q_in), q_y, cfg.loss)
+    if cfg.zero_shot_weight > 0:
+        loss = loss + cfg.zero_shot_weight * regression_loss(model(*q_in), q_y, cfg.loss)
+    return loss
+
+
 def meta_train(
     tasks: Sequence[NASTask],
     algorithm: str | None = None,
@@ -381,32 +416,7 @@ def meta_train(
             total = 0.0
             for _ in range(cfg.meta_batch):
                 task = tasks[int(rng.integers(len(tasks)))]
-                k = int(rng.integers(cfg.k_range[0], cfg.k_range[1] + 1))
-                s_idx, q_idx = _episode_sets(task, k, cfg.query, rng)
-                q_in = model.inputs([task.archs[i] for i in q_idx])
-                q_y = torch.as_tensor(normalize_scores(task.scores[q_idx]), dtype=torch.float32)
-                params = dict(model.named_parameters())
-                if cfg.algorithm == "multitask":
-                    loss = regression_loss(model(*q_in), q_y, cfg.loss)
-                else:
-                    s_in = model.inputs([task.archs[i] for i in s_idx])
-                    s_y = torch.as_tensor(normalize_scores(task.scores[s_idx]), dtype=torch.float32)
-                    adapted = _sgd_steps(
-                        model,
-                        params,
-                        names,
-                        s_in,
-                        s_y,
-                        cfg.inner_steps,
-                        cfg.inner_lr,
-                        cfg.loss,
-                        not cfg.first_order,
-                    )
-                    loss = regression_loss(functional_call(model, adapted, q_in), q_y, cfg.loss)
-                    if cfg.zero_shot_weight > 0:
-                        loss = loss + cfg.zero_shot_weight * regression_loss(
-                            model(*q_in), q_y, cfg.loss
-                        )
+                loss = _episode_loss(model, names, task, cfg, rng)
                 (loss / cfg.meta_batch).backward()
                 total += float(loss.detach()) / cfg.meta_batch
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
