@@ -215,7 +215,7 @@ def test_without_a_value_range_a_large_first_loss_does_not_squash_the_bounds(cap
         rule = LCStoppingRule(method="pfn", max_step=50, min_step=5)
     assert "value_range" in caplog.text
     bad = curve(0.5)
-    lo, hi = rule._pfn_bounds(bad, done)
+    lo, hi = rule._bounds(bad, done)
     assert lo > -100 and hi < 1.0
     assert any(rule.decide(steps[:k], bad[:k], done).stop for k in range(10, 40))
 

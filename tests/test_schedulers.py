@@ -88,13 +88,32 @@ def test_minimize_prunes_the_same_trials_as_maximize(curves):
 
 
 def test_rank_pruner_on_real_curves(curves):
-    pruner = LCRankPruner(
-        max_step=EPOCHS, min_step=5, min_completed=4, finetune_epochs=20, threshold=0.1
+    from nas_meta_tune.curves import LCRankModel
+
+    pruner = LCExtrapolationPruner(
+        max_step=EPOCHS, min_step=5, min_completed=4, model=LCRankModel(epochs=20), threshold=0.1
     )
     study = optuna.create_study(direction="maximize", pruner=pruner)
     used = _replay(study, curves, 24)
     assert _pruned(study) and sum(used.values()) < EPOCHS * 24
     assert "P(ends above" in pruner.last_decision.reason
+
+
+def test_deprecated_rank_pruner_warns_and_decides_as_the_one_pruner(curves):
+    from nas_meta_tune.curves import LCRankModel
+
+    with pytest.warns(FutureWarning, match="LCRankPruner is deprecated"):
+        old = LCRankPruner(max_step=EPOCHS, min_step=5, min_completed=4, finetune_epochs=3)
+    new = LCExtrapolationPruner(
+        max_step=EPOCHS, min_step=5, min_completed=4, model=LCRankModel(epochs=3)
+    )
+    assert isinstance(old, LCExtrapolationPruner)
+    pruned = []
+    for pruner in (old, new):
+        study = optuna.create_study(direction="maximize", pruner=pruner)
+        _replay(study, curves, 10)
+        pruned.append(_pruned(study))
+    assert pruned[0] == pruned[1]
 
 
 def test_pruner_with_sqlite_storage_and_threads(curves, tmp_path):
@@ -143,7 +162,10 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="threshold"):
         LCExtrapolationPruner(max_step=10, threshold=1.5)
     with pytest.raises(ValueError, match="method"):
-        LCExtrapolationPruner(max_step=10, method="rank")
+        LCExtrapolationPruner(max_step=10, method="sha")
+    with pytest.raises(ValueError, match="not both"):
+        LCExtrapolationPruner(max_step=10, model="pfn", method="rank")
+    assert LCExtrapolationPruner(max_step=10, method="rank").rule_for(1.0).method == "rank"
     with pytest.raises(ValueError, match="value_range"):
         LCExtrapolationPruner(max_step=10, value_range=(1, 0))
     with pytest.raises(ValueError, match="max_step"):
@@ -248,9 +270,11 @@ def test_ray_scheduler_ignores_results_without_the_metric_and_nan(curves):
     from nas_meta_tune.schedulers import LCExtrapolationScheduler, LCRankScheduler
 
     trial = Trial("__fake", stub=True)
+    with pytest.warns(FutureWarning, match="LCRankScheduler is deprecated"):
+        assert isinstance(LCRankScheduler(), LCExtrapolationScheduler)  # one class, old name kept
     for make in (
         LCExtrapolationScheduler,
-        LCRankScheduler,
+        lambda **kw: LCExtrapolationScheduler(model="rank", **kw),
         lambda **kw: LCExtrapolationScheduler(method="pfn", **kw),
     ):
         s = make(max_t=EPOCHS, metric="acc", mode="max", time_attr="epoch")

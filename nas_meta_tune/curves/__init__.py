@@ -7,6 +7,10 @@
 * :class:`LCRankNet`: a pairwise learning-curve ranker (Wistuba & Pedapati 2020).
 * :class:`LCPFN`: an in-context extrapolator in the style of LC-PFN (Adriaensen et al. 2023), a
   small transformer trained here on the parametric prior and shipped with the package.
+* :class:`CurveModel` (``models.py``): the protocol of the curve models an
+  :class:`LCStoppingRule` takes (:class:`ParametricModel`, :class:`LearnedModel`,
+  :class:`LCRankModel`, :class:`LCPFNModel`), by object or by name through
+  :func:`curve_model_resolver`; :data:`METHODS` are the names.
 * :func:`should_stop`: stop iff ``P(final >= best) < threshold`` for a :class:`CurvePrediction`.
 * :class:`RungHalving` (``halving.py``): successive-halving rungs whose promotions compare
   extrapolated final values, given to a rule as ``LCStoppingRule(halving=RungHalving())``.
@@ -30,13 +34,29 @@ from .data import LearningCurve, clean_curve, load_lcbench_curves, load_nb201_cu
 from .decisions import CurvePrediction, should_stop
 from .halving import RungHalving
 from .learned import LearnedExtrapolator
+from .models import (
+    CURVE_MODELS,
+    CurveModel,
+    LCPFNModel,
+    LCRankModel,
+    LearnedModel,
+    ParametricModel,
+    curve_model_resolver,
+)
 from .parametric import PARAMETRIC_FAMILIES, ParametricEnsemble
 from .pfn import LCPFN
 from .ranking import LCRankNet
 from .stopping import METHODS, CompletedCurve, CurveTracker, LCStoppingRule, StopDecision
 
 __all__ = [
+    "CURVE_MODELS",
     "METHODS",
+    "CurveModel",
+    "LCPFNModel",
+    "LCRankModel",
+    "LearnedModel",
+    "ParametricModel",
+    "curve_model_resolver",
     "CompletedCurve",
     "CurveTracker",
     "LCStoppingRule",

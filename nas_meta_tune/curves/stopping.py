@@ -20,7 +20,7 @@ import numpy as np
 from .._logging import get_logger
 from .decisions import CompletedCurve, StopDecision, clean_curve, should_stop
 from .halving import RungHalving
-from .learned import LearnedExtrapolator
+from .models import METHODS, CurveModel, ParametricModel, curve_model_resolver
 from .parametric import CurvePrediction, ParametricEnsemble
 from .pfn import LCPFN
 from .ranking import LCRankNet
@@ -34,28 +34,35 @@ __all__ = [
     "signed_range",
 ]
 
-METHODS = ("parametric", "learned", "rank", "pfn")
 _log = get_logger(__name__)
 
 _Z90 = 1.2815515655446004  # 90th percentile of the standard normal
-
-
-#: completed curves the learned and ranking models need before they decide (the calibrated
-#: parametric rule decides until then)
-_MIN_CURVES = {"learned": 5, "rank": 5}
+_FALLBACK = ParametricModel()  # decides while a fitted model has too few completed curves
 
 
 class LCStoppingRule:
     """Decide whether a partial learning curve should be stopped.
 
+    The curve model is an object (:class:`~nas_meta_tune.curves.CurveModel`) or its name,
+    resolved by :func:`~nas_meta_tune.curves.curve_model_resolver`::
+
+        LCStoppingRule(model="pfn", value_range=(0, 100))               # by name
+        LCStoppingRule(model=LCPFNModel(my_pfn), value_range=(0, 100))  # by object
+        LCStoppingRule(model=LCRankModel(pretrained, epochs=10))
+        LCStoppingRule(method="rank", rank_model=pretrained, rank_epochs=10)  # older spelling
+
     Args:
-        method: ``"parametric"`` (ensemble of parametric curve families, no training needed),
-            ``"learned"`` (NAS-Bench-x11-style regressor fitted on the completed curves; falls
-            back to the parametric ensemble while there are fewer than its ``min_train``) or
-            ``"rank"`` (LCRankNet, fine-tuned on the completed curves, from ``rank_model`` if
-            given, e.g. one pre-trained on prior curves) or ``"pfn"`` (the in-context LC-PFN
-            extrapolator trained on the parametric prior, :class:`~nas_meta_tune.curves.pfn.LCPFN`;
-            no fitting, one forward pass per decision).
+        model: The curve model, or its name (default ``"parametric"``):
+            ``"parametric"`` (:class:`~nas_meta_tune.curves.ParametricModel`: ensemble of
+            parametric curve families, no training needed), ``"learned"``
+            (:class:`~nas_meta_tune.curves.LearnedModel`: NAS-Bench-x11-style regressor fitted on
+            the completed curves; the calibrated parametric rule decides while there are fewer than
+            its ``min_curves``), ``"rank"`` (:class:`~nas_meta_tune.curves.LCRankModel`: LCRankNet,
+            fine-tuned on the completed curves, from ``rank_model`` if given, e.g. one pre-trained
+            on prior curves) or ``"pfn"`` (:class:`~nas_meta_tune.curves.LCPFNModel`: the
+            in-context LC-PFN extrapolator trained on the parametric prior; no fitting, one
+            forward pass per decision).
+        method: The older name of ``model`` (a name or a model object); give one of the two.
         max_step: The step at which a curve ends (the prediction target). ``None`` (the
             default) infers it from the study, as Hyperband's ``max_resource="auto"``: the last
             step of the longest completed curve; nothing is stopped before a curve completes.
@@ -74,32 +81,41 @@ class LCStoppingRule:
             25% above), values below it count as its low end, and a warning suggests passing
             ``value_range``.
         seed: Seeds the models.
-        rank_model: Initial LCRankNet for ``method="rank"``.
-        rank_epochs: Fine-tuning epochs of the LCRankNet on each new set of completed curves.
+        rank_model: With ``model="rank"`` given by name: the initial LCRankNet
+            (:class:`~nas_meta_tune.curves.LCRankModel`'s ``pretrained``).
+        rank_epochs: With ``model="rank"`` given by name: fine-tuning epochs of the LCRankNet on
+            each new set of completed curves (default 30; ``LCRankModel``'s ``epochs``).
         refit_every: Refit the learned / ranking model once this many more curves have completed
             than at its last fit (1: after every completion; larger bounds the cost of long
             studies).
-        calibrate: ``method="parametric"`` or ``"pfn"``: widen the model's predictive distribution
-            so that it covers how the study's own completed curves really ended. At a decision at
-            step ``t``, each of the last ``calibration_curves`` completed curves is cut at ``t``
-            and extrapolated by the same model (cached per curve and step); its error
-            ``final - predicted`` gives a z-score. The predictive std is multiplied by the
-            90th percentile of those z-scores over the normal's (1.28) when that is above 1, and
-            is at least the 90th percentile of the under-predictions over 1.28. Under-predicting
-            a curve that ends up the best is what makes a pruner lose the optimum; the parametric
-            families' own intervals are too narrow for that.
+        calibrate: For a model that does not fit (``"parametric"``, ``"pfn"``): widen its
+            predictive distribution so that it covers how the study's own completed curves really
+            ended. At a decision at step ``t``, each of the last ``calibration_curves`` completed
+            curves is cut at ``t`` and extrapolated by the same model (cached per curve and step);
+            its error ``final - predicted`` gives a z-score. The predictive std is multiplied by
+            the 90th percentile of those z-scores over the normal's (1.28) when that is above 1,
+            and is at least the 90th percentile of the under-predictions over 1.28.
+            Under-predicting a curve that ends up the best is what makes a pruner lose the
+            optimum; the parametric families' own intervals are too narrow for that.
         calibration_curves: Completed curves used for calibration (the most recent).
-        pfn_model: The LC-PFN for ``method="pfn"`` (default: the shipped one).
+        pfn_model: With ``model="pfn"`` given by name: the LC-PFN (default: the shipped one;
+            :class:`~nas_meta_tune.curves.LCPFNModel`'s ``pfn``).
         halving: Successive-halving rungs whose promotions compare this rule's extrapolated
             final values (:class:`~nas_meta_tune.curves.halving.RungHalving`); ``None`` (the
-            default): the rule alone. Needs an extrapolating ``method`` (not ``"rank"``) and
+            default): the rule alone. Needs a model that extrapolates (not ``"rank"``) and
             the other trials' curves in :meth:`decide`.
+
+    Raises:
+        ValueError: On an unknown model name, ``model`` and ``method`` both given, side
+            arguments (``rank_model``, ``rank_epochs``, ``pfn_model``) with a model object, or
+            a number out of its range.
     """
 
     def __init__(
         self,
         *,
-        method: str = "parametric",
+        model: str | CurveModel | None = None,
+        method: str | CurveModel | None = None,
         max_step: float | None = None,
         min_step: float = 1,
         interval: float = 1,
@@ -108,21 +124,60 @@ class LCStoppingRule:
         value_range: tuple[float, float] | None = None,
         seed: int | None = 0,
         rank_model: LCRankNet | None = None,
-        rank_epochs: int = 30,
+        rank_epochs: int | None = None,
         refit_every: int = 1,
         calibrate: bool = True,
         calibration_curves: int = 20,
         pfn_model: LCPFN | None = None,
         halving: RungHalving | None = None,
     ) -> None:
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
+        if model is not None and method is not None:
+            raise ValueError(
+                f"pass model or method (its older name), not both: got {model=} and {method=}."
+            )
+        query = model if model is not None else method if method is not None else "parametric"
+        self.model: CurveModel = curve_model_resolver(
+            query, rank_model=rank_model, rank_epochs=rank_epochs, pfn_model=pfn_model
+        )
+        self._check(halving, max_step, min_step, interval, threshold, refit_every)
+        if min_completed < 1:
+            raise ValueError(f"min_completed must be >= 1, but got {min_completed=}.")
+        if calibration_curves < 1:
+            raise ValueError(f"calibration_curves must be >= 1, but got {calibration_curves=}.")
+        self.method = self.model.name
+        self.max_step = None if max_step is None else float(max_step)
+        self.min_step = float(min_step)
+        self.interval = float(interval)
+        self.threshold = float(threshold)
+        self.min_completed = int(min_completed)
+        self.seed = seed
+        self.refit_every = int(refit_every)
+        self.value_range = value_range
+        self._parametric = ParametricEnsemble(seed=seed, bounds=value_range)
+        self._fitted: tuple[str, int, object] | None = (
+            None  # (fingerprint of the completed set, its size, model)
+        )
+        self.calibrate = bool(calibrate)
+        self.calibration_curves = int(calibration_curves)
+        self._errors: dict[tuple, tuple[float, float] | None] = {}
+        self.halving = halving
+        self.model.setup(value_range=value_range)
+
+    def _check(
+        self,
+        halving: RungHalving | None,
+        max_step: float | None,
+        min_step: float,
+        interval: float,
+        threshold: float,
+        refit_every: int,
+    ) -> None:
         if halving is not None and not isinstance(halving, RungHalving):
             raise TypeError(f"halving must be a RungHalving or None, but got {halving=}.")
-        if halving is not None and method == "rank":
+        if halving is not None and self.model.ranks:
             raise ValueError(
-                "halving compares extrapolated final values: it needs method 'parametric', "
-                f"'learned' or 'pfn', but got {method=}."
+                "halving compares extrapolated final values: it needs a model that extrapolates "
+                f"('parametric', 'learned' or 'pfn'), but got method={self.model.name!r}."
             )
         if max_step is not None and not (np.isfinite(max_step) and max_step > 0):
             raise ValueError(f"max_step must be a positive number or None, but got {max_step=}.")
@@ -134,39 +189,6 @@ class LCStoppingRule:
             raise ValueError(f"threshold must be in (0, 1), but got {threshold=}.")
         if refit_every < 1:
             raise ValueError(f"refit_every must be >= 1, but got {refit_every=}.")
-        if min_completed < 1:
-            raise ValueError(f"min_completed must be >= 1, but got {min_completed=}.")
-        if calibration_curves < 1:
-            raise ValueError(f"calibration_curves must be >= 1, but got {calibration_curves=}.")
-        self.method = method
-        self.max_step = None if max_step is None else float(max_step)
-        self.min_step = float(min_step)
-        self.interval = float(interval)
-        self.threshold = float(threshold)
-        self.min_completed = int(min_completed)
-        self.seed = seed
-        self.rank_epochs = int(rank_epochs)
-        self.refit_every = int(refit_every)
-        self.value_range = value_range
-        self._parametric = ParametricEnsemble(seed=seed, bounds=value_range)
-        self._rank_init = rank_model
-        self._fitted: tuple[str, int, object] | None = (
-            None  # (fingerprint of the completed set, its size, model)
-        )
-        self.calibrate = bool(calibrate)
-        self.calibration_curves = int(calibration_curves)
-        self._errors: dict[tuple, tuple[float, float] | None] = {}
-        self._pfn = pfn_model
-        self.halving = halving
-        if method == "pfn":
-            if pfn_model is None:
-                self._pfn = LCPFN.pretrained()  # fails now, not mid-study, if the weights are bad
-            if value_range is None:
-                _log.warning(
-                    "LCStoppingRule(method='pfn') without value_range: LC-PFN works on a known "
-                    "range (e.g. value_range=(0, 100) for accuracy in percent); the completed "
-                    "curves' range stands in."
-                )
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -198,34 +220,21 @@ class LCStoppingRule:
             h.update(np.asarray(c.values, dtype=np.float64).tobytes())
         return h.hexdigest()
 
-    def _model(self, completed: Sequence[CompletedCurve], target: float) -> object:
-        """The learned / ranking model fitted on ``completed`` (refitted only when it changes)."""
+    def _fit(self, completed: Sequence[CompletedCurve], target: float) -> object:
+        """The model fitted on ``completed`` (refitted only when it changes, per ``refit_every``)."""
         key = self._fingerprint(completed)
         if self._fitted is not None and (
             self._fitted[0] == key or 0 <= len(completed) - self._fitted[1] < self.refit_every
         ):
             return self._fitted[2]
-        curves = [(c.steps, c.values) for c in completed]
-        finals = [c.final for c in completed]
-        feats = [c.features for c in completed]
-        features = np.stack(feats) if all(f is not None for f in feats) and feats else None
-        if self.method == "learned":
-            model: object = LearnedExtrapolator(seed=self.seed).fit(
-                curves, finals, target, features=features
-            )
-        else:
-            model = LCRankNet(feature_dim=0, seed=self.seed)
-            if self._rank_init is not None:
-                model.load_state_dict(self._rank_init.state_dict())
-            if len(completed) >= 2:
-                model.fit(curves, finals, target_step=target, epochs=self.rank_epochs)
+        model = self.model.fit(completed, target, seed=self.seed)
         self._fitted = (key, len(completed), model)
         return model
 
     # ------------------------------------------------------------------ extrapolation
-    def _pfn_bounds(self, v: np.ndarray, done: Sequence[CompletedCurve]) -> tuple[float, float]:
-        """The value range LC-PFN normalises with: ``value_range``, else the completed curves'
-        span (constant between completions, so calibration errors stay cached)."""
+    def _bounds(self, v: np.ndarray, done: Sequence[CompletedCurve]) -> tuple[float, float]:
+        """The value range a normalising model (LC-PFN) works on: ``value_range``, else the
+        completed curves' span (constant between completions, so calibration errors stay cached)."""
         if self.value_range is not None:
             return (float(self.value_range[0]), float(self.value_range[1]))
         parts = [np.asarray(c.values, dtype=np.float64) for c in done] or [v]
@@ -236,17 +245,22 @@ class LCStoppingRule:
         return (lo - 0.05 * span, hi + 0.25 * span)
 
     def _extrapolate(
-        self, s: np.ndarray, v: np.ndarray, bounds: tuple[float, float] | None, target: float
+        self,
+        model: CurveModel,
+        s: np.ndarray,
+        v: np.ndarray,
+        bounds: tuple[float, float] | None,
+        target: float,
     ) -> CurvePrediction:
-        """The parametric or LC-PFN prediction of the value at ``target``."""
-        if self.method == "pfn":
-            assert self._pfn is not None and bounds is not None
-            return self._pfn.predict(s, v, target, bounds=bounds)
-        return self._parametric.predict(s, v, target)
+        """A training-free ``model``'s prediction of the value at ``target``."""
+        return model.predict(
+            None, s, v, target, parametric=self._parametric, bounds=bounds, features=None
+        )
 
     # ------------------------------------------------------------------ calibration
     def _error_at(
         self,
+        model: CurveModel,
         c: CompletedCurve,
         step: float,
         bounds: tuple[float, float] | None,
@@ -255,7 +269,8 @@ class LCStoppingRule:
         """``(final - predicted, predicted std)`` of ``c`` extrapolated from its steps <= ``step``."""
         steps = np.asarray(c.steps, dtype=np.float64)
         values = np.asarray(c.values, dtype=np.float64)
-        key = (hashlib.sha1(steps.tobytes() + values.tobytes()).digest(), step, bounds, target)
+        digest = hashlib.sha1(steps.tobytes() + values.tobytes()).digest()
+        key = (model.name, digest, step, bounds, target)
         if key not in self._errors:
             if len(self._errors) > 100_000:
                 self._errors.clear()
@@ -263,12 +278,13 @@ class LCStoppingRule:
             if cut.sum() < 3 or step >= steps.max():
                 self._errors[key] = None
             else:
-                p = self._extrapolate(steps[cut], values[cut], bounds, target)
+                p = self._extrapolate(model, steps[cut], values[cut], bounds, target)
                 self._errors[key] = (c.final - p.mean, p.std)
         return self._errors[key]
 
     def _calibrated(
         self,
+        model: CurveModel,
         pred: CurvePrediction,
         step: float,
         done: list[CompletedCurve],
@@ -278,7 +294,7 @@ class LCStoppingRule:
         errors = [
             e
             for c in done[-self.calibration_curves :]
-            if (e := self._error_at(c, step, bounds, target))
+            if (e := self._error_at(model, c, step, bounds, target))
         ]
         if not errors:
             return pred
@@ -309,15 +325,35 @@ class LCStoppingRule:
         """What a prediction's mean depends on besides the curve: the learned model's training
         set or LC-PFN's inferred value range (``None`` when nothing: the parametric model and
         LC-PFN with ``value_range``; ``False`` when it depends on the curve itself)."""
-        if self.method == "pfn" and self.value_range is None:
-            # LC-PFN's value range then comes from the completed curves (or the curve itself)
+        if self.model.normalises and self.value_range is None:
+            # the value range then comes from the completed curves (or the curve itself)
             done = [c for c in completed if len(c.values)]
-            return self._pfn_bounds(np.zeros(1), done) if done else False
-        if self.method != "learned" or len(completed) < _MIN_CURVES["learned"]:
+            return self._bounds(np.zeros(1), done) if done else False
+        if not self.model.fits or self.model.ranks or len(completed) < self.model.min_curves:
             return None
         if self._fitted is not None and 0 <= len(completed) - self._fitted[1] < self.refit_every:
             return self._fitted[0]
         return self._fingerprint(completed)
+
+    def _prediction(
+        self,
+        s: np.ndarray,
+        v: np.ndarray,
+        done: list[CompletedCurve],
+        features: np.ndarray | None,
+        target: float,
+    ) -> CurvePrediction:
+        """The model's prediction (calibrated for a model that does not fit), or the calibrated
+        parametric one while a fitted model has fewer than its ``min_curves`` curves."""
+        model = self.model if len(done) >= self.model.min_curves else _FALLBACK
+        fitted = self._fit(done, target) if model.fits else None
+        bounds = self._bounds(v, done) if model.normalises else None
+        pred = model.predict(
+            fitted, s, v, target, parametric=self._parametric, bounds=bounds, features=features
+        )
+        if self.calibrate and not model.fits:
+            pred = self._calibrated(model, pred, float(s[-1]), done, bounds, target)
+        return pred
 
     def predict(
         self,
@@ -337,14 +373,14 @@ class LCStoppingRule:
             steps, values: The partial curve (higher is better; cleaned first).
             completed: The completed curves.
             target: The step to predict (default :meth:`target_step`).
-            features: Architecture features (``method="learned"`` only).
+            features: Architecture features (``"learned"`` only).
 
         Raises:
-            ValueError: For ``method="rank"`` (a ranking, not a prediction), an empty curve or
-                no target step (no ``max_step`` and no completed curve).
+            ValueError: For a model that ranks (``"rank"``: a ranking, not a prediction), an
+                empty curve or no target step (no ``max_step`` and no completed curve).
         """
-        if self.method == "rank":
-            raise ValueError("method='rank' ranks curves; it predicts no final value.")
+        if self.model.ranks:
+            raise ValueError(f"method={self.method!r} ranks curves; it predicts no final value.")
         s, v = clean_curve(steps, values)
         if len(s) == 0:
             raise ValueError("the curve has no finite point to extrapolate.")
@@ -352,15 +388,7 @@ class LCStoppingRule:
         target = self.target_step(done) if target is None else float(target)
         if target is None:
             raise ValueError("no target step: pass max_step or complete a curve first.")
-        if self.method == "learned" and len(done) >= _MIN_CURVES["learned"]:
-            model = self._model(done, target)
-            assert isinstance(model, LearnedExtrapolator)
-            return model.predict(s, v, target, features=features)
-        bounds = self._pfn_bounds(v, done) if self.method == "pfn" else None
-        pred = self._extrapolate(s, v, bounds, target)
-        if self.calibrate:
-            pred = self._calibrated(pred, float(s[-1]), done, bounds, target)
-        return pred
+        return self._prediction(s, v, done, features, target)
 
     # ------------------------------------------------------------------ the decision
     def decide(
@@ -378,7 +406,7 @@ class LCStoppingRule:
             steps: Steps reported so far (any order; repeated steps keep the last value).
             values: Values at those steps, higher is better; NaN / inf are ignored.
             completed: Curves of the finished trials (the reference best is their best final).
-            features: Architecture features of this trial (``method="learned"`` only).
+            features: Architecture features of this trial (``"learned"`` only).
             others: With ``halving``: every other trial's curve ``(steps, values)`` (running,
                 stopped and completed ones), the competitors at a rung.
         """
@@ -428,42 +456,29 @@ class LCStoppingRule:
     ) -> StopDecision:
         best_curve = max(done, key=lambda c: c.final)
         best = best_curve.final
-        if self.method in ("learned", "rank") and len(done) < _MIN_CURVES[self.method]:
+        if len(done) < self.model.min_curves:
             # too few curves to fit the model: the calibrated parametric rule decides (the
             # uncalibrated fallback pruned the eventual best of short studies)
-            pred = self._extrapolate(s, v, None, target)
-            if self.calibrate:
-                pred = self._calibrated(pred, float(s[-1]), done, None, target)
+            pred = self._prediction(s, v, done, None, target)
             prob = pred.prob_at_least(best)
             return StopDecision(
                 should_stop(pred, best, self.threshold),
                 f"P(final >= best {best:.4g}) = {prob:.3f} (parametric until "
-                f"{_MIN_CURVES[self.method]} curves complete; predicted {pred.mean:.4g} ± "
+                f"{self.model.min_curves} curves complete; predicted {pred.mean:.4g} ± "
                 f"{pred.std:.2g})",
                 prob,
                 pred,
             )
-        if self.method == "rank":
-            model = self._model(done, target)
-            assert isinstance(model, LCRankNet)
-            prob = float(
-                model.prob_better((s, v), (best_curve.steps, best_curve.values), target_step=target)
-            )
+        if self.model.ranks:
+            fitted = self._fit(done, target)
+            prob = self.model.prob_better(fitted, s, v, best_curve, target)
             stop = prob < self.threshold
             return StopDecision(
                 stop,
                 f"P(ends above the best completed) = {prob:.3f} vs threshold {self.threshold:g}",
                 prob,
             )
-        if self.method == "learned":
-            model = self._model(done, target)
-            assert isinstance(model, LearnedExtrapolator)
-            pred = model.predict(s, v, target, features=features)
-        else:
-            bounds = self._pfn_bounds(v, done) if self.method == "pfn" else None
-            pred = self._extrapolate(s, v, bounds, target)
-            if self.calibrate:
-                pred = self._calibrated(pred, float(s[-1]), done, bounds, target)
+        pred = self._prediction(s, v, done, features, target)
         prob = pred.prob_at_least(best)
         stop = should_stop(pred, best, self.threshold)
         return StopDecision(

@@ -1,12 +1,17 @@
 """Framework adapters that decide *whether a trial should go on*: learning-curve extrapolation and
 ranking as Optuna pruners, Ray Tune schedulers and a Syne Tune scheduler.
 
-All of them call the same rule, :class:`nas_meta_tune.curves.stopping.LCStoppingRule`. Each
-adapter imports its framework only when used::
+One class per framework, each taking any curve model (an object such as
+:class:`~nas_meta_tune.curves.LCRankModel` or a name, ``model="pfn"``), and all calling the same
+rule, :class:`nas_meta_tune.curves.stopping.LCStoppingRule`. Each adapter imports its framework
+only when used::
 
-    from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner          # optuna
-    from nas_meta_tune.schedulers import LCExtrapolationScheduler, LCRankScheduler    # ray[tune]
-    from nas_meta_tune.schedulers import LCExtrapolationSyneScheduler                 # syne-tune
+    from nas_meta_tune.schedulers import LCExtrapolationPruner            # optuna
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler         # ray[tune]
+    from nas_meta_tune.schedulers import LCExtrapolationSyneScheduler     # syne-tune
+
+``LCRankPruner`` and ``LCRankScheduler`` are deprecated aliases of the first two with
+``model=LCRankModel(...)``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Learning-curve pruners for Optuna: ``LCExtrapolationPruner`` and ``LCRankPruner``.
+"""The learning-curve pruner for Optuna: ``LCExtrapolationPruner``, taking any curve model.
 
 Usage::
 
@@ -36,6 +36,7 @@ in a multi-objective study they keep the curve of the objective given by the pru
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ from optuna.study import Study, StudyDirection  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from ..curves.halving import RungHalving  # noqa: E402
+from ..curves.models import CurveModel, LCRankModel, curve_model_resolver  # noqa: E402
 from ..curves.ranking import LCRankNet  # noqa: E402
 from ..curves.stopping import CompletedCurve, LCStoppingRule, StopDecision  # noqa: E402
 
@@ -69,10 +71,15 @@ class LCExtrapolationPruner(BasePruner):
             completed trial's curve.
         min_step: No pruning before a trial has reported this step.
         threshold: Prune when P(final >= best completed final) < threshold.
-        method: ``"parametric"`` (Domhan et al. 2015 curve-family ensemble), ``"learned"``
-            (a regressor fitted on the completed trials' curves, NAS-Bench-x11 style; parametric
-            until enough trials have completed) or ``"pfn"`` (the shipped LC-PFN, an in-context
-            transformer trained on the parametric prior; Adriaensen et al. 2023).
+        model: The curve model, an object (:class:`~nas_meta_tune.curves.CurveModel`) or its
+            name: ``"parametric"`` (the default; Domhan et al. 2015 curve-family ensemble),
+            ``"learned"`` (a regressor fitted on the completed trials' curves, NAS-Bench-x11
+            style; parametric until enough trials have completed), ``"pfn"`` (the shipped LC-PFN,
+            an in-context transformer trained on the parametric prior; Adriaensen et al. 2023) or
+            ``"rank"`` (LCRankNet, Wistuba & Pedapati 2020, fine-tuned on the completed curves:
+            pruned when P(ends above the best completed trial) < threshold; pass
+            ``LCRankModel(pretrained, epochs=...)`` to start from a pre-trained network).
+        method: The older name of ``model``; give one of the two.
         interval_steps: Decide only every this many steps (after ``min_step``).
         min_completed: No pruning before this many trials have completed.
         value_range: Known range of the reported values (e.g. ``(0, 100)`` for accuracy in
@@ -94,7 +101,11 @@ class LCExtrapolationPruner(BasePruner):
     Example:
         Successive halving on LC-PFN extrapolations, every size inferred::
 
-            pruner = LCExtrapolationPruner(method="pfn", halving=RungHalving())
+            pruner = LCExtrapolationPruner(model="pfn", halving=RungHalving())
+
+        LCRankNet fine-tuned from a pre-trained network::
+
+            pruner = LCExtrapolationPruner(model=LCRankModel(pretrained), min_completed=2)
     """
 
     def __init__(
@@ -103,7 +114,8 @@ class LCExtrapolationPruner(BasePruner):
         max_step: int | None = None,
         min_step: int = 1,
         threshold: float = 0.05,
-        method: str = "parametric",
+        model: str | CurveModel | None = None,
+        method: str | CurveModel | None = None,
         interval_steps: int = 1,
         min_completed: int = 1,
         value_range: tuple[float, float] | None = None,
@@ -113,14 +125,15 @@ class LCExtrapolationPruner(BasePruner):
         calibrate: bool = True,
         halving: RungHalving | None = None,
     ) -> None:
-        if method not in ("parametric", "learned", "pfn"):
+        if model is not None and method is not None:
             raise ValueError(
-                "method must be 'parametric', 'learned' or 'pfn' (LCRankPruner ranks), "
-                f"but got {method=}."
+                f"pass model or method (its older name), not both: got {model=} and {method=}."
             )
         self._setup(
             dict(
-                method=method,
+                model=curve_model_resolver(
+                    model if model is not None else method if method is not None else "parametric"
+                ),
                 max_step=max_step,
                 min_step=min_step,
                 interval=interval_steps,
@@ -275,19 +288,18 @@ class LCExtrapolationPruner(BasePruner):
 
 
 class LCRankPruner(LCExtrapolationPruner):
-    """Prune trials that a learning-curve ranking model (LCRankNet, Wistuba & Pedapati 2020)
-    gives a probability below ``threshold`` of ending above the best completed trial.
+    """Deprecated alias: ``LCExtrapolationPruner(model=LCRankModel(pretrained,
+    epochs=finetune_epochs), min_completed=2, ...)`` (LCRankNet, Wistuba & Pedapati 2020).
 
-    The ranking model is fine-tuned on the study's completed curves each time a trial completes,
-    starting from ``pretrained`` (e.g. an :class:`~nas_meta_tune.curves.LCRankNet` pre-trained on
-    prior real curves) or from scratch.
+    Kept so that code written for it runs unchanged (same defaults, same decisions); it warns
+    with a ``FutureWarning``.
 
     Args:
-        max_step, min_step, threshold, interval_steps, min_completed, objective, seed: See
-            :class:`LCExtrapolationPruner`.
-        pretrained: Initial ranking model.
-        finetune_epochs: Fine-tuning epochs per new set of completed curves.
-        refit_every: Fine-tune after this many new completed trials (bounds the cost).
+        max_step, min_step, threshold, interval_steps, min_completed, value_range, objective,
+            seed, refit_every: See :class:`LCExtrapolationPruner`.
+        pretrained: Initial ranking model (:class:`~nas_meta_tune.curves.LCRankModel`'s
+            ``pretrained``).
+        finetune_epochs: Fine-tuning epochs per new set of completed curves (its ``epochs``).
     """
 
     def __init__(
@@ -305,21 +317,23 @@ class LCRankPruner(LCExtrapolationPruner):
         finetune_epochs: int = 30,
         refit_every: int = 1,
     ) -> None:
-        self._setup(
-            dict(
-                method="rank",
-                max_step=max_step,
-                min_step=min_step,
-                interval=interval_steps,
-                threshold=threshold,
-                min_completed=min_completed,
-                seed=seed,
-                rank_model=pretrained,
-                rank_epochs=finetune_epochs,
-                refit_every=refit_every,
-            ),
-            objective,
-            value_range,
+        warnings.warn(
+            "LCRankPruner is deprecated: use LCExtrapolationPruner(model=LCRankModel(pretrained, "
+            "epochs=finetune_epochs), min_completed=2, ...).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(
+            max_step=max_step,
+            min_step=min_step,
+            threshold=threshold,
+            model=LCRankModel(pretrained, epochs=finetune_epochs),
+            interval_steps=interval_steps,
+            min_completed=min_completed,
+            value_range=value_range,
+            objective=objective,
+            refit_every=refit_every,
+            seed=seed,
         )
 
 

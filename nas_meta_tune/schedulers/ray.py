@@ -1,4 +1,4 @@
-"""Learning-curve schedulers for Ray Tune: ``LCExtrapolationScheduler`` and ``LCRankScheduler``.
+"""The learning-curve scheduler for Ray Tune: ``LCExtrapolationScheduler``, taking any curve model.
 
 Usage::
 
@@ -12,7 +12,7 @@ Usage::
         ),
     )
 
-Both are ``FIFOScheduler`` subclasses: trials run in order, and at each decision step (every
+It is a ``FIFOScheduler``: trials run in order, and at each decision step (every
 ``interval`` of ``time_attr`` after ``grace_period``) a trial is stopped when the curve model gives
 it a probability below ``threshold`` of ending at least as high as the best trial that ran its
 full schedule. A trial the scheduler stopped is forgotten; one that completed becomes a reference
@@ -27,6 +27,7 @@ again (it stops nothing it could not justify; call ``save`` / ``restore`` yourse
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from .._imports import require
@@ -38,6 +39,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler  # noqa: E402
 
 from .._state import read_state, write_state  # noqa: E402
 from ..curves.halving import RungHalving  # noqa: E402
+from ..curves.models import CurveModel, LCRankModel, curve_model_resolver  # noqa: E402
 from ..curves.ranking import LCRankNet  # noqa: E402
 from ..curves.stopping import CurveTracker, LCStoppingRule, signed_range  # noqa: E402
 
@@ -63,9 +65,13 @@ class LCExtrapolationScheduler(FIFOScheduler):
         time_attr: The result key that counts progress (``training_iteration``, ``epoch``...).
         grace_period: No decision before this ``time_attr`` value.
         interval: Decide every this much ``time_attr`` after ``grace_period``.
-        threshold: Stop when P(final >= best completed final) < threshold.
-        method: ``"parametric"``, ``"learned"`` or ``"pfn"`` (see
+        threshold: Stop when P(final >= best completed final) < threshold (for a ranking model:
+            P(ends above the best completed trial) < threshold).
+        model: The curve model, an object (:class:`~nas_meta_tune.curves.CurveModel`, e.g.
+            ``LCRankModel(pretrained, epochs=10)``) or its name: ``"parametric"`` (the default),
+            ``"learned"``, ``"rank"`` or ``"pfn"`` (see
             :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
+        method: The older name of ``model``; give one of the two.
         min_completed: No decision before this many trials have completed.
         value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
         seed: Seeds the models.
@@ -75,6 +81,12 @@ class LCExtrapolationScheduler(FIFOScheduler):
             (:class:`~nas_meta_tune.curves.RungHalving`): at each rung a trial goes on only if
             its predicted final value may reach the top ``1 / reduction_factor`` of the
             predicted finals of every trial that reached the rung (stopped ones included).
+            Not with a model that ranks.
+
+    Example:
+        LCRankNet fine-tuned from a pre-trained network::
+
+            LCExtrapolationScheduler(max_t=100, model=LCRankModel(pretrained), min_completed=2)
     """
 
     def __init__(
@@ -87,20 +99,22 @@ class LCExtrapolationScheduler(FIFOScheduler):
         grace_period: float = 1,
         interval: float = 1,
         threshold: float = 0.05,
-        method: str = "parametric",
+        model: str | CurveModel | None = None,
+        method: str | CurveModel | None = None,
         min_completed: int = 1,
         value_range: tuple[float, float] | None = None,
         seed: int | None = 0,
         calibrate: bool = True,
         halving: RungHalving | None = None,
     ) -> None:
-        if method not in ("parametric", "learned", "pfn"):
+        if model is not None and method is not None:
             raise ValueError(
-                "method must be 'parametric', 'learned' or 'pfn' (LCRankScheduler ranks), "
-                f"but got {method=}."
+                f"pass model or method (its older name), not both: got {model=} and {method=}."
             )
-        kwargs = dict(
-            method=method,
+        self._rule_kwargs: dict[str, Any] = dict(
+            model=curve_model_resolver(
+                model if model is not None else method if method is not None else "parametric"
+            ),
             max_step=max_t,
             min_step=grace_period,
             interval=interval,
@@ -110,23 +124,12 @@ class LCExtrapolationScheduler(FIFOScheduler):
             calibrate=calibrate,
             halving=halving,
         )
-        self._setup(kwargs, value_range, metric, mode, time_attr)
-
-    def _setup(
-        self,
-        rule_kwargs: dict[str, Any],
-        value_range: tuple[float, float] | None,
-        metric: str | None,
-        mode: str | None,
-        time_attr: str,
-    ) -> None:
         super().__init__()
         if mode not in (None, "max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', but got {mode=}.")
         self._metric = metric
         self._mode = mode
         self._time_attr = time_attr
-        self._rule_kwargs = rule_kwargs
         self._value_range = value_range
         self._tracker = self._new_tracker(mode or "max")
         self._stopped: set[str] = set()
@@ -230,10 +233,14 @@ class LCExtrapolationScheduler(FIFOScheduler):
 
 
 class LCRankScheduler(LCExtrapolationScheduler):
-    """Stop Ray Tune trials that LCRankNet (Wistuba & Pedapati 2020) ranks unlikely to end above
-    the best completed trial; the model is fine-tuned on the completed curves, from ``pretrained``
-    if given. Arguments as :class:`LCExtrapolationScheduler`, plus ``pretrained`` and
-    ``finetune_epochs``."""
+    """Deprecated alias: ``LCExtrapolationScheduler(model=LCRankModel(pretrained,
+    epochs=finetune_epochs), min_completed=2, ...)`` (LCRankNet, Wistuba & Pedapati 2020).
+
+    Kept so that code written for it runs unchanged (same defaults, same decisions); it warns
+    with a ``FutureWarning``. Arguments as :class:`LCExtrapolationScheduler`, plus ``pretrained``
+    and ``finetune_epochs`` (:class:`~nas_meta_tune.curves.LCRankModel`'s ``pretrained`` and
+    ``epochs``).
+    """
 
     def __init__(
         self,
@@ -251,15 +258,22 @@ class LCRankScheduler(LCExtrapolationScheduler):
         pretrained: LCRankNet | None = None,
         finetune_epochs: int = 30,
     ) -> None:
-        kwargs = dict(
-            method="rank",
-            max_step=max_t,
-            min_step=grace_period,
+        warnings.warn(
+            "LCRankScheduler is deprecated: use LCExtrapolationScheduler(model=LCRankModel("
+            "pretrained, epochs=finetune_epochs), min_completed=2, ...).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(
+            max_t=max_t,
+            metric=metric,
+            mode=mode,
+            time_attr=time_attr,
+            grace_period=grace_period,
             interval=interval,
             threshold=threshold,
+            model=LCRankModel(pretrained, epochs=finetune_epochs),
             min_completed=min_completed,
+            value_range=value_range,
             seed=seed,
-            rank_model=pretrained,
-            rank_epochs=finetune_epochs,
         )
-        self._setup(kwargs, value_range, metric, mode, time_attr)

@@ -28,8 +28,9 @@ from syne_tune.backend.trial_status import Trial  # noqa: E402
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion  # noqa: E402
 
 from ..curves.halving import RungHalving  # noqa: E402
+from ..curves.models import CurveModel  # noqa: E402
 from ..curves.ranking import LCRankNet  # noqa: E402
-from ..curves.stopping import METHODS, CurveTracker, LCStoppingRule, signed_range  # noqa: E402
+from ..curves.stopping import CurveTracker, LCStoppingRule, signed_range  # noqa: E402
 
 __all__ = ["LCExtrapolationSyneScheduler"]
 
@@ -49,11 +50,15 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         grace_period: No decision before this ``time_attr`` value.
         interval: Decide every this much ``time_attr`` after ``grace_period``.
         threshold: Stop when P(final >= best completed final) < threshold.
-        method: ``"parametric"``, ``"learned"``, ``"rank"`` (LCRankNet) or ``"pfn"`` (LC-PFN).
+        model: The curve model, an object (:class:`~nas_meta_tune.curves.CurveModel`, e.g.
+            ``LCRankModel(pretrained, epochs=10)``) or its name: ``"parametric"`` (the default),
+            ``"learned"``, ``"rank"`` (LCRankNet) or ``"pfn"`` (LC-PFN).
+        method: The older name of ``model``; give one of the two.
         min_completed: No decision before this many trials have completed.
         value_range: Known range of the metric (e.g. ``(0, 100)``), in its own units.
         random_seed: Seeds the models.
-        rank_model: Initial LCRankNet for ``method="rank"``.
+        rank_model: Initial LCRankNet for ``model="rank"`` given by name (with a model object:
+            its ``pretrained``).
         calibrate: Widen the parametric predictions to how completed trials' curves really
             ended (see :class:`~nas_meta_tune.curves.stopping.LCStoppingRule`).
         halving: Asynchronous successive halving on extrapolated final values
@@ -71,7 +76,8 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         grace_period: float = 1,
         interval: float = 1,
         threshold: float = 0.05,
-        method: str = "parametric",
+        model: str | CurveModel | None = None,
+        method: str | CurveModel | None = None,
         min_completed: int = 1,
         value_range: tuple[float, float] | None = None,
         random_seed: int | None = 0,
@@ -80,12 +86,11 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         halving: RungHalving | None = None,
     ) -> None:
         super().__init__(random_seed=random_seed)
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, but got {method=}.")
         self.scheduler = scheduler
         self.metric = metric
         self.time_attr = time_attr
         rule = LCStoppingRule(
+            model=model,
             method=method,
             max_step=max_t,
             min_step=grace_period,
