@@ -140,17 +140,7 @@ def load_nb201_curves(
     from ..benchmarks._data import resolve_data_file
     from ..benchmarks.nb201 import CURVES
 
-    if space not in ("tss", "sss"):
-        raise ValueError(f"space must be 'tss' or 'sss', but got {space=}.")
-    budgets = {"tss": (12, 200), "sss": (1, 12, 90)}[space]
-    if budget is None:
-        budget = budgets[-1]
-    if budget not in budgets:
-        raise ValueError(f"budget must be one of {budgets} for {space=}, but got {budget=}.")
-    dsets = tuple(_NB201_DATASETS if datasets is None else datasets)
-    bad = [d for d in dsets if d not in _NB201_DATASETS]
-    if bad:
-        raise ValueError(f"datasets must be among {_NB201_DATASETS}, but got {datasets=}.")
+    budget, dsets = _nb201_options(space, budget, datasets)
 
     path = resolve_data_file(CURVES, data_root)
     runs = pd.read_parquet(path.parent / "nats_sample_runs.parquet")
@@ -163,31 +153,61 @@ def load_nb201_curves(
     meta: list[dict[str, Any]] = []
     for dataset in dsets:
         sel = curves[curves["dataset"] == dataset]
-        if sel.empty:
-            continue
-        col = "x-valid_acc" if sel["x-valid_acc"].notna().all() else "ori-test_acc"
-        keys = ["arch_index", "seed"] if per_seed else ["arch_index"]
-        for key, grp in sel.groupby(keys, sort=True):
-            key_t = key if isinstance(key, tuple) else (key,)
-            per_epoch = grp.groupby("epoch")[col].mean().sort_index()
-            steps = per_epoch.index.to_numpy(np.float64) + 1.0
-            values = per_epoch.to_numpy(np.float64)
-            steps, values = clean_curve(steps, values)
-            if values.size == 0:
-                continue
-            out.append(LearningCurve(steps, values, float(values[-1])))
-            meta.append(
-                {
-                    "space": space,
-                    "arch_index": int(key_t[0]),
-                    "arch_str": str(grp["arch_str"].iloc[0]),
-                    "dataset": dataset,
-                    "seed": int(key_t[1]) if per_seed else None,
-                    "budget": int(budget),
-                    "metric": col,
-                }
-            )
+        if not sel.empty:
+            _nb201_dataset_curves(sel, dataset, space, budget, per_seed, out, meta)
     return (out, meta) if return_meta else out
+
+
+def _nb201_options(
+    space: str, budget: int | None, datasets: Sequence[str] | None
+) -> tuple[int, tuple[str, ...]]:
+    """``load_nb201_curves``'s budget (default: the longest) and datasets, checked."""
+    if space not in ("tss", "sss"):
+        raise ValueError(f"space must be 'tss' or 'sss', but got {space=}.")
+    budgets = {"tss": (12, 200), "sss": (1, 12, 90)}[space]
+    if budget is None:
+        budget = budgets[-1]
+    if budget not in budgets:
+        raise ValueError(f"budget must be one of {budgets} for {space=}, but got {budget=}.")
+    dsets = tuple(_NB201_DATASETS if datasets is None else datasets)
+    bad = [d for d in dsets if d not in _NB201_DATASETS]
+    if bad:
+        raise ValueError(f"datasets must be among {_NB201_DATASETS}, but got {datasets=}.")
+    return budget, dsets
+
+
+def _nb201_dataset_curves(
+    sel: Any,
+    dataset: str,
+    space: str,
+    budget: int,
+    per_seed: bool,
+    out: list[LearningCurve],
+    meta: list[dict[str, Any]],
+) -> None:
+    """Append one dataset's curves (``sel``: its rows of the curves table) to ``out`` / ``meta``."""
+    col = "x-valid_acc" if sel["x-valid_acc"].notna().all() else "ori-test_acc"
+    keys = ["arch_index", "seed"] if per_seed else ["arch_index"]
+    for key, grp in sel.groupby(keys, sort=True):
+        key_t = key if isinstance(key, tuple) else (key,)
+        per_epoch = grp.groupby("epoch")[col].mean().sort_index()
+        steps = per_epoch.index.to_numpy(np.float64) + 1.0
+        values = per_epoch.to_numpy(np.float64)
+        steps, values = clean_curve(steps, values)
+        if values.size == 0:
+            continue
+        out.append(LearningCurve(steps, values, float(values[-1])))
+        meta.append(
+            {
+                "space": space,
+                "arch_index": int(key_t[0]),
+                "arch_str": str(grp["arch_str"].iloc[0]),
+                "dataset": dataset,
+                "seed": int(key_t[1]) if per_seed else None,
+                "budget": int(budget),
+                "metric": col,
+            }
+        )
 
 
 # ----------------------------------------------------------------------- LCBench

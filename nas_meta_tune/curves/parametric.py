@@ -491,6 +491,31 @@ class ParametricEnsemble:
             xt = target / s[0]
         if not (np.isfinite(x).all() and math.isfinite(xt) and x[-1] < 1e12 and xt < 1e12):
             return None
+        fitted = self._fit_families(x, y, xt, lo, hi, rng)
+        if fitted is None:
+            return None
+        fits, best_resid = fitted
+        n_eff = _effective_n(best_resid)
+
+        if self.max_gain is not None:
+            cap = 0.5 * self.max_gain * rng
+        elif self.bounds is not None:
+            cap = 0.5 * (hi - lo)
+        else:
+            cap = rng
+        p, sg, lw = self._mixture(fits, y.size, n_eff, cap)
+        w = np.exp(lw - lw.max())
+        w /= w.sum()
+        mean_y = float(w @ p)
+        var_y = float(w @ (sg**2 + (p - mean_y) ** 2))
+        mean = origin + scale * mean_y
+        std = scale * math.sqrt(max(var_y, 0.0))
+        return self._finish(mean, std, p, sg, w, origin, scale)
+
+    def _fit_families(
+        self, x: np.ndarray, y: np.ndarray, xt: float, lo: float, hi: float, rng: float
+    ) -> tuple[dict[str, _Fit], np.ndarray] | None:
+        """Each family's grid fit (one per shape), and the residuals of the best one."""
         x_check = np.geomspace(1.0, max(xt, x[-1]), 12)
         n = y.size
         gain = None if self.max_gain is None else self.max_gain * rng
@@ -515,15 +540,12 @@ class ParametricEnsemble:
                 best_sse, best_resid = sse, resid
         if not fits or best_resid is None:
             return None
-        n_eff = _effective_n(best_resid)
+        return fits, best_resid
 
-        if self.max_gain is not None:
-            cap = 0.5 * self.max_gain * rng
-        elif self.bounds is not None:
-            cap = 0.5 * (hi - lo)
-        else:
-            cap = rng
-
+    def _mixture(
+        self, fits: dict[str, _Fit], n: int, n_eff: float, cap: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The mixture's components: predictions, spreads and log-weights over the grids."""
         # family log-evidence: log mean over the grid of the likelihood, BIC for linear params
         preds, sigmas, logw = [], [], []
         for fam in self.families:
@@ -545,15 +567,19 @@ class ParametricEnsemble:
             sd = np.minimum(fit.sigma[keep] * np.sqrt(inflate), cap)
             sigmas.append(np.maximum(sd, fit.sigma[keep]))
             logw.append(evidence + np.log(within[keep] / z))
-        p = np.concatenate(preds)
-        sg = np.concatenate(sigmas)
-        lw = np.concatenate(logw)
-        w = np.exp(lw - lw.max())
-        w /= w.sum()
-        mean_y = float(w @ p)
-        var_y = float(w @ (sg**2 + (p - mean_y) ** 2))
-        mean = origin + scale * mean_y
-        std = scale * math.sqrt(max(var_y, 0.0))
+        return np.concatenate(preds), np.concatenate(sigmas), np.concatenate(logw)
+
+    def _finish(
+        self,
+        mean: float,
+        std: float,
+        p: np.ndarray,
+        sg: np.ndarray,
+        w: np.ndarray,
+        origin: float,
+        scale: float,
+    ) -> CurvePrediction | None:
+        """The prediction with its samples from the mixture, clipped to ``bounds``."""
         samples = None
         if self.n_samples:
             gen = np.random.default_rng(self.seed)

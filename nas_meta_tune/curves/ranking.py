@@ -114,6 +114,20 @@ def _build_net(feature_dim: int, task_dim: int, n_tasks: int, hidden: int) -> nn
     return _Net()
 
 
+def _check_fit_args(n_curves: int, y: np.ndarray, epochs: int, lr: float, batch_size: int) -> None:
+    n = y.size
+    if n_curves != n or n < 2:
+        raise ValueError(f"need >= 2 curves with one final each, got {n_curves} and {n}.")
+    if not np.isfinite(y).all():
+        raise ValueError("finals must be finite.")
+    if not (isinstance(epochs, int) and epochs >= 0):
+        raise ValueError(f"epochs must be an int >= 0, but got {epochs=}.")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be > 0, but got {lr=}.")
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive int, but got {batch_size=}.")
+
+
 class LCRankNet:
     """Pairwise learning-curve ranker (Wistuba & Pedapati 2020); see the module docstring.
 
@@ -254,26 +268,35 @@ class LCRankNet:
         Raises:
             ValueError: On mismatched lengths, non-finite finals, bad features or options.
         """
-        torch = _torch()
         y = np.asarray(finals, dtype=np.float64).reshape(-1)
         n = y.size
-        if len(curves) != n or n < 2:
-            raise ValueError(f"need >= 2 curves with one final each, got {len(curves)} and {n}.")
-        if not np.isfinite(y).all():
-            raise ValueError("finals must be finite.")
-        if not (isinstance(epochs, int) and epochs >= 0):
-            raise ValueError(f"epochs must be an int >= 0, but got {epochs=}.")
-        if not (lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"lr must be > 0, but got {lr=}.")
-        if not (isinstance(batch_size, int) and batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive int, but got {batch_size=}.")
+        _check_fit_args(len(curves), y, epochs, lr, batch_size)
         cleaned = [clean_curve(c[0], c[1]) for c in curves]
         feats = self._check_features(features, n)
         # without task ids every run belongs to the shared "unknown task" row (index 0)
         task_names = [] if tasks is None else [str(t) for t in tasks]
         if tasks is not None and len(task_names) != n:
             raise ValueError(f"got {len(task_names)} tasks for {n} curves.")
+        self._set_target(cleaned, y, target_step)
+        if self._net is None:
+            self._grow_tasks(task_names)
+            self._init_net(len(self.tasks))
+        else:
+            self._grow_tasks(task_names)
+        if tasks is None:
+            tidx = np.zeros(n, dtype=np.int64)
+        else:
+            tidx = np.array([self._task_index(t) for t in task_names], dtype=np.int64)
+        self._train_pairs(self._encode_levels(cleaned), feats, tidx, y, epochs, lr, batch_size)
+        return self
 
+    def _set_target(
+        self,
+        cleaned: list[tuple[np.ndarray, np.ndarray]],
+        y: np.ndarray,
+        target_step: float | None,
+    ) -> None:
+        """Fix the ranking step and the value scaling at the first fit; check them later."""
         if self.target_step is None:
             if target_step is None:
                 ends = [float(s[-1]) for s, _ in cleaned if s.size]
@@ -291,30 +314,42 @@ class LCRankNet:
             raise ValueError(
                 f"this model ranks at step {self.target_step}, but got {target_step=}."
             )
+
+    def _encode_levels(
+        self, cleaned: list[tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every curve encoded truncated at every level: ``float64[n, L, 2, GRID]`` and its
+        scalars ``float64[n, L, 2]``."""
         target = self.target_step
-        if self._net is None:
-            self._grow_tasks(task_names)
-            self._init_net(len(self.tasks))
-        else:
-            self._grow_tasks(task_names)
-        net = self._net
-        # pre-encode every curve truncated at every level: float64[n, L, 2, GRID]
+        assert target is not None
         n_lv = _LEVELS.size
-        enc = np.zeros((n, n_lv, 2, _GRID))
-        scal = np.zeros((n, n_lv, 2))
+        enc = np.zeros((len(cleaned), n_lv, 2, _GRID))
+        scal = np.zeros((len(cleaned), n_lv, 2))
         for j, lv in enumerate(_LEVELS):
             trunc = [
                 (s[s <= lv * target * (1 + 1e-9)], v[s <= lv * target * (1 + 1e-9)])
                 for s, v in cleaned
             ]
             enc[:, j], scal[:, j] = self._encode(trunc, target)
-        enc_t = torch.from_numpy(enc)
-        scal_t = torch.from_numpy(scal)
+        return enc, scal
+
+    def _train_pairs(
+        self,
+        encoded: tuple[np.ndarray, np.ndarray],
+        feats: np.ndarray | None,
+        tidx: np.ndarray,
+        y: np.ndarray,
+        epochs: int,
+        lr: float,
+        batch_size: int,
+    ) -> None:
+        """Adam on the pairwise ranking loss, pairs drawn within a task at random levels."""
+        torch = _torch()
+        net = self._net
+        n, n_lv = y.size, _LEVELS.size
+        enc_t = torch.from_numpy(encoded[0])
+        scal_t = torch.from_numpy(encoded[1])
         feats_t = None if feats is None else torch.from_numpy(feats)
-        if tasks is None:
-            tidx = np.zeros(n, dtype=np.int64)
-        else:
-            tidx = np.array([self._task_index(t) for t in task_names], dtype=np.int64)
         groups: dict[int, np.ndarray] = {}
         for g in np.unique(tidx):
             groups[int(g)] = np.flatnonzero(tidx == g)
@@ -350,7 +385,6 @@ class LCRankNet:
                 loss.backward()
                 opt.step()
         net.eval()
-        return self
 
     # ---------------------------------------------------------------- inference
     def _scores(
