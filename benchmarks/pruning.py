@@ -160,8 +160,8 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
     """The pruner a method name stands for; ``lce@0.1`` (any of ours) sets its ``threshold``."""
     import optuna
 
-    from nas_meta_tune.curves import RungHalving
-    from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner
+    from nas_meta_tune.curves import LCRankModel, RungHalving
+    from nas_meta_tune.schedulers import LCExtrapolationPruner
 
     warm = max(1, epochs // 10)
     method, at, thr = method.partition("@")
@@ -236,12 +236,12 @@ def _pruner(method: str, epochs: int, rank_model, seed: int):
             **ours,
         )
     if method == "lcrank":
-        return LCRankPruner(
+        return LCExtrapolationPruner(
+            model=LCRankModel(rank_model, epochs=15),
+            min_completed=2,
             max_step=epochs,
             min_step=warm,
-            pretrained=rank_model,
             refit_every=5,
-            finetune_epochs=15,
             seed=seed,
             **ours,
         )

@@ -4,8 +4,8 @@ Tunes the 7 MLP hyperparameters of LCBench (YAHPO's surrogate of real LCBench ru
 validation accuracy, 52 epochs) on one OpenML task. Every trial reports its accuracy each epoch:
 
 * ``--framework optuna``: TPE + ``LCExtrapolationPruner`` (``--method pfn``: the same pruner with
-  the shipped LC-PFN extrapolator; ``--method rank``: ``LCRankPruner``);
-* ``--framework ray``: Ray Tune random search + ``LCExtrapolationScheduler`` (or ``LCRankScheduler``);
+  the shipped LC-PFN extrapolator; ``--method rank``: the pruner with ``model=LCRankModel()``);
+* ``--framework ray``: Ray Tune random search + ``LCExtrapolationScheduler`` (its ``model`` as for Optuna);
   connects to a running cluster when ``RAY_ADDRESS`` is set, else starts a local one.
 
 Prints the epochs used against running every trial to the end, and the best accuracy found.
@@ -29,12 +29,13 @@ def run_optuna(
 ) -> tuple[int, float]:
     import optuna
 
-    from nas_meta_tune.schedulers import LCExtrapolationPruner, LCRankPruner
+    from nas_meta_tune.curves import LCRankModel
+    from nas_meta_tune.schedulers import LCExtrapolationPruner
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     epochs = int(bench.epochs[-1])
     pruner = (
-        LCRankPruner(max_step=epochs, min_step=5, min_completed=3)
+        LCExtrapolationPruner(model=LCRankModel(), max_step=epochs, min_step=5, min_completed=3)
         if method == "rank"
         else LCExtrapolationPruner(
             max_step=epochs,
@@ -75,7 +76,8 @@ def run_ray(
     import ray
     from ray import tune
 
-    from nas_meta_tune.schedulers import LCExtrapolationScheduler, LCRankScheduler
+    from nas_meta_tune.curves import LCRankModel
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler
 
     if not ray.is_initialized():
         ray.init(
@@ -96,7 +98,9 @@ def run_ray(
             tune.report({"valid_acc": float(acc), "epoch": int(step)})
 
     scheduler = (
-        LCRankScheduler(max_t=epochs, time_attr="epoch", grace_period=5, min_completed=3)
+        LCExtrapolationScheduler(
+            model=LCRankModel(), max_t=epochs, time_attr="epoch", grace_period=5, min_completed=3
+        )
         if method == "rank"
         else LCExtrapolationScheduler(
             max_t=epochs,

@@ -101,14 +101,15 @@ def test_ray_schedulers_always_decide(events, kind, mode, tmp_path_factory):
     from ray.tune.experiment import Trial
     from ray.tune.schedulers import TrialScheduler
 
-    from nas_meta_tune.schedulers import LCExtrapolationScheduler, LCRankScheduler
+    from nas_meta_tune.curves import LCRankModel
+    from nas_meta_tune.schedulers import LCExtrapolationScheduler
 
     def make():
         kw = dict(
             max_t=30, metric="acc", mode=mode, time_attr="epoch", grace_period=2, min_completed=1
         )
         if kind == "rank":
-            return LCRankScheduler(**kw, finetune_epochs=2)
+            return LCExtrapolationScheduler(**kw, model=LCRankModel(epochs=2))
         return LCExtrapolationScheduler(**kw, method=kind)
 
     scheduler = make()
