@@ -341,16 +341,26 @@ class SearchSession:
             history, pending, finished = self.store.read(recs, sign, number)
             if not history and not pending:
                 self.store.warn_if_unused(recs)
-            # always a ranked batch: a worker that starts a trial after this read may claim the
-            # same first choice, and the claim then moves on to a distinct member of the batch
-            # (SharedHistory.claim); with one proposal there would be nothing to move to
+            # a ranked batch where other workers may claim the same proposal (trials running):
+            # contenders move on to distinct members of it (SharedHistory.claim); a rival that
+            # started after this read is handled there, by proposing again (``more``)
+            running = any(r.state == "running" and r.number != number for r in recs)
             try:
-                ranked = self.proposer.propose_robust(history, pending, n=_CLAIM_BATCH)
+                ranked = self.proposer.propose_robust(
+                    history, pending, n=_CLAIM_BATCH if running else 1
+                )
             except SpaceExhaustedError:
                 if self.store.exhausted(self.on_exhausted) and stop is not None:
                     stop()
                 return None
-            return self.store.claim(number, ranked, write, records, finished)
+
+            def more(taken: list[Architecture]) -> list[Architecture]:
+                try:
+                    return self.proposer.propose_robust(history, pending + taken, n=_CLAIM_BATCH)
+                except SpaceExhaustedError:
+                    return []
+
+            return self.store.claim(number, ranked, write, records, finished, more)
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:

@@ -225,6 +225,7 @@ class SharedHistory:
         write: Callable[[str], None],
         records: Callable[[], Iterable[TrialRecord]],
         finished: set[int] = frozenset(),
+        more: Callable[[list[Architecture]], Sequence[Architecture]] | None = None,
     ) -> Architecture:
         """Claim a proposal for trial ``number``, avoiding what other live trials claimed.
 
@@ -241,7 +242,11 @@ class SharedHistory:
             write: Stores a claim (an architecture string) on the trial.
             records: Re-reads the store.
             finished: Trials finished when the history was read.
+            more: Proposes again with the given (rival-claimed) architectures pending, when
+                every member of ``ranked`` is claimed by another trial (a rival claimed after
+                the history was read); without it the last member is shared.
         """
+        ranked = list(ranked)
         arch = ranked[0]
         for _ in range(_CLAIM_ROUNDS):
             write(arch.to_string())
@@ -249,7 +254,13 @@ class SharedHistory:
             rivals = after.get(arch.key)
             if not rivals:
                 return arch
-            free = [a for a in ranked if a.key not in after and a.key != arch.key] or [ranked[-1]]
+            free = [a for a in ranked if a.key not in after and a.key != arch.key]
+            if not free and more is not None:
+                ranked += [
+                    a for a in more([a for a in ranked if a.key in after]) if a.key not in after
+                ]
+                free = [a for a in ranked if a.key not in after and a.key != arch.key]
+            free = free or [ranked[-1]]
             lower = sum(n < number for n in rivals)
             arch = free[min(len(free) - 1, lower)]
         write(arch.to_string())
