@@ -1,4 +1,4 @@
-"""Hand-written GP fit (nas_meta_tune.search.gp) vs the same model on GPyTorch + BoTorch.
+"""Hand-written GP fit (nas_meta_tune.predictors.gp) vs the same model on GPyTorch + BoTorch.
 
 Both fit the transfer GP and the target-only GP of the transfer-BO proposer on the same real data:
 NB201 cells' embeddings under the shipped predictor and their CIFAR-100 accuracy (rank-normalised),
@@ -57,7 +57,7 @@ def _gpytorch_fit(gp):
     from gpytorch.means import ConstantMean, Mean
     from gpytorch.priors import GammaPrior, LogNormalPrior, NormalPrior
 
-    from nas_meta_tune.search.gp import ExactGP
+    from nas_meta_tune.predictors.gp import ExactGP
 
     loc, scale = gp._ls_prior
     start = ExactGP._values(gp.theta)
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     if args.smoke_test:
         args.sizes, args.reps = [10], 1
     torch.set_num_threads(1)
-    from nas_meta_tune.search.gp import ExactGP
+    from nas_meta_tune.predictors.gp import ExactGP
 
     started = time.perf_counter()
     out: dict = {}

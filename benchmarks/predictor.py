@@ -11,6 +11,9 @@ Run (the full figures in RESULTS.md; about an hour on 2 cores):
     python benchmarks/predictor.py --workers 2
     python benchmarks/predictor.py --workers 2 --methods maml anil multitask --tasks <subset> --merge
 Results: benchmarks/results/predictor.json (``{task: {method: {K: {...}}}, "meta": ...}``).
+
+Leave-one-space-out (issue 22; see ``_space_out.py``), merged into predictor_space_out.json:
+    python benchmarks/predictor.py --hold-out-space darts transnas_micro --hide-tokens 0.15
 """
 
 from __future__ import annotations
@@ -207,6 +210,18 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=600, help="meta-training steps per held-out task")
     p.add_argument("--pool", choices=("family", "all"), default="family")
+    p.add_argument(
+        "--hold-out-space",
+        nargs="+",
+        default=None,
+        help="leave-one-space-out: meta-train without these spaces, evaluate on all their tasks",
+    )
+    p.add_argument(
+        "--hide-tokens",
+        type=float,
+        default=None,
+        help="with --hold-out-space: meta-training's token-hiding rate (default: the shipped config's)",
+    )
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--merge", action="store_true", help="merge into the existing results file")
     p.add_argument("--timing", action="store_true", help="also time the shipped predictor")
@@ -250,6 +265,8 @@ def main(argv=None) -> int:
     if args.timing_only:
         tasks, args.merge, args.timing = [], True, True
     cache = None if args.no_cache or args.smoke_test else str(META_CACHE)
+    if args.hold_out_space:
+        return _run_space_out(args, cache, argv, started)
     jobs = [
         (
             t,
@@ -321,6 +338,30 @@ def main(argv=None) -> int:
         print(results["meta"]["timing"])
     write_json("predictor", results)
     _write_sections(results, run_meta)
+    return 0
+
+
+def _run_space_out(args: argparse.Namespace, cache: str | None, argv, started: float) -> int:
+    import _space_out
+
+    jobs, variants = [], {}
+    methods = args.methods or _space_out.METHODS
+    for space in args.hold_out_space:
+        raw = _space_out.space_config(space, args.steps, args.hide_tokens)
+        for t in _space_out.space_tasks(space):
+            variants[t] = _space_out.variant(raw)
+            jobs.append((t, raw, methods, args.ks, args.seeds, args.data_root, cache))
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as ex:
+            done = [f.result() for f in as_completed([ex.submit(_one, *j) for j in jobs])]
+    else:
+        done = [_one(*j) for j in jobs]
+    run = meta(
+        "python benchmarks/predictor.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        started,
+    )
+    run.update({"spaces": args.hold_out_space, "steps": args.steps, "seeds": args.seeds})
+    print(_space_out.report(_space_out.merge(done, variants, run)))
     return 0
 
 

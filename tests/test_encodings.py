@@ -8,7 +8,7 @@ from torch_geometric.data import Batch
 
 from nas_meta_tune import get_space
 from nas_meta_tune.encodings import adjacency_onehot, batch_graphs, encode, to_pyg_batch
-from nas_meta_tune.spaces import VOCABULARY
+from nas_meta_tune.spaces.ops import NODE_FEATURES
 
 
 def _mixed():
@@ -33,7 +33,7 @@ def test_batch_works_with_pyg_layers():
     from torch_geometric.nn import GCNConv, global_mean_pool
 
     b = to_pyg_batch(_mixed())
-    h = GCNConv(len(VOCABULARY), 8)(b.x, b.edge_index)
+    h = GCNConv(NODE_FEATURES, 8)(b.x, b.edge_index)
     out = global_mean_pool(h, b.batch)
     assert out.shape == (b.num_graphs, 8)
 

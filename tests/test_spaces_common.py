@@ -14,6 +14,7 @@ from nas_meta_tune.encodings import adjacency_onehot, path_encoding
 from nas_meta_tune.integrations.ray import ray_param_space
 from nas_meta_tune.integrations.syne import syne_config_space
 from nas_meta_tune.spaces import VOCABULARY, available_spaces
+from nas_meta_tune.spaces.ops import NODE_FEATURES
 
 SPACES = available_spaces()
 settings.register_profile(
@@ -75,8 +76,8 @@ def test_graph_form(space):
         assert set(g.ops) <= set(space.local_ops) <= set(VOCABULARY)
         assert all(s < d for s, d in g.edges)
         data = arch.to_pyg()
-        assert data.x.shape == (g.num_nodes, len(VOCABULARY))
-        assert data.x.sum().item() == g.num_nodes
+        assert data.x.shape == (g.num_nodes, NODE_FEATURES)
+        assert data.x[:, : len(VOCABULARY)].sum().item() == g.num_nodes  # one token per node
         assert data.edge_index.shape == (2, len(g.edges))
 
 

@@ -1,7 +1,8 @@
 """Unified graph form of architectures, single and batched.
 
 Every architecture's :meth:`~nas_meta_tune.spaces.Architecture.to_graph` is a node-op DAG over
-:data:`~nas_meta_tune.spaces.ops.VOCABULARY`. :func:`batch_graphs` stacks many of them into one
+:data:`~nas_meta_tune.spaces.ops.VOCABULARY`; its node features are the token one-hot followed by
+the operation's descriptors (:func:`~nas_meta_tune.spaces.ops.node_features`). :func:`batch_graphs` stacks many of them into one
 disjoint-union graph with NumPy only (graphs are cached per architecture, so this is a
 concatenation), and :func:`to_pyg_batch` wraps the result for torch-geometric layers.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..spaces._base import Architecture
-from ..spaces.ops import VOCABULARY
+from ..spaces.ops import NODE_FEATURES, VOCABULARY
 
 if TYPE_CHECKING:
     import torch
@@ -30,6 +31,7 @@ class GraphBatch:
 
     Attributes:
         op_index: ``int64[N]`` vocabulary index of every node.
+        x: ``float32[N, NODE_FEATURES]`` node features (token one-hot, then descriptors).
         edge_index: ``int64[2, E]`` edges, node ids offset per graph.
         batch: ``int64[N]`` graph id of every node.
         ptr: ``int64[G + 1]`` first node of each graph (and the total).
@@ -39,13 +41,14 @@ class GraphBatch:
     edge_index: np.ndarray
     batch: np.ndarray
     ptr: np.ndarray
+    x: np.ndarray
 
     @property
     def num_graphs(self) -> int:
         return len(self.ptr) - 1
 
     def one_hot(self) -> np.ndarray:
-        """``float32[N, len(VOCABULARY)]`` node features."""
+        """``float32[N, len(VOCABULARY)]`` one-hot tokens."""
         x = np.zeros((len(self.op_index), len(VOCABULARY)), dtype=np.float32)
         x[np.arange(len(self.op_index)), self.op_index] = 1.0
         return x
@@ -59,22 +62,25 @@ def batch_graphs(archs: Sequence[Architecture]) -> GraphBatch:
     np.cumsum(sizes, out=ptr[1:])
     if not graphs:
         empty = np.zeros(0, dtype=np.int64)
-        return GraphBatch(empty, np.zeros((2, 0), dtype=np.int64), empty, ptr)
+        x = np.zeros((0, NODE_FEATURES), dtype=np.float32)
+        return GraphBatch(empty, np.zeros((2, 0), dtype=np.int64), empty, ptr, x)
     op_index = np.concatenate([g.op_indices for g in graphs])
+    x = np.concatenate([g.features for g in graphs])
     n_edges = np.fromiter(
         (g.edge_index.shape[1] for g in graphs), dtype=np.int64, count=len(graphs)
     )
     edge_index = np.concatenate([g.edge_index for g in graphs], axis=1)
     edge_index = edge_index + np.repeat(ptr[:-1], n_edges)[None, :]
     batch = np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)
-    return GraphBatch(op_index, edge_index, batch, ptr)
+    return GraphBatch(op_index, edge_index, batch, ptr, x)
 
 
 def dense_batch(archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The graphs of ``archs`` padded to a common node count (the layout of PyG's dense layers).
 
     Returns:
-        ``x float32[B, n, |V|]`` one-hot node ops (zeros at padding), ``adj float32[B, n, n]``
+        ``x float32[B, n, NODE_FEATURES]`` node features (zeros at padding),
+        ``adj float32[B, n, n]``
         with ``adj[b, dst, src] = 1`` for every edge ``src -> dst`` (so ``adj @ h`` sends
         messages along the edges), and ``mask bool[B, n]`` of real nodes.
     """
@@ -83,8 +89,8 @@ def dense_batch(archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray, 
     n = int(sizes.max()) if len(sizes) else 1
     b = len(sizes)
     local = np.arange(len(gb.op_index)) - gb.ptr[gb.batch]
-    x = np.zeros((b, n, len(VOCABULARY)), dtype=np.float32)
-    x[gb.batch, local, gb.op_index] = 1.0
+    x = np.zeros((b, n, NODE_FEATURES), dtype=np.float32)
+    x[gb.batch, local] = gb.x
     mask = np.zeros((b, n), dtype=bool)
     mask[gb.batch, local] = True
     adj = np.zeros((b, n, n), dtype=np.float32)
@@ -96,11 +102,8 @@ def dense_batch(archs: Sequence[Architecture]) -> tuple[np.ndarray, np.ndarray, 
 def _tensors(gb: GraphBatch, device: torch.device | str | None) -> dict[str, torch.Tensor]:
     import torch
 
-    x = torch.nn.functional.one_hot(torch.from_numpy(gb.op_index), len(VOCABULARY)).to(
-        torch.float32
-    )
     out = {
-        "x": x,
+        "x": torch.from_numpy(gb.x),
         "op_index": torch.from_numpy(gb.op_index),
         "edge_index": torch.from_numpy(gb.edge_index),
         "batch": torch.from_numpy(gb.batch),
@@ -112,7 +115,7 @@ def _tensors(gb: GraphBatch, device: torch.device | str | None) -> dict[str, tor
 
 
 def to_pyg(arch: Architecture) -> torch_geometric.data.Data:
-    """One architecture as ``Data(x=[n, |V|] one-hot, edge_index=[2, e], op_index=[n])``."""
+    """One architecture as ``Data(x=[n, NODE_FEATURES], edge_index=[2, e], op_index=[n])``."""
     from torch_geometric.data import Data
 
     t = _tensors(batch_graphs([arch]), None)

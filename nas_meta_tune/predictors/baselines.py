@@ -45,6 +45,7 @@ __all__ = [
     "BaselinePredictor",
     "RandomForestPredictor",
     "LightGBMPredictor",
+    "GPPredictor",
     "StaticTransferPredictor",
     "TransferRidgePredictor",
     "few_shot_scores",
@@ -216,6 +217,46 @@ class LightGBMPredictor(_EncodedRegressor):
 
     def __repr__(self) -> str:
         return f"LightGBMPredictor(encoding={self.encoding!r}, seed={self.seed})"
+
+
+class GPPredictor(_EncodedRegressor):
+    """A Gaussian process on a vector encoding (path encoding by default), fitted from scratch:
+    the target-only GP of the transfer-BO proposer (:meth:`nas_meta_tune.predictors.gp.ExactGP.plain`:
+    BoTorch's ``SingleTaskGP`` defaults, one lengthscale per input with the dimension-scaled
+    prior, MAP by L-BFGS-B). Predictions are the posterior mean.
+
+    Args:
+        encoding: ``"path"`` (BANANAS' path encoding) or ``"adjacency_onehot"``.
+        seed: Unused (the fit is deterministic); accepted for a uniform interface.
+
+    With fewer than two samples :meth:`predict` returns zeros (nothing to learn).
+    """
+
+    name = "gp"
+
+    def __init__(self, *, encoding: str = "path", seed: int | None = None) -> None:
+        super().__init__(encoding, seed)
+
+    def _make_model(self) -> Any:
+        return _GPRegressor()
+
+    def __repr__(self) -> str:
+        return f"GPPredictor(encoding={self.encoding!r})"
+
+
+class _GPRegressor:
+    """``fit(x, y)`` / ``predict(x)`` over :class:`~nas_meta_tune.predictors.gp.ExactGP`."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _GPRegressor:
+        from .gp import ExactGP
+
+        self._gp = ExactGP.plain(np.asarray(x, dtype=np.float64), np.asarray(y)).fit()
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        from .gp import GPPosterior
+
+        return GPPosterior(self._gp, np.asarray(x, dtype=np.float64)).mean
 
 
 def _space_name(archs: Sequence[Architecture]) -> str | None:

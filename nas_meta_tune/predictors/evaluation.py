@@ -14,11 +14,15 @@ Methods (:data:`METHODS`):
 * ``zero_shot``: the BOIL meta-initialisation, not adapted.
 * ``scratch_gcn``: the same GCN trained from a random initialisation on the ``K`` samples.
 * ``random_forest``, ``lightgbm``: tree models on the one-hot encoding of the ``K`` samples.
+* ``gp``: a Gaussian process on the path encoding (:class:`~nas_meta_tune.predictors.baselines.GPPredictor`).
 * ``static_transfer``, ``transfer_ridge``: mean rank over the sibling tasks, and that plus a ridge
   regression on the ``K`` samples' residuals.
 
 Siblings are the held-out task's family members (same space); the meta-training pool is set by
-the training config (by default the same siblings: the tasks that share the space).
+the training config (by default the same siblings: the tasks that share the space). When the
+config's pool leaves out the task's whole family (leave-one-space-out), the sibling methods
+(``static_transfer``, ``transfer_ridge``) are refused, and every task of that family shares one
+meta-initialisation in the cache (excluding the task changes nothing about the training).
 """
 
 from __future__ import annotations
@@ -36,18 +40,27 @@ from .._logging import get_logger
 from ..spaces._base import Architecture
 from .baselines import (
     BaselinePredictor,
+    GPPredictor,
     LightGBMPredictor,
     RandomForestPredictor,
     StaticTransferPredictor,
     TransferRidgePredictor,
     few_shot_scores,
 )
+from .gcn import LEGACY_IN_DIM
 from .meta import ALGORITHMS, train_from_scratch
 from .meta_predictor import MetaPredictor
 from .tasks import NASTask, load_task, load_task_pool
 from .training import TrainConfig, run_meta_train
 
-__all__ = ["METHODS", "MetaFewShot", "ScratchGCN", "evaluate_held_out", "held_out_meta_init"]
+__all__ = [
+    "METHODS",
+    "SIBLING_METHODS",
+    "MetaFewShot",
+    "ScratchGCN",
+    "evaluate_held_out",
+    "held_out_meta_init",
+]
 
 METHODS = (
     "boil",
@@ -59,9 +72,12 @@ METHODS = (
     "scratch_gcn",
     "random_forest",
     "lightgbm",
+    "gp",
     "static_transfer",
     "transfer_ridge",
 )
+#: methods that learn from the held-out task's siblings (same space)
+SIBLING_METHODS = ("static_transfer", "transfer_ridge")
 _log = get_logger(__name__)
 
 
@@ -121,6 +137,36 @@ def _config_for(config: TrainConfig, algorithm: str) -> TrainConfig:
     return TrainConfig(raw, f"{config.source}[{algorithm}]")
 
 
+def _cache_path(
+    cache_dir: str | os.PathLike[str],
+    config: TrainConfig,
+    held_out: str,
+    view: dict[str, Any],
+    data_root: str | os.PathLike[str] | None,
+) -> Path:
+    # a task whose family the pool leaves out is excluded anyway: one file serves the family
+    family = held_out.split("/")[0]
+    in_pool = config.families is None or family in config.families
+    raw: dict[str, Any] = {"config": view, "exclude": [held_out] if in_pool else []}
+    if data_root is not None:
+        raw["data_root"] = str(Path(data_root).resolve())
+    key = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:10]
+    tag = held_out.replace("/", "__") if in_pool else f"no-{family}"
+    name = f"{config.meta.algorithm}_{tag}_{config.meta.steps}_{key}.pt"
+    return Path(cache_dir) / name
+
+
+def _legacy_views(config: TrainConfig) -> list[dict[str, Any]]:
+    """How ``config`` was recorded before the open operation vocabulary, when it trains the same
+    way (no hidden tokens): such files load widened and predict exactly as they did."""
+    if config.meta.hide_tokens > 0:
+        return []
+    view = config.to_dict()
+    view["gcn"] = {"in_dim": LEGACY_IN_DIM, **view["gcn"]}
+    view["meta"] = {k: v for k, v in view["meta"].items() if k != "hide_tokens"}
+    return [view]
+
+
 def held_out_meta_init(
     held_out: str,
     config: TrainConfig,
@@ -144,17 +190,16 @@ def held_out_meta_init(
         config = _config_for(config, algorithm)
     path = None
     if cache_dir is not None and config.time_budget_s is None:
-        raw: dict[str, Any] = {"config": config.to_dict(), "exclude": [held_out]}
-        if data_root is not None:
-            raw["data_root"] = str(Path(data_root).resolve())
-        key = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:10]
-        name = f"{config.meta.algorithm}_{held_out.replace('/', '__')}_{config.meta.steps}_{key}.pt"
-        path = Path(cache_dir) / name
-        if path.exists():
-            cached = MetaPredictor.load(path)
-            if cached.info.get("config") == config.to_dict():
-                return cached, True
-            _log.warning("%s was trained from another config: meta-training afresh", path)
+        views = [config.to_dict(), *_legacy_views(config)]
+        for i, view in enumerate(views):
+            candidate = _cache_path(cache_dir, config, held_out, view, data_root)
+            path = path or candidate
+            if candidate.exists():
+                cached = MetaPredictor.load(candidate)
+                if cached.info.get("config") == view:
+                    return cached, True
+                if i == 0:
+                    _log.warning("%s was trained from another config: meta-training afresh", path)
     predictor = run_meta_train(config, data_root=data_root, exclude=[held_out])
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +234,12 @@ def evaluate_held_out(
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; choose from {list(METHODS)}.")
     family = held_out.split("/")[0]
+    out_of_pool = config.families is not None and family not in config.families
+    if out_of_pool and set(SIBLING_METHODS) & set(methods):
+        raise ValueError(
+            f"{sorted(set(SIBLING_METHODS) & set(methods))} learn from {family!r} tasks, which this "
+            "leave-one-space-out config keeps out of meta-training; drop them."
+        )
     target: NASTask = load_task(held_out, data_root)
     siblings = load_task_pool([family], exclude=[held_out], data_root=data_root)
     say = progress or (lambda msg: _log.info("%s", msg))
@@ -220,6 +271,7 @@ def evaluate_held_out(
             "scratch_gcn": lambda seed: ScratchGCN(seed=seed),
             "random_forest": lambda seed: RandomForestPredictor(seed=seed),
             "lightgbm": lambda seed: LightGBMPredictor(seed=seed),
+            "gp": lambda seed: GPPredictor(seed=seed),
             "transfer_ridge": lambda seed: TransferRidgePredictor(siblings),
         }
     )

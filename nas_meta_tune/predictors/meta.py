@@ -37,7 +37,8 @@ from .._device import seeded_rng
 from .._logging import get_logger
 from .._rng import as_generator, child_seed
 from ..spaces._base import Architecture
-from .gcn import GCNConfig, GCNPredictor
+from ..spaces.ops import OP_INDEX
+from .gcn import GCNConfig, GCNPredictor, hide_tokens
 from .tasks import NASTask, normalize_scores
 
 __all__ = [
@@ -74,6 +75,9 @@ class MetaConfig:
         zero_shot_weight: Weight of the un-adapted query loss in the outer objective.
         loss: ``"mse"``, ``"pairwise"`` (logistic ranking loss) or ``"mse+pairwise"``.
         grad_clip: Max global norm of the outer gradient.
+        hide_tokens: Probability that an operation node's token is hidden (read as ``unknown``,
+            descriptors kept) in a training episode, so the descriptors learn to carry what the
+            token says (issue 22). 0 trains exactly as before the open vocabulary.
     """
 
     algorithm: str = "boil"
@@ -89,6 +93,7 @@ class MetaConfig:
     zero_shot_weight: float = 0.5
     loss: str = "mse+pairwise"
     grad_clip: float = 5.0
+    hide_tokens: float = 0.0
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -97,6 +102,8 @@ class MetaConfig:
             raise ValueError(
                 f"loss must be 'mse', 'pairwise' or 'mse+pairwise', but got {self.loss=}."
             )
+        if not 0.0 <= self.hide_tokens < 1.0:
+            raise ValueError(f"hide_tokens must be in [0, 1), but got {self.hide_tokens=}.")
         lo, hi = self.k_range
         if not 1 <= lo <= hi:
             raise ValueError(f"k_range must satisfy 1 <= low <= high, but got {self.k_range=}.")
@@ -337,6 +344,18 @@ def _episode_sets(
     return idx[:k], idx[k:]
 
 
+def _hidden(inputs: tuple, p: float) -> tuple:
+    """The model inputs with tokens hidden at rate ``p`` (torch's seeded RNG; none at 0)."""
+    if p <= 0:
+        return inputs
+    return (hide_tokens(inputs[0], p), *inputs[1:])
+
+
+def _seen_tokens(tasks: Sequence[NASTask]) -> set[int]:
+    """Vocabulary indices the tasks' spaces can use (the tokens meta-training sees)."""
+    return {OP_INDEX[t] for task in tasks for t in task.archs[0].space.local_ops if task.archs}
+
+
 def _episode_loss(
     model: GCNPredictor,
     names: Sequence[str],
@@ -348,12 +367,12 @@ def _episode_loss(
     (none for ``multitask``), the loss is on the query set (plus the zero-shot loss, weighted)."""
     k = int(rng.integers(cfg.k_range[0], cfg.k_range[1] + 1))
     s_idx, q_idx = _episode_sets(task, k, cfg.query, rng)
-    q_in = model.inputs([task.archs[i] for i in q_idx])
+    q_in = _hidden(model.inputs([task.archs[i] for i in q_idx]), cfg.hide_tokens)
     q_y = torch.as_tensor(normalize_scores(task.scores[q_idx]), dtype=torch.float32)
     if cfg.algorithm == "multitask":
         return regression_loss(model(*q_in), q_y, cfg.loss)
     params = dict(model.named_parameters())
-    s_in = model.inputs([task.archs[i] for i in s_idx])
+    s_in = _hidden(model.inputs([task.archs[i] for i in s_idx]), cfg.hide_tokens)
     s_y = torch.as_tensor(normalize_scores(task.scores[s_idx]), dtype=torch.float32)
     adapted = _sgd_steps(
         model,
@@ -436,6 +455,9 @@ def meta_train(
                 )
                 break
     model.eval()
+    unseen = model.read_unseen_as_unknown(sorted(_seen_tokens(tasks)))
+    if unseen:
+        _log.info("tokens no training task uses, read as 'unknown': %s", ", ".join(unseen))
     return MetaTrainResult(
         model, cfg, [t.name for t in tasks], time.perf_counter() - start, history
     )

@@ -46,7 +46,8 @@ import torch
 from .._state import atomic_write_bytes
 from ..exceptions import CorruptWeightsError, UnknownNameError
 from ..spaces._base import Architecture
-from .gcn import GCNConfig, GCNPredictor
+from ..spaces.ops import NODE_FEATURES
+from .gcn import LEGACY_IN_DIM, GCNConfig, GCNPredictor
 from .meta import MetaConfig, MetaTrainResult, adapt_parameters, select_adapt_steps
 
 __all__ = ["MetaPredictor", "WEIGHTS_DIR", "available_pretrained", "file_sha256"]
@@ -86,6 +87,29 @@ def _tensor_digest(state: dict[str, torch.Tensor], header: dict[str, Any]) -> st
         h.update(str(tuple(t.shape)).encode())
         h.update(t.numpy().tobytes())
     return h.hexdigest()
+
+
+def _widen_legacy(
+    in_dim: Any, state: dict[str, torch.Tensor], init: dict[str, torch.Tensor], path: object
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Weights of the fixed 20-token vocabulary, widened to the open one (same predictions on
+    known operations); any other width than these two is an error naming both."""
+    if in_dim == NODE_FEATURES:
+        return state, init
+    if in_dim != LEGACY_IN_DIM:
+        raise CorruptWeightsError(
+            f"the weights read {in_dim} node features; this nas-meta-tune reads {NODE_FEATURES} "
+            f"(or {LEGACY_IN_DIM} from files before the open operation vocabulary).",
+            path=path,
+        )
+    warnings.warn(
+        f"{path or 'these weights'}: written before the open operation vocabulary; they load "
+        "and predict as before, but operation descriptors and the 'unknown' token have no "
+        "effect until re-trained (nas-meta-tune meta-train).",
+        UserWarning,
+        stacklevel=4,
+    )
+    return GCNPredictor.legacy_state(state), GCNPredictor.legacy_state(init)
 
 
 def _check_archs_scores(
@@ -378,6 +402,7 @@ class MetaPredictor:
             "format": _FORMAT,
             "version": _FORMAT_VERSION,
             "gcn": self._model.config.to_dict(),
+            "in_dim": NODE_FEATURES,
             "meta": self.config.to_dict(),
             "info": self.info,
             "n_adapted": self._n_adapted,
@@ -424,7 +449,10 @@ class MetaPredictor:
                 path=path,
             )
         try:
-            gcn = GCNConfig(**header["gcn"])
+            gcn_raw = dict(header["gcn"])
+            in_dim = gcn_raw.pop("in_dim", header.get("in_dim"))
+            state, init = _widen_legacy(in_dim, state, init, path)
+            gcn = GCNConfig(**gcn_raw)
             meta = dict(header["meta"])
             meta["k_range"] = tuple(meta["k_range"])
             config = MetaConfig(**meta)

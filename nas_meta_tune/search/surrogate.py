@@ -4,12 +4,12 @@
 candidates with by default. Given the meta-predictor adapted to the study's history (BOIL: its GCN
 body moved by a few SGD steps) and the history itself (rank-normalised scores), it fits
 
-1. the **transfer GP** (:meth:`~nas_meta_tune.search.gp.ExactGP.transfer`): the adapted
+1. the **transfer GP** (:meth:`~nas_meta_tune.predictors.gp.ExactGP.transfer`): the adapted
    predictor's prediction as the prior mean (scaled and shifted by the fit), a Matern kernel over
    the adapted GCN body's embedding of each architecture -- the deep kernel of FSBO (Wistuba &
    Grabocka, ICLR 2021) and TNAS (Shala et al., ICLR 2023), whose feature extractor is the
    meta-learned, few-shot-adapted GCN body;
-2. the **target-only GP** (:meth:`~nas_meta_tune.search.gp.ExactGP.plain`): a GP on a one-hot
+2. the **target-only GP** (:meth:`~nas_meta_tune.predictors.gp.ExactGP.plain`): a GP on a one-hot
    encoding of the space's parameters that knows nothing from meta-training (what Optuna's
    ``GPSampler`` fits);
 
@@ -43,9 +43,9 @@ import numpy as np
 import torch
 
 from .._logging import get_logger
+from ..predictors.gp import ExactGP, GPPosterior
 from ..predictors.meta_predictor import MetaPredictor
 from ..spaces._base import Architecture, SearchSpace
-from .gp import ExactGP, GPPosterior
 
 __all__ = ["TransferGPSurrogate", "CombinedPosterior", "ranking_weights", "param_onehot"]
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._rng import as_generator
 from ..exceptions import InvalidArchitectureError, SpaceMismatchError
-from .ops import OP_INDEX, VOCABULARY
+from .ops import NODE_FEATURES, OP_INDEX, VOCABULARY, node_features
 
 if TYPE_CHECKING:
     import ConfigSpace
@@ -74,15 +74,24 @@ class ArchGraph:
     Attributes:
         ops: Unified token of every node, in topological order (node 0 is an ``input``).
         edges: Directed edges ``(src, dst)`` with ``src < dst``.
+        names: The operation of every node as its space names it, when that says more than the
+            token (``mbconv_k5_e6`` for the token ``sep_conv_5x5``); its descriptors
+            (:func:`~nas_meta_tune.spaces.ops.describe_op`) are part of the node features.
+            ``None``: the tokens themselves.
     """
 
     ops: tuple[str, ...]
     edges: tuple[tuple[int, int], ...]
+    names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for op in self.ops:
             if op not in OP_INDEX:
                 raise ValueError(f"{op!r} is not a unified operation token.")
+        if self.names is not None and len(self.names) != len(self.ops):
+            raise ValueError(
+                f"names has {len(self.names)} entries for a graph of {len(self.ops)} nodes."
+            )
         n = len(self.ops)
         for s, d in self.edges:
             if not (0 <= s < d < n):
@@ -112,10 +121,19 @@ class ArchGraph:
         return adj
 
     def one_hot(self) -> np.ndarray:
-        """``float32[num_nodes, len(VOCABULARY)]`` one-hot node features."""
+        """``float32[num_nodes, len(VOCABULARY)]`` one-hot tokens."""
         x = np.zeros((self.num_nodes, len(VOCABULARY)), dtype=np.float32)
         x[np.arange(self.num_nodes), self.op_indices] = 1.0
         return x
+
+    @cached_property
+    def features(self) -> np.ndarray:
+        """``float32[num_nodes, NODE_FEATURES]``: each node's token one-hot and descriptors
+        (:func:`~nas_meta_tune.spaces.ops.node_features`), the predictor's input."""
+        if not self.ops:
+            return np.zeros((0, NODE_FEATURES), dtype=np.float32)
+        names = self.names or self.ops
+        return np.stack([node_features(t, n) for t, n in zip(self.ops, names)])
 
 
 class Architecture:
@@ -187,13 +205,14 @@ class Architecture:
         return self.space.to_graph(self)
 
     def to_pyg(self) -> torch_geometric.data.Data:
-        """``torch_geometric.data.Data`` with one-hot node features over the unified vocabulary."""
+        """``torch_geometric.data.Data`` with the predictor's node features (token one-hot, then
+        descriptors: :func:`~nas_meta_tune.spaces.ops.node_features`)."""
         import torch
         from torch_geometric.data import Data
 
         g = self.to_graph()
         return Data(
-            x=torch.from_numpy(g.one_hot()),
+            x=torch.from_numpy(g.features.copy()),
             edge_index=torch.from_numpy(g.edge_index),
             op_index=torch.from_numpy(g.op_indices.copy()),
         )

@@ -20,14 +20,17 @@ topological order, node 0 the input, the last the output; ``edges``: ``(src, dst
 ``src < dst``). Operation names are free text, resolved to the unified vocabulary by
 :func:`~nas_meta_tune.spaces.ops.resolve_op` (exact tokens, the benchmarks' official names, and a
 documented grammar: ``mbconv_k5_e6``, ``sep_conv_3x3``, ``dw5x5``, ``dil_conv_3x3``,
-``maxpool``, ``identity``, ``zero``, ``linear``, ``gcn``...). A name nothing matches is an error
-at construction that names the parameter, the value and the fix (``ops={"myop": "conv3x3"}``).
+``maxpool``, ``identity``, ``zero``, ``linear``, ``gcn``...), and the name's descriptors (kernel,
+expansion, dilation, groups/heads: :func:`~nas_meta_tune.spaces.ops.describe_op`) are fed to the
+predictor beside the token. A name nothing matches becomes the ``unknown`` token, with a warning at
+construction that names the parameter, the value and the fix (``ops={"myop": "conv3x3"}``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -35,7 +38,7 @@ import numpy as np
 
 from ..exceptions import InvalidArchitectureError
 from ._base import ArchGraph, Param, SearchSpace
-from .ops import OP_INDEX, resolve_op
+from .ops import OP_INDEX, UNKNOWN, resolve_op
 
 __all__ = ["DeclaredSpace", "from_configspace", "from_distributions"]
 
@@ -190,13 +193,17 @@ class DeclaredSpace(SearchSpace):
             return self._extra_ops[op]
         token = resolve_op(op)
         if token is None:
-            raise InvalidArchitectureError(
-                f"{where}: operation {op!r} matches no token of the unified vocabulary or its "
-                "naming grammar (see nas_meta_tune.spaces.ops.resolve_op); map it yourself with "
-                f"ops={{{op!r}: '<token>'}} (tokens: {', '.join(sorted(OP_INDEX))}) or describe the "
-                "network with graph=.",
-                space=self.name,
-            )
+            if op not in self._official:
+                warnings.warn(
+                    f"space {self.name!r}, {where}: operation {op!r} matches no token of the "
+                    "unified vocabulary or its naming grammar (nas_meta_tune.spaces.ops.resolve_op); "
+                    "the predictor reads it as 'unknown' plus whatever its name describes. Map it "
+                    f"yourself with ops={{{op!r}: '<token>'}} (tokens: {', '.join(sorted(OP_INDEX))}) "
+                    "if one fits.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            return UNKNOWN
         return token
 
     def _graph(self, spec: Hashable) -> ArchGraph:
@@ -215,7 +222,7 @@ class DeclaredSpace(SearchSpace):
             tokens.append(self._token(op, where))
             self._official.setdefault(op, tokens[-1])
         try:
-            return ArchGraph(tuple(tokens), tuple(edges))
+            return ArchGraph(tuple(tokens), tuple(edges), names=tuple(ops))
         except ValueError as exc:
             raise InvalidArchitectureError(f"graph({values}): {exc}", space=self.name) from exc
 

@@ -1,4 +1,4 @@
-"""The hand-written GPs of ``nas_meta_tune.search.gp`` against GPyTorch's exact GP (the reference
+"""The hand-written GPs of ``nas_meta_tune.predictors.gp`` against GPyTorch's exact GP (the reference
 the README's "why hand-written" claim rests on) and against brute-force refits. Synthetic data:
 these test the linear algebra, not any benchmark."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from nas_meta_tune.search.gp import ExactGP, GPPosterior
+from nas_meta_tune.predictors.gp import ExactGP, GPPosterior
 
 gpytorch = pytest.importorskip("gpytorch")
 

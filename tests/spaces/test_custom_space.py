@@ -73,9 +73,17 @@ def test_conditions_and_forbidden_clauses_are_honoured():
     assert all(a.to_graph().num_nodes == a.to_params()["depth"] + 2 for a in archs)
 
 
-def test_unknown_operations_and_parameters_fail_at_construction_with_the_fix():
-    with pytest.raises(InvalidArchitectureError, match=r"parameter 'b' = 'relu6'.*ops=\{'relu6'"):
-        from_configspace(ConfigurationSpace({"a": OPS, "b": ["relu6", "skip"]}), name="t_bad_op")
+def test_unknown_operations_warn_with_the_fix_and_read_as_unknown():
+    with pytest.warns(UserWarning, match=r"parameter 'b' = 'relu6'.*'unknown'.*ops=\{'relu6'"):
+        space = from_configspace(
+            ConfigurationSpace({"a": OPS, "b": ["relu6", "skip"]}), name="t_bad_op"
+        )
+    arch = space.from_params({"a": OPS[0], "b": "relu6"})
+    assert arch.to_graph().ops[2] == "unknown"
+    assert space.unified_ops["relu6"] == "unknown"
+
+
+def test_bad_parameters_and_mappings_fail_at_construction_with_the_fix():
     ok = from_configspace(
         ConfigurationSpace({"a": OPS, "b": ["relu6", "skip"]}),
         name="t_ok_op",
