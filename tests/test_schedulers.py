@@ -331,6 +331,62 @@ def test_syne_scheduler_stops_trials_in_a_sequential_run(curves, method):
     assert len(scheduler.tracker.completed) == 20 - scheduler.num_stopped
 
 
+def test_syne_scheduler_tells_a_meta_nas_searcher_of_the_trials_it_stops(curves):
+    """Syne Tune tells a searcher nothing of a stopped trial; the scheduler does, so the searcher
+    learns from it as pruned instead of keeping it pending. The curves are real (LCBench), their
+    assignment to the 27 architectures of a declared space is arbitrary (a test of plumbing)."""
+    pytest.importorskip("syne_tune")
+    from datetime import datetime
+
+    from ConfigSpace import ConfigurationSpace
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+    from syne_tune.optimizer.schedulers.single_objective_scheduler import SingleObjectiveScheduler
+
+    from nas_meta_tune.integrations.syne import syne_config_space
+    from nas_meta_tune.samplers import MetaNASSyneSearcher
+    from nas_meta_tune.schedulers import LCExtrapolationSyneScheduler
+    from nas_meta_tune.spaces import from_configspace
+
+    ops = ["conv3x3", "skip", "avg_pool_3x3"]
+    space = from_configspace(
+        ConfigurationSpace({f"b{i}": ops for i in range(3)}), name="t_syne_stop_plumbing"
+    )
+    index = {a.key: i % len(curves) for i, a in enumerate(space.enumerate())}
+    config_space = syne_config_space(space)
+    searcher = MetaNASSyneSearcher(config_space, space=space, random_seed=0)
+    inner = SingleObjectiveScheduler(
+        config_space, metric="acc", do_minimize=False, searcher=searcher, random_seed=0
+    )
+    scheduler = LCExtrapolationSyneScheduler(
+        inner, metric="acc", mode="max", time_attr="epoch", max_t=EPOCHS, grace_period=5,
+        value_range=(0, 100),
+    )  # fmt: skip
+    stopped = {}
+    for trial_id in range(15):
+        suggestion = scheduler.suggest()
+        trial = Trial(trial_id=trial_id, config=suggestion.config, creation_time=datetime.now())
+        scheduler.on_trial_add(trial)
+        c = curves[index[space.from_params(suggestion.config).key]]
+        for epoch, v in zip(c.steps, c.values):
+            result = {"acc": float(v), "epoch": int(epoch)}
+            if scheduler.on_trial_result(trial, result) == SchedulerDecision.STOP:
+                stopped[trial_id] = float(v)
+                break
+        if trial_id in stopped:
+            scheduler.on_trial_remove(trial)  # what Syne's Tuner does after a STOP
+        else:
+            scheduler.on_trial_complete(trial, result)
+    assert stopped, "no trial was stopped: the forwarding went untested"
+    state = searcher.session.state()
+    assert len(state["pruned"]) == len(stopped)
+    assert len(state["complete"]) == 15 - len(stopped)
+    _, pending = searcher.session.history()
+    assert pending == []  # nothing left waiting for an answer Syne never sends
+    # the last metric reached the searcher in its minimised convention: its score is the accuracy
+    assert sorted(v for _, v in state["pruned"]) == pytest.approx(sorted(stopped.values()))
+
+
 def test_stopping_rule_decides_only_at_decision_steps_and_after_warm_up(curves):
     from nas_meta_tune.curves import CompletedCurve, CurveTracker, LCStoppingRule
 

@@ -2,24 +2,17 @@
 
 Usage::
 
-    space = get_space("nb201")
-
     def objective(trial):
         arch = space.suggest(trial)                             # the architecture (relative sampling)
         lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)    # anything else: independent sampler
         return train_and_score(arch, lr)
 
     study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, seed=0))
-    study.optimize(objective, n_trials=100)
 
-A translation layer over :class:`~nas_meta_tune.search.SearchSession`: on every trial the
-study's trials are read from its storage as :class:`~nas_meta_tune.search.shared.TrialRecord` s
-(a PRUNED trial's value is its last intermediate value) and :meth:`SearchSession.ask_store
-<nas_meta_tune.search.SearchSession.ask_store>` rebuilds the history and pending architectures
-from them and claims the proposal in the trial's system attribute ``nas_meta_tune:proposal``, so
-that ``n_jobs > 1`` and several processes on one RDB / journal storage never propose one
-architecture twice. Multi-objective studies are refused; the sampler pickles (the predictor
-travels as its ``state_dict`` bytes), so Ray's ``OptunaSearch`` can save it.
+A translation layer over :class:`~nas_meta_tune.search.SearchSession`: the study's trials become
+:class:`~nas_meta_tune.search.shared.TrialRecord` s (a PRUNED trial's value: its last intermediate
+value), and the proposal is claimed in the trial's system attribute ``nas_meta_tune:proposal``
+(``n_jobs > 1`` and several processes on one storage never propose one architecture twice).
 """
 
 from __future__ import annotations
@@ -51,15 +44,14 @@ _STATES = {
     TrialState.WAITING: "waiting",
     TrialState.FAIL: "failed",
 }
-_SINGLE = (
-    "MetaNASSampler supports single-objective studies only; for several objectives, tune one "
-    "and record the others with trial.set_user_attr, or use a multi-objective sampler."
-)
 
 
 def _single_objective(study: Study) -> Study:
     if len(study.directions) > 1:
-        raise ValueError(_SINGLE)
+        raise ValueError(
+            "MetaNASSampler supports single-objective studies only; for several objectives, tune "
+            "one and record the others with trial.set_user_attr, or use a multi-objective sampler."
+        )
     return study
 
 
@@ -118,7 +110,6 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         self._session.reseed(None)
         self._independent.reseed_rng()
 
-    # ------------------------------------------------------------ storage -> records
     def _records(self, study: Study) -> list[TrialRecord]:
         """The study's trials as the core reads them (:mod:`nas_meta_tune.search.shared`)."""
         out = []
@@ -151,7 +142,6 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         number = None if current is None else current.number
         return self._session.read_store(self._records(study), _sign(study), number)
 
-    # ------------------------------------------------------------ BaseSampler
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:

@@ -12,8 +12,9 @@ searcher a metric to *minimise* (they negate maximised metrics), so the session 
 ``mode="min"``. Suggested configurations are pending until their trial completes or fails;
 failed or non-finite trials are never proposed again nor learned from. Syne Tune tells a
 searcher nothing of a trial a scheduler stopped early (it stays pending: never proposed again,
-not learned from) unless the scheduler calls :meth:`MetaNASSyneSearcher.on_trial_stopped`: then
-it is "pruned", as in the Optuna and Ray adapters. ``save`` / ``restore`` write a JSON
+not learned from) unless the scheduler calls :meth:`MetaNASSyneSearcher.on_trial_stopped`, as
+:class:`~nas_meta_tune.schedulers.LCExtrapolationSyneScheduler` does: then it is "pruned", as in
+the Optuna and Ray adapters. ``save`` / ``restore`` write a JSON
 checkpoint.
 """
 

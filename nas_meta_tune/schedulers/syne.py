@@ -10,7 +10,9 @@ Like Syne Tune's ``MedianStoppingRule``, it wraps the scheduler that proposes co
 
 A trial is stopped (``SchedulerDecision.STOP``) when the curve model gives it a probability below
 ``threshold`` of ending at least as high as the best trial that completed; otherwise the wrapped
-scheduler decides. Results without the metric or ``time_attr`` or with NaN / inf are passed on
+scheduler decides. A stopped trial's last metric goes to the wrapped scheduler's searcher when it
+has ``on_trial_stopped`` (:class:`~nas_meta_tune.samplers.MetaNASSyneSearcher` learns from it as a
+pruned trial); Syne Tune itself tells searchers nothing of stopped trials. Results without the metric or ``time_attr`` or with NaN / inf are passed on
 to the wrapped scheduler untouched.
 """
 
@@ -25,6 +27,7 @@ from .._logging import get_logger
 require("syne_tune", feature="LCExtrapolationSyneScheduler")
 
 from syne_tune.backend.trial_status import Trial  # noqa: E402
+from syne_tune.config_space import remove_constant_and_cast  # noqa: E402
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion  # noqa: E402
 
 from ..curves.halving import RungHalving  # noqa: E402
@@ -138,6 +141,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
                 trial.trial_id,
                 decision.reason,
             )
+            self._tell_stopped(trial, result)
             return SchedulerDecision.STOP
         if not _has_number(result, self.metric):
             # the wrapped scheduler would fail on it (Syne multiplies the metric); the curve
@@ -152,6 +156,21 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         if inner == SchedulerDecision.PAUSE:
             self._paused.add(str(trial.trial_id))  # Syne removes it now; it may resume later
         return inner
+
+    def _tell_stopped(self, trial: Trial, result: dict[str, Any]) -> None:
+        """Syne Tune tells a searcher nothing of a stopped trial: pass its last metric (in the
+        searcher's minimised convention) to a searcher that learns from it
+        (:meth:`~nas_meta_tune.samplers.MetaNASSyneSearcher.on_trial_stopped`)."""
+        hook = getattr(getattr(self.scheduler, "searcher", None), "on_trial_stopped", None)
+        if not callable(hook) or not _has_number(result, self.metric):
+            return
+        sign = getattr(self.scheduler, "metric_multiplier", -1.0 if self.mode == "max" else 1.0)
+        space = getattr(self.scheduler, "config_space", None)
+        # as the wrapped scheduler passes configs on completion
+        config = (
+            dict(trial.config) if space is None else remove_constant_and_cast(trial.config, space)
+        )
+        hook(trial.trial_id, config, float(result[self.metric]) * sign)
 
     def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
         tid = str(trial.trial_id)
