@@ -30,7 +30,7 @@ from ._regret import regret_curve  # noqa: E402
 __all__ = ["SAMPLERS", "SYNE_SEARCHERS", "make_sampler", "regret_curve", "run_method", "compare"]
 
 SAMPLERS = ("meta_nas", "tpe", "random", "gp", "static_transfer")
-SYNE_SEARCHERS = ("syne_re", "syne_bore")  # Syne Tune searchers, run by integrations.syne
+SYNE_SEARCHERS = ("syne_re", "syne_bore")  # Syne Tune searchers, run by experiments.syne_runs
 
 
 def _variant_options(name: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def run_method(
     ``batch > 1`` simulates that many synchronous parallel workers: ``batch`` trials are asked
     (each sampler call sees the others as RUNNING) before their values are told."""
     if method in SYNE_SEARCHERS:
-        from .syne import run_syne_searcher
+        from .syne_runs import run_syne_searcher
 
         return run_syne_searcher(
             method, task_name, n_trials=n_trials, seed=seed, data_root=data_root, on_trial=on_trial
