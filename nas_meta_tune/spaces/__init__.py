@@ -15,16 +15,18 @@ import threading
 from ..exceptions import UnknownNameError
 from ._base import ArchGraph, Architecture, Param, SearchSpace
 from .custom import DeclaredSpace, from_configspace, from_distributions
-from .ops import VOCABULARY, resolve_op, vocabulary_table
+from .ops import DESCRIPTORS, VOCABULARY, describe_op, resolve_op, vocabulary_table
 
 __all__ = [
     "Architecture",
     "ArchGraph",
     "DeclaredSpace",
+    "DESCRIPTORS",
     "Param",
     "SearchSpace",
     "VOCABULARY",
     "available_spaces",
+    "describe_op",
     "from_configspace",
     "from_distributions",
     "get_space",
