@@ -3,7 +3,8 @@ MetaNASSampler, every architecture trained for real.
 
 Five blocks, each an inverted-residual ("mbconv") block with kernel 3 or 5 and expansion 3 or 6,
 or a skip; the operation names (``mbconv_k3_e3``, ``mbconv_k5_e6``, ``skip``) are free text that
-the meta-predictor reads through nas_meta_tune's operation grammar (``resolve_op``). Each
+the meta-predictor reads through nas_meta_tune's operation grammar (``resolve_op`` for the token,
+``describe_op`` for the kernel and expansion ratio that tell the four mbconv kinds apart). Each
 architecture is a small CNN trained on scikit-learn's real 8x8 handwritten digits (1,797 images,
 no download), scored by validation accuracy. The meta-predictor never saw this space.
 
