@@ -43,7 +43,7 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import ndtr
@@ -59,7 +59,7 @@ from ..spaces._base import Architecture, SearchSpace
 from .acquisition import log_ei
 from .surrogate import CombinedPosterior, TransferGPSurrogate, param_onehot
 
-__all__ = ["ACQUISITIONS", "MetaNASProposer", "SpaceExhaustedError"]
+__all__ = ["ACQUISITIONS", "CandidateView", "MetaNASProposer", "SpaceExhaustedError"]
 
 ACQUISITIONS = ("log_ei", "ucb", "ei", "thompson", "mean")
 #: ``"gp"``: the transfer GP guarded by a target-only GP (:mod:`.surrogate`); ``"dropout"``: the
@@ -70,6 +70,39 @@ _log = get_logger(__name__)
 _SCORE_CHUNK = 2048  # candidates whose variance is computed at a time
 _CANDIDATE_CACHE: dict[tuple[str, int], list[Architecture] | None] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+class _Rows(Sequence):
+    """Rows ``cand`` of the enumerated space, as a sequence of architectures (built lazily)."""
+
+    def __init__(self, full: list[Architecture], cand: np.ndarray) -> None:
+        self.full, self.cand = full, cand
+
+    def __len__(self) -> int:
+        return len(self.cand)
+
+    def __getitem__(self, j):  # type: ignore[override]
+        if isinstance(j, slice):
+            return [self.full[i] for i in self.cand[j]]
+        return self.full[self.cand[j]]
+
+
+class CandidateView(NamedTuple):
+    """What :meth:`MetaNASProposer.candidate_view` knows of a proposal's candidates.
+
+    Attributes:
+        archs: The candidates (a sequence of architectures).
+        prior: The prior's scores of the candidates when no GP could be fitted, else ``None``.
+        post: The guarded transfer GP's posterior over the candidates (``None`` before a fit).
+        history: The evaluated architectures the GP was fitted on (best first).
+        y: Their rank-normalised scores (the GP's scale).
+    """
+
+    archs: Sequence[Architecture]
+    prior: np.ndarray | None
+    post: CombinedPosterior | None
+    history: list[Architecture]
+    y: np.ndarray
 
 
 class SpaceExhaustedError(RuntimeError):
@@ -551,17 +584,17 @@ class MetaNASProposer:
         top = order[: max(n, self.initial_top)]
         return self._rng.choice(top, size=min(n, len(top)), replace=False)
 
-    def _propose_gp(
+    def candidate_view(
         self,
         archs: list[Architecture],
         y: np.ndarray,
         excluded: set[str],
         pend: list[Architecture],
-        n: int,
-    ) -> list[Architecture]:
-        """Adapt the predictor, fit the guarded transfer GP, maximise the acquisition over the
-        whole enumerated space or a candidate pool (a batch by kriging believer: each pick is a
-        fantasy observation for the next)."""
+    ) -> CandidateView:
+        """The candidates of a proposal and what is known of them: with fewer than two distinct
+        scores, the prior's (zero-shot) scores; else the guarded transfer GP's posterior on the
+        rank-normalised scale, fitted on ``(archs, y)`` (best first) with ``pend`` as fantasies.
+        Candidates: the whole enumerated space minus ``excluded``, or a pool."""
         gp = self.gp_surrogate()
         enum = self._full()
         fit = len(archs) >= 2 and np.ptp(y) > 0
@@ -576,7 +609,7 @@ class MetaNASProposer:
                 raise SpaceExhaustedError(
                     f"every architecture of {self.space.name!r} has been evaluated or is pending."
                 )
-            n = min(n, len(cand))
+            pick = _Rows(full, cand)
             if not fit:
                 if self._zero_shot is None:
                     self._zero_shot = (
@@ -584,9 +617,7 @@ class MetaNASProposer:
                         if self.initial == "thompson"
                         else self.predictor.predict(full)
                     )
-                top = self._initial_picks(self._zero_shot[cand], n)
-                self.last_info = {"mode": "prior"}
-                return [full[cand[i]] for i in top]
+                return CandidateView(pick, self._zero_shot[cand], None, sub_archs, yn)
             tin = self._space_inputs(archs, y, full)
             if self._full_onehot is None and self.guard:
                 self._full_onehot = param_onehot(self.space, full)
@@ -594,6 +625,7 @@ class MetaNASProposer:
             hr = np.array([rows[a.key] for a in sub_archs if a.key in rows], dtype=np.int64)
             keep = np.array([a.key in rows for a in sub_archs], dtype=bool)
             yn, sub_y = yn[keep], sub_y[keep]
+            sub_archs = [a for a, k in zip(sub_archs, keep) if k]
             pr = np.array([rows[a.key] for a in pend if a.key in rows], dtype=np.int64)
             post = gp.posterior_from_inputs(
                 [tin[hr], tin[pr], tin[cand]],
@@ -603,32 +635,46 @@ class MetaNASProposer:
                 lambda j: full[cand[j]].key,
                 raw=sub_y,
             )
-        else:
-            model = self.adapted(archs, y)
-            self.last_adapted = model
-            pick = self.candidates(archs, excluded, model)
-            if not pick:
-                raise SpaceExhaustedError(
-                    f"every architecture of {self.space.name!r} has been evaluated or is pending."
-                )
-            n = min(n, len(pick))
-            if not fit:
-                score = (
-                    _dropout_sample(model, pick, self._rng)
-                    if self.initial == "thompson"
-                    else model.predict(pick)
-                )
-                top = self._initial_picks(score, n)
-                self.last_info = {"mode": "prior"}
-                return [pick[i] for i in top]
-            post = gp.posterior(model, sub_archs, yn, pick, pend, raw=sub_y)
-        best = float(yn.max())
-        picked = self._maximise(post, best, n)
+            return CandidateView(pick, None, post, sub_archs, yn)
+        model = self.adapted(archs, y)
+        self.last_adapted = model
+        pool = self.candidates(archs, excluded, model)
+        if not pool:
+            raise SpaceExhaustedError(
+                f"every architecture of {self.space.name!r} has been evaluated or is pending."
+            )
+        if not fit:
+            score = (
+                _dropout_sample(model, pool, self._rng)
+                if self.initial == "thompson"
+                else model.predict(pool)
+            )
+            return CandidateView(pool, score, None, sub_archs, yn)
+        post = gp.posterior(model, sub_archs, yn, pool, pend, raw=sub_y)
+        return CandidateView(pool, None, post, sub_archs, yn)
+
+    def _propose_gp(
+        self,
+        archs: list[Architecture],
+        y: np.ndarray,
+        excluded: set[str],
+        pend: list[Architecture],
+        n: int,
+    ) -> list[Architecture]:
+        """Adapt the predictor, fit the guarded transfer GP, maximise the acquisition over the
+        whole enumerated space or a candidate pool (a batch by kriging believer: each pick is a
+        fantasy observation for the next)."""
+        view = self.candidate_view(archs, y, excluded, pend)
+        n = min(n, len(view.archs))
+        if view.post is None:
+            top = self._initial_picks(view.prior, n)
+            self.last_info = {"mode": "prior"}
+            return [view.archs[i] for i in top]
+        gp = self.gp_surrogate()
+        picked = self._maximise(view.post, float(view.y.max()), n)
         gp.record(picked)
         self.last_info = {"mode": "gp", **gp.last_info}
-        if enum is not None:
-            return [full[cand[j]] for j in picked]
-        return [pick[j] for j in picked]
+        return [view.archs[j] for j in picked]
 
     def propose_one(
         self,
