@@ -13,11 +13,12 @@ A translation layer over :class:`~nas_meta_tune.search.SearchSession`: the study
 :class:`~nas_meta_tune.search.shared.TrialRecord` s (a PRUNED trial's value: its last intermediate
 value), and the proposal is claimed in the trial's system attribute ``nas_meta_tune:proposal``
 (``n_jobs > 1`` and several processes on one storage never propose one architecture twice).
+A study with ``directions=[...]`` gets Pareto proposals (:mod:`nas_meta_tune.search.multi`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._imports import require
@@ -46,17 +47,10 @@ _STATES = {
 }
 
 
-def _single_objective(study: Study) -> Study:
-    if len(study.directions) > 1:
-        raise ValueError(
-            "MetaNASSampler supports single-objective studies only; for several objectives, tune "
-            "one and record the others with trial.set_user_attr, or use a multi-objective sampler."
-        )
-    return study
-
-
-def _sign(study: Study) -> float:
-    return 1.0 if _single_objective(study).direction == StudyDirection.MAXIMIZE else -1.0
+def _sign(study: Study) -> float | tuple[float, ...]:
+    """+1 / -1 by direction; one per objective in a multi-objective study."""
+    signs = tuple(1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions)
+    return signs if len(signs) > 1 else signs[0]
 
 
 class MetaNASSampler(SessionAdapter, BaseSampler):
@@ -73,6 +67,11 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         on_exhausted: When every architecture has been evaluated (a small space): ``"stop"``
             calls ``study.stop()`` (no duplicate architectures), ``"independent"`` lets the
             independent sampler go on (architectures repeat). Both warn once.
+        learned_objective: In a study with ``directions=[...]``: the objective the
+            meta-predictor models (accuracy-like; default the first).
+        costs: In such a study: ``{objective index: fn(arch) -> value}`` for objectives known
+            without training (parameters, a latency table); the others are modelled on the
+            study's values (:class:`~nas_meta_tune.search.multi.ParetoProposer`; two objectives).
         **proposer_kwargs: :class:`~nas_meta_tune.search.MetaNASProposer` options:
             ``acquisition`` (default: log-EI on the guarded transfer GP), ``beta``,
             ``adapt_steps``, ``max_history``, ``pool_size``, ``score_limit``, ``warm_steps``...
@@ -87,6 +86,8 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         independent_sampler: BaseSampler | None = None,
         use_pruned: bool = True,
         on_exhausted: str = "stop",
+        learned_objective: int = 0,
+        costs: dict[int, Callable[[Architecture], float]] | None = None,
         **proposer_kwargs: Any,
     ) -> None:
         self._session = SearchSession(
@@ -96,6 +97,8 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
             use_pruned=use_pruned,
             on_exhausted=on_exhausted,
             owner="MetaNASSampler",
+            learned_objective=learned_objective,
+            costs=costs,
             **proposer_kwargs,
         )
         self._independent = (
@@ -113,9 +116,10 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
     def _records(self, study: Study) -> list[TrialRecord]:
         """The study's trials as the core reads them (:mod:`nas_meta_tune.search.shared`)."""
         out = []
+        multi = len(study.directions) > 1
         for t in study._get_trials(deepcopy=False, states=tuple(_STATES), use_cache=False):
-            value = t.value
-            if t.state == TrialState.PRUNED:
+            value = tuple(t.values) if multi and t.values is not None else t.value
+            if t.state == TrialState.PRUNED and not multi:
                 iv = t.intermediate_values
                 value = iv[max(iv)] if iv else None
             # copied at once: a running trial's own thread adds to these dicts (n_jobs > 1)
@@ -145,7 +149,6 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        _single_objective(study)
         return dict(self._search_space)
 
     def sample_relative(
@@ -178,7 +181,6 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        _single_objective(study)
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:

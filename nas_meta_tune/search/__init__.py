@@ -1,6 +1,7 @@
 """Framework-neutral NAS proposal: adapt the meta-predictor, score candidates, acquire; the one
 ask/tell session the framework adapters translate to, and its score policy."""
 
+from .multi import ParetoProposer
 from .policy import combine_pruned, trial_score
 from .proposer import ACQUISITIONS, MetaNASProposer, SpaceExhaustedError
 from .session import SearchSession
@@ -9,6 +10,7 @@ from .surrogate import TransferGPSurrogate
 __all__ = [
     "ACQUISITIONS",
     "MetaNASProposer",
+    "ParetoProposer",
     "SearchSession",
     "SpaceExhaustedError",
     "TransferGPSurrogate",

@@ -40,14 +40,25 @@ def finite(value: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def trial_score(state: str, value: Any, sign: float, *, use_pruned: bool = True) -> float | None:
+def trial_score(
+    state: str, value: Any, sign: float | Sequence[float], *, use_pruned: bool = True
+) -> Any:
     """The score a finished trial is learned from (higher = better), before the cap of
     :func:`combine_pruned`; ``None``: it is not learned from (failed, pruned with
-    ``use_pruned=False``, or a missing / non-finite value)."""
+    ``use_pruned=False``, or a missing / non-finite value).
+
+    With one sign per objective (a multi-objective study), ``value`` is the sequence of values
+    and the score a tuple; any missing or non-finite value leaves the trial without a score, and
+    a pruned trial has none (its partial values do not say where it would have ended)."""
     if state not in STATES:
         raise ValueError(f"state must be one of {STATES}, but got {state=}.")
     if state == "failed" or (state == "pruned" and not use_pruned):
         return None
+    if isinstance(sign, (tuple, list)):
+        if state == "pruned" or not isinstance(value, (tuple, list)) or len(value) != len(sign):
+            return None
+        xs = [finite(v) for v in value]
+        return None if any(x is None for x in xs) else tuple(s * x for s, x in zip(sign, xs))
     x = finite(value)
     return None if x is None else sign * x
 
@@ -59,5 +70,7 @@ def combine_pruned(
     last score capped at the median complete score (a partial curve is biased low, and a pruned
     trial must never look better than a typical finished one). With nothing complete yet the
     pruned scores are the only signal and keep their spread."""
+    if not pruned:
+        return list(complete)
     cap = float(np.median([s for _, s in complete])) if complete else math.inf
     return [*complete, *((a, min(s, cap)) for a, s in pruned)]

@@ -40,9 +40,10 @@ from ..exceptions import InvalidArchitectureError, SpaceMismatchError
 from ..predictors.meta_predictor import MetaPredictor
 from ..spaces import get_space
 from ..spaces._base import Architecture, SearchSpace
+from .multi import ParetoProposer
 from .policy import STATES, combine_pruned, finite, trial_score
 from .proposer import MetaNASProposer, SpaceExhaustedError
-from .shared import SharedHistory, TrialRecord
+from .shared import SharedHistory, Sign, TrialRecord
 
 __all__ = ["EventAdapter", "SearchSession", "SessionAdapter", "combine_pruned"]
 
@@ -75,6 +76,11 @@ class SearchSession:
         on_exhausted: For :meth:`ask_store`, when every architecture was evaluated or is
             pending: ``"stop"`` the study, or let the framework's ``"independent"`` sampler go on.
         owner: The adapter's name, used in warnings and errors.
+        learned_objective: In a multi-objective study (:meth:`ask_store` with one sign per
+            objective): the objective the meta-predictor models (accuracy-like).
+        costs: In a multi-objective study: ``{objective index: fn(arch) -> value}`` for the
+            objectives known without training (e.g. a parameter count); the others are modelled
+            on the study's values (:class:`~nas_meta_tune.search.multi.ParetoProposer`).
         **proposer_kwargs: Further :class:`~nas_meta_tune.search.MetaNASProposer` options.
     """
 
@@ -89,6 +95,8 @@ class SearchSession:
         use_pruned: bool = True,
         on_exhausted: str = "stop",
         owner: str = "",
+        learned_objective: int = 0,
+        costs: Mapping[int, Callable[[Architecture], float]] | None = None,
         **proposer_kwargs: Any,
     ) -> None:
         self.mode = None
@@ -96,6 +104,9 @@ class SearchSession:
             self.set_mode(mode)  # before the predictor loads: a bad argument fails at once
         self.space = get_space(space)
         self.proposer = MetaNASProposer(self.space, predictor, seed=seed, **proposer_kwargs)
+        self.learned_objective = int(learned_objective)
+        self.costs = dict(costs or {})
+        self._pareto: ParetoProposer | None = None  # built for the first multi-objective ask
         self.owner = owner or type(self).__name__
         self.use_pruned = bool(use_pruned)
         self.store = SharedHistory(self.space, use_pruned=self.use_pruned, owner=self.owner)
@@ -298,10 +309,27 @@ class SearchSession:
     def live(self) -> dict[str, Architecture]:
         return dict(self._live)
 
+    def _proposer_for(self, sign: Sign) -> MetaNASProposer | ParetoProposer:
+        """The proposer of a study signed ``sign``: one sign, the single-objective proposer; one
+        per objective, the multi-objective one over it (built once, checked against the
+        study's objectives)."""
+        if not isinstance(sign, tuple):
+            return self.proposer
+        if self._pareto is None or self._pareto.n_objectives != len(sign):
+            self._pareto = ParetoProposer(
+                self.proposer,
+                len(sign),
+                learned=self.learned_objective,
+                costs=self.costs,
+                seed=int(self.proposer._rng.integers(2**31)),
+            )
+        self._pareto.set_signs(sign)
+        return self._pareto
+
     # ------------------------------------------------------------------ a shared trial store
     def read_store(
-        self, records: Iterable[TrialRecord], sign: float, current: int | None = None
-    ) -> tuple[list[tuple[Architecture, float]], list[Architecture]]:
+        self, records: Iterable[TrialRecord], sign: Sign, current: int | None = None
+    ) -> tuple[list[tuple[Architecture, Any]], list[Architecture]]:
         """``(scored (arch, score) pairs, pending archs)`` of a store's trials, leaving out trial
         ``current`` (see :meth:`SharedHistory.read <nas_meta_tune.search.shared.SharedHistory.read>`)."""
         history, pending, _ = self.store.read(records, sign, current)
@@ -313,7 +341,7 @@ class SearchSession:
         records: Callable[[], Iterable[TrialRecord]],
         write: Callable[[str], None],
         *,
-        sign: float,
+        sign: Sign,
         fixed: Mapping[str, Any] | None = None,
         stop: Callable[[], None] | None = None,
     ) -> Architecture | None:
@@ -324,7 +352,8 @@ class SearchSession:
             number: The trial being sampled.
             records: Reads the store's trials (called again while claiming).
             write: Stores a claim (an architecture string) on the trial.
-            sign: ``+1`` if the store's values are maximised, ``-1`` if minimised.
+            sign: ``+1`` if the store's values are maximised, ``-1`` if minimised; a tuple of
+                them, one per objective, for a multi-objective study.
             fixed: Parameters the trial was enqueued with.
             stop: Stops the study (called when every architecture was evaluated or is pending
                 and ``on_exhausted="stop"``; the trial being sampled is then the last).
@@ -345,10 +374,9 @@ class SearchSession:
             # contenders move on to distinct members of it (SharedHistory.claim); a rival that
             # started after this read is handled there, by proposing again (``more``)
             running = any(r.state == "running" and r.number != number for r in recs)
+            proposer = self._proposer_for(sign)
             try:
-                ranked = self.proposer.propose_robust(
-                    history, pending, n=_CLAIM_BATCH if running else 1
-                )
+                ranked = proposer.propose_robust(history, pending, n=_CLAIM_BATCH if running else 1)
             except SpaceExhaustedError:
                 if self.store.exhausted(self.on_exhausted) and stop is not None:
                     stop()
@@ -356,7 +384,7 @@ class SearchSession:
 
             def more(taken: list[Architecture]) -> list[Architecture]:
                 try:
-                    return self.proposer.propose_robust(history, pending + taken, n=_CLAIM_BATCH)
+                    return proposer.propose_robust(history, pending + taken, n=_CLAIM_BATCH)
                 except SpaceExhaustedError:
                     return []
 

@@ -33,6 +33,8 @@ __all__ = ["SharedHistory", "TrialRecord"]
 _MAX_DECODED = 200_000  # decoded trials kept (each a few hundred bytes)
 _CLAIM_ROUNDS = 4  # claim / re-read rounds when workers collide on a proposal
 LIVE = ("running", "waiting")
+#: ``+1`` / ``-1`` (maximised / minimised), or one per objective in a multi-objective study
+Sign = float | tuple[float, ...]
 
 
 class TrialRecord(NamedTuple):
@@ -45,7 +47,8 @@ class TrialRecord(NamedTuple):
         choices: ``{name: choices}`` of the parameters' distributions (``None`` for a
             distribution that is not categorical).
         value: The final value (complete) or the last intermediate value (pruned), as reported
-            (``None`` when there is none).
+            (``None`` when there is none); the values, one per objective, in a multi-objective
+            study.
         claim: The architecture string the trial claimed, if any.
         fixed: Parameters the trial was enqueued with.
         key: Identifies this trial in this state (a finished trial never changes: its decoding
@@ -56,7 +59,7 @@ class TrialRecord(NamedTuple):
     state: str
     params: Mapping[str, Any]
     choices: Mapping[str, Sequence[Any] | None]
-    value: float | None
+    value: float | Sequence[float] | None
     claim: str | None
     fixed: Mapping[str, Any]
     key: Hashable
@@ -154,7 +157,7 @@ class SharedHistory:
             arch = self.arch_of(rec)
         return arch
 
-    def _score(self, rec: TrialRecord, sign: float) -> float | None:
+    def _score(self, rec: TrialRecord, sign: Sign) -> Any:
         if (rec.state == "pruned" and not self.use_pruned) or rec.value is None:
             return None
         score = trial_score(rec.state, rec.value, sign, use_pruned=self.use_pruned)
@@ -167,8 +170,8 @@ class SharedHistory:
             )
         return score
 
-    def _finished(self, rec: TrialRecord, sign: float) -> tuple[Architecture | None, float | None]:
-        def make() -> tuple[Architecture | None, float | None]:
+    def _finished(self, rec: TrialRecord, sign: Sign) -> tuple[Architecture | None, Any]:
+        def make() -> tuple[Architecture | None, Any]:
             arch = self.arch_of(rec)
             return arch, None if arch is None else self._score(rec, sign)
 
@@ -176,8 +179,8 @@ class SharedHistory:
 
     # ------------------------------------------------------------------ reading
     def read(
-        self, records: Iterable[TrialRecord], sign: float, current: int | None = None
-    ) -> tuple[list[tuple[Architecture, float]], list[Architecture], set[int]]:
+        self, records: Iterable[TrialRecord], sign: Sign, current: int | None = None
+    ) -> tuple[list[tuple[Architecture, Any]], list[Architecture], set[int]]:
         """``(scored (arch, score) pairs, pending archs, numbers of the finished trials)``,
         leaving out trial ``current`` (the one being sampled)."""
         complete, pruned, pending = [], [], []

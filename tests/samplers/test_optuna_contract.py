@@ -1,5 +1,7 @@
 """Optuna's own sampler contract suites (optuna.testing.pytest_samplers) against MetaNASSampler:
-the behaviour every Optuna sampler owes a study, checked by Optuna's tests, not ours."""
+the behaviour every Optuna sampler owes a study, checked by Optuna's tests, not ours. The sampler
+handles multi-objective studies (issue 27), so the multi-objective suite replaces the
+single-only one."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import pytest
 optuna = pytest.importorskip("optuna")
 from optuna.testing.pytest_samplers import (  # noqa: E402
     BasicSamplerTestCase,
+    MultiObjectiveSamplerTestCase,
     RelativeSamplerTestCase,
-    SingleOnlySamplerTestCase,
 )
 
 from nas_meta_tune import get_space  # noqa: E402
@@ -23,7 +25,7 @@ def _predictor():
 
 
 class TestMetaNASSamplerContract(
-    BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase
+    BasicSamplerTestCase, RelativeSamplerTestCase, MultiObjectiveSamplerTestCase
 ):
     @pytest.fixture
     def sampler(self, _predictor):
