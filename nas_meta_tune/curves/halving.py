@@ -130,7 +130,7 @@ class RungHalving:
         lo = self.min_resource
         if lo is None:
             lo = max(self.min_points * float(first_step), float(target) / 100.0)
-        out = []
+        out: list[float] = []
         r = lo
         while r < target - 1e-9 and len(out) < 64:
             out.append(r)

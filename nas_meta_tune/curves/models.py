@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -123,7 +123,11 @@ def _training_set(
     curves = [(c.steps, c.values) for c in completed]
     finals = [c.final for c in completed]
     feats = [c.features for c in completed]
-    features = np.stack(feats) if all(f is not None for f in feats) and feats else None
+    features = (
+        np.stack(cast("list[np.ndarray]", feats))
+        if all(f is not None for f in feats) and feats
+        else None
+    )
     return curves, finals, features
 
 
@@ -335,7 +339,7 @@ class LCRankModel(_Model):
 
 
 #: the curve models by name: the one list of the package's methods
-CURVE_MODELS: dict[str, type[_Model]] = {
+CURVE_MODELS: dict[str, type[CurveModel]] = {
     "parametric": ParametricModel,
     "learned": LearnedModel,
     "rank": LCRankModel,

@@ -183,8 +183,9 @@ class PFNConfig:
 
 
 def _build_net(cfg: PFNConfig) -> Any:
-    torch = _torch()
-    nn = torch.nn
+    # imported here, not through _torch(), so that the checker knows the modules' types
+    import torch
+    from torch import nn
 
     class _Net(nn.Module):
         def __init__(self) -> None:
@@ -473,7 +474,9 @@ class LCPFN:
         if "pretrained" in payload:
             self.__dict__.update(LCPFN.pretrained(payload["pretrained"]).__dict__)
             return
-        self.__init__(PFNConfig(**payload["config"]), payload["state"], payload.get("info"))
+        type(self).__init__(
+            self, PFNConfig(**payload["config"]), payload["state"], payload.get("info")
+        )
 
 
 _PRETRAINED: dict[tuple[str], LCPFN] = {}

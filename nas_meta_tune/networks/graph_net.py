@@ -28,7 +28,7 @@ Accuracies are in percent, as in :mod:`nas_meta_tune.benchmarks.nasbench_graph`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,7 @@ from ..spaces.nasbench_graph import GNN_OPS, LINK_PATTERNS
 
 if TYPE_CHECKING:
     from ..spaces._base import Architecture
+    from ..spaces.nasbench_graph import Spec as CellSpec
 
 __all__ = [
     "GAT_HEADS",
@@ -91,7 +92,7 @@ def cell_of(
             f"expected a nasbench_graph architecture, its string or (links, ops), got {arch!r}.",
             space="nasbench_graph",
         )
-    links, ops = arch.spec
+    links, ops = cast("CellSpec", arch.spec)
     return tuple(links), tuple(ops)
 
 
@@ -263,7 +264,7 @@ class NASBenchGraphNet(nn.Module):
     def reset_parameters(self) -> None:
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+                m.reset_parameters()  # type: ignore[operator]  # torch types Module.__getattr__ as Tensor | Module
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         """Logits of every node; ``x`` may be dense or a sparse COO tensor (see below).

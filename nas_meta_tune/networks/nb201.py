@@ -19,7 +19,7 @@ CIFAR-10 ``params`` column for every cell (BatchNorm is affine, as in the benchm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
@@ -29,6 +29,8 @@ from ..spaces._cell201 import EDGES
 
 if TYPE_CHECKING:
     from ..spaces._base import Architecture
+    from ..spaces._cell201 import Spec
+    from ..spaces.nb201 import NB201Space
 
 __all__ = ["NB201_OPS", "NB201Cell", "NB201Net", "build_nb201"]
 
@@ -200,7 +202,7 @@ class NB201Net(nn.Module):
     def reset_parameters(self) -> None:
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+                m.reset_parameters()  # type: ignore[operator]  # torch types Module.__getattr__ as Tensor | Module
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_string()!r}, C={self.C}, N={self.N})"
@@ -222,9 +224,9 @@ def ops_of(arch: Architecture | str | Sequence[str]) -> tuple[str, ...]:
     """
     from ..spaces import get_space
 
-    space = get_space("nb201")
+    space = cast("NB201Space", get_space("nb201"))
     if isinstance(arch, str):
-        return tuple(space.from_string(arch).spec)
+        return tuple(cast("Spec", space.from_string(arch).spec))
     if isinstance(arch, (tuple, list)):
         ops = tuple(arch)
         space._check_ops(ops)  # validates names and length
@@ -236,7 +238,8 @@ def ops_of(arch: Architecture | str | Sequence[str]) -> tuple[str, ...]:
             f"got {arch!r}.",
             space="nb201",
         )
-    return tuple(arch.spec)
+    # anything with an nb201 .space is taken for an architecture
+    return tuple(cast("Spec", cast("Architecture", arch).spec))
 
 
 def build_nb201(

@@ -183,7 +183,7 @@ def partition_ops(
 def _contexts(net: Supernet, pos: int, n: int, rng: np.random.Generator) -> list[ArchLike]:
     """``n`` sampled paths of the supernet's sub-space (their operation at ``pos`` is replaced
     later), each an informative context (:meth:`Supernet.informative_context`)."""
-    out = []
+    out: list[ArchLike] = []
     while len(out) < n:
         arch = net.sample_arch(rng)
         if net.informative_context(net.ops_of(arch), pos):

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -182,11 +182,11 @@ class GNNSupernet(Supernet):
         """The parameters ``arch``'s path uses (pre/post layers, norms, cell output, its ops)."""
         links, ops = self.cell(arch)
         mods: list[nn.Module] = [*self.pre, *self.norms, self.cell_out, *self.post]
-        mods += [self.candidates[pos][op] for pos, op in enumerate(ops)]
+        mods += [cast(nn.ModuleDict, self.candidates[pos])[op] for pos, op in enumerate(ops)]
         return [p for m in mods for p in m.parameters()]
 
     def candidate_modules(self, pos: int) -> list[nn.ModuleDict]:
-        return [self.candidates[pos]]
+        return [cast(nn.ModuleDict, self.candidates[pos])]
 
     def fresh(self, op_choices: tuple[tuple[str, ...], ...], seed: int) -> GNNSupernet:
         return GNNSupernet(
@@ -211,10 +211,10 @@ class GNNSupernet(Supernet):
         states = [x]
         for pos, (src, op) in enumerate(zip(links, ops)):
             h = F.dropout(F.relu(self.norms[pos](states[src])), self.dropout, self.training)
-            states.append(self.candidates[pos][op](h, edge_index))
+            states.append(cast(nn.ModuleDict, self.candidates[pos])[op](h, edge_index))
         used = set(links)
         w, b, hd = self.cell_out.weight, self.cell_out.bias, self.hidden
-        out = b
+        out: torch.Tensor = b
         for j in range(1, NUM_NODES + 1):
             if j not in used:  # a leaf: its column block of the cell-output layer
                 out = out + F.relu(states[j]) @ w[:, (j - 1) * hd : j * hd].T
@@ -251,11 +251,14 @@ class GNNSupernet(Supernet):
             h = F.dropout(F.relu(self.norms[pos](inp)), self.dropout, self.training)
             ow = torch.softmax(op_logits[pos], dim=0)
             ops = self.op_choices[pos]
-            states.append(
-                sum(ow[k] * self.candidates[pos][op](h, edge_index) for k, op in enumerate(ops))
+            # a sum of tensors (typeshed adds the int start 0 to the type)
+            mixed = sum(
+                ow[k] * cast(nn.ModuleDict, self.candidates[pos])[op](h, edge_index)
+                for k, op in enumerate(ops)
             )
+            states.append(cast(torch.Tensor, mixed))
         wt, b, hd = self.cell_out.weight, self.cell_out.bias, self.hidden
-        out = b
+        out: torch.Tensor = b
         for j in range(1, NUM_NODES + 1):
             leaf = (w * (pattern != j).all(dim=1)).sum()
             out = out + leaf * (F.relu(states[j]) @ wt[:, (j - 1) * hd : j * hd].T)
@@ -291,7 +294,8 @@ class GNNSupernet(Supernet):
         ]
 
     def forward_relaxed(self, inputs: Sequence[Any], arch_params: Sequence[torch.Tensor]) -> Any:
-        return self.forward_mixed(*inputs, arch_params[0], list(arch_params[1:]))
+        # inputs holds (x, edge_index), which the checker cannot count
+        return self.forward_mixed(*inputs, arch_params[0], list(arch_params[1:]))  # type: ignore[call-arg]
 
     def arch_weights(self, arch_params: Sequence[torch.Tensor]) -> Any:
         """``(softmax over the link patterns, [softmax over each node's operations])``."""
@@ -372,7 +376,9 @@ def build_supernet(
         op_choices=op_choices,
         seed=seed,
     )
-    kw = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, seed=seed, device=device)
+    kw: dict[str, Any] = dict(
+        optimizer=optimizer, lr=lr, weight_decay=weight_decay, seed=seed, device=device
+    )
     if strategy == "darts":
         return DARTSTrainer(net, data, arch_lr=arch_lr, **kw)
     return SPOSTrainer(net, data, **kw)

@@ -41,7 +41,7 @@ Adam on validation batches, weights on training batches) over an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -56,6 +56,7 @@ from .spos import SPOSTrainer
 from .supernet import ArchLike, OpChoices, Supernet
 
 if TYPE_CHECKING:
+    from ..networks.nb201 import NB201Cell
     from ..spaces._base import Architecture
 
 __all__ = [
@@ -94,7 +95,11 @@ class _SuperCell(nn.Module):
     def forward(self, x: torch.Tensor, ops: Sequence[str]) -> torch.Tensor:
         nodes = [x]
         for dst in (1, 2, 3):
-            terms = [self.edges[e][ops[e]](nodes[s]) for e, (s, d) in enumerate(EDGES) if d == dst]
+            terms = [
+                cast(nn.ModuleDict, self.edges[e])[ops[e]](nodes[s])
+                for e, (s, d) in enumerate(EDGES)
+                if d == dst
+            ]
             total = terms[0]
             for t in terms[1:]:
                 total = total + t
@@ -108,7 +113,7 @@ class _SuperCell(nn.Module):
                 weights[e, NB201_OPS.index(op)] * mod(nodes[s])
                 for e, (s, d) in enumerate(EDGES)
                 if d == dst
-                for op, mod in self.edges[e].items()
+                for op, mod in cast(nn.ModuleDict, self.edges[e]).items()
             ]
             total = terms[0]
             for t in terms[1:]:
@@ -237,13 +242,13 @@ class NB201Supernet(Supernet):
         for block in self.cells:
             if isinstance(block, _SuperCell):
                 for e, op in enumerate(ops):
-                    params += list(block.edges[e][op].parameters())
+                    params += list(cast(nn.ModuleDict, block.edges[e])[op].parameters())
             else:
                 params += list(block.parameters())
         return params
 
     def candidate_modules(self, pos: int) -> list[nn.ModuleDict]:
-        return [b.edges[pos] for b in self.cells if isinstance(b, _SuperCell)]
+        return [cast(nn.ModuleDict, b.edges[pos]) for b in self.cells if isinstance(b, _SuperCell)]
 
     def fresh(self, op_choices: tuple[tuple[str, ...], ...], seed: int) -> NB201Supernet:
         return NB201Supernet(
@@ -309,7 +314,8 @@ class NB201Supernet(Supernet):
     def forward_relaxed(
         self, inputs: Sequence[Any], arch_params: Sequence[torch.Tensor]
     ) -> torch.Tensor:
-        return self.forward_mixed(*inputs, self.arch_weights(arch_params))
+        # inputs holds (x,), which the checker cannot count
+        return self.forward_mixed(*inputs, self.arch_weights(arch_params))  # type: ignore[call-arg]
 
     def arch_log_prob(self, arch_params: Sequence[torch.Tensor], arch: ArchLike) -> float:
         """log P(``arch``) (independent edges)."""
@@ -369,10 +375,12 @@ def export_path(supernet: NB201Supernet, arch: ArchLike) -> NB201Net:
             mine.load_state_dict(theirs.state_dict())
             continue
         for e, op in enumerate(ops):
-            dst, src = mine.edges[e], theirs.edges[e][op]
+            # mine: the NB201Cell where the supernet has a _SuperCell
+            dst = cast("NB201Cell", mine).edges[e]
+            src = cast(nn.ModuleDict, theirs.edges[e])[op]
             for m_dst, m_src in zip(dst.modules(), src.modules()):
-                if isinstance(m_dst, nn.Conv2d):
-                    m_dst.weight.copy_(m_src.weight)
+                if isinstance(m_dst, nn.Conv2d):  # m_src: the same op's Conv2d
+                    m_dst.weight.copy_(cast(nn.Conv2d, m_src).weight)
                 elif isinstance(m_dst, nn.BatchNorm2d):
                     m_dst.weight.fill_(1.0)
                     m_dst.bias.zero_()

@@ -66,6 +66,8 @@ class GCNPredictor(nn.Module):
         output: ``[B]``.
     """
 
+    feature_mask: torch.Tensor  # a buffer (register_buffer in __init__)
+
     def __init__(self, config: GCNConfig | None = None) -> None:
         super().__init__()
         self.config = config or GCNConfig()
@@ -86,7 +88,7 @@ class GCNPredictor(nn.Module):
         random one) on the spaces that later use it."""
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+                m.reset_parameters()  # type: ignore[operator]  # torch types Module.__getattr__ as Tensor | Module
         with torch.no_grad():
             self.embed.weight[:, OP_INDEX[UNKNOWN] :] = 0.0
 

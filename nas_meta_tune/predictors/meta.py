@@ -371,7 +371,7 @@ def _episode_loss(
     q_y = torch.as_tensor(normalize_scores(task.scores[q_idx]), dtype=torch.float32)
     if cfg.algorithm == "multitask":
         return regression_loss(model(*q_in), q_y, cfg.loss)
-    params = dict(model.named_parameters())
+    params: dict[str, torch.Tensor] = dict(model.named_parameters())
     s_in = _hidden(model.inputs([task.archs[i] for i in s_idx]), cfg.hide_tokens)
     s_y = torch.as_tensor(normalize_scores(task.scores[s_idx]), dtype=torch.float32)
     adapted = _sgd_steps(

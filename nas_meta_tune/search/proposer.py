@@ -43,7 +43,7 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.special import ndtr
@@ -389,8 +389,11 @@ class MetaNASProposer:
                 seen.add(k)
                 out.append(a)
         if not out and _enumerated(self.space, self.enumerate_limit) is not None:
+            # not None: the answer is cached and was checked just above
             out = [
-                a for a in _enumerated(self.space, self.enumerate_limit) if a.key not in excluded
+                a
+                for a in cast("list[Architecture]", _enumerated(self.space, self.enumerate_limit))
+                if a.key not in excluded
             ]
         return out
 

@@ -91,7 +91,7 @@ class SearchSession:
         owner: str = "",
         **proposer_kwargs: Any,
     ) -> None:
-        self.mode = None
+        self.mode: str | None = None
         if mode is not None:
             self.set_mode(mode)  # before the predictor loads: a bad argument fails at once
         self.space = get_space(space)

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -417,7 +417,8 @@ class TransferGPSurrogate:
         post = CombinedPosterior(
             members,
             weights,
-            [lambda j, c=c: torch.as_tensor(c[j], dtype=torch.float64) for c in cand_inputs],
+            # mypy cannot infer a lambda with default arguments (python/mypy#15459)
+            [lambda j, c=c: torch.as_tensor(c[j], dtype=torch.float64) for c in cand_inputs],  # type: ignore[misc]
         )
         # the records are the predictions before any fantasy
         self._last = (candidate_keys, float(np.mean(raw)), float(np.std(raw)) or 1.0, members)
@@ -433,7 +434,8 @@ class TransferGPSurrogate:
 
     def set_records(self, records: dict[str, Sequence[float]]) -> None:
         self._records = OrderedDict(
-            (str(k), tuple(float(x) for x in v)) for k, v in records.items()
+            (str(k), cast("tuple[float, float, float, float]", tuple(float(x) for x in v)))
+            for k, v in records.items()
         )
 
     def record(self, picked: Sequence[int]) -> None:
