@@ -179,6 +179,7 @@ class PFNConfig:
     max_context: int = 40
 
     def to_dict(self) -> dict[str, int]:
+        """The configuration as a plain dict."""
         return asdict(self)
 
 
@@ -503,6 +504,13 @@ def train_lcpfn(
     cross-entropy of the bucket holding the true value. Adam with warm-up and cosine decay.
 
     Args:
+        config: The network's sizes (default: :class:`PFNConfig`'s).
+        steps: Optimiser steps (the learning-rate schedule spans them).
+        batch: Prior curves per step.
+        queries: Later values asked for per step (the last epoch always among them).
+        length_range: ``(shortest, longest)`` curve length in epochs, both included.
+        lr: Peak learning rate (after the warm-up).
+        seed: Seeds the prior curves and the initialisation.
         callback: Called as ``callback(step, mean_loss)`` every 200 steps.
         time_budget_s: Stop early after this many seconds.
     """

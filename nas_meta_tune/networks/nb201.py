@@ -112,6 +112,7 @@ class NB201Cell(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The cell's output, node 3; each node sums its incoming edges' operations."""
         nodes = [x]
         for dst in (1, 2, 3):
             terms = [op(nodes[src]) for (src, d), op in zip(EDGES, self.edges) if d == dst]
@@ -122,6 +123,7 @@ class NB201Cell(nn.Module):
         return nodes[3]
 
     def extra_repr(self) -> str:
+        """The edge operations, for ``repr``."""
         return repr(self.op_names)
 
 
@@ -197,9 +199,11 @@ class NB201Net(nn.Module):
         return self.lastact(self.cells(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, num_classes]`` of the images ``x``."""
         return self.classifier(self.global_pooling(self.forward_features(x)).flatten(1))
 
     def reset_parameters(self) -> None:
+        """Re-initialise every submodule that has a ``reset_parameters`` method."""
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
                 m.reset_parameters()  # type: ignore[operator]  # torch types Module.__getattr__ as Tensor | Module
@@ -262,7 +266,8 @@ def build_nb201(
         N: Cells per stage.
         num_classes: Outputs of the classifier.
         in_channels: Input image channels.
-        affine, track_running_stats: Passed to every ``BatchNorm2d``.
+        affine: Passed to every ``BatchNorm2d``.
+        track_running_stats: Passed to every ``BatchNorm2d``.
 
     Returns:
         An :class:`NB201Net` (``torch.nn.Module``) called as ``model(x)`` that returns logits;

@@ -140,10 +140,12 @@ class GNNSupernet(Supernet):
     # ------------------------------------------------------------------------- architectures
     @classmethod
     def check_choices(cls, choices: tuple[tuple[str, ...], ...]) -> None:
+        """Raise ``ValueError`` when the choices allow only the excluded all-``skip`` cell."""
         if all(ops == ("skip",) for ops in choices):
             raise ValueError("op_choices allow only the all-'skip' cell, which the space excludes.")
 
     def ops_of(self, arch: ArchLike) -> tuple[str, ...]:
+        """The 4 operations of ``arch`` (checked to be a ``nasbench_graph`` cell)."""
         return cell_of(arch)[1]
 
     def cell(self, arch: ArchLike) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -152,6 +154,7 @@ class GNNSupernet(Supernet):
         return links, self.check_ops(ops)
 
     def with_op(self, arch: ArchLike, pos: int, op: str) -> ArchLike | None:
+        """``arch`` with ``op`` at node ``pos``; ``None`` for the excluded all-``skip`` cell."""
         links, ops = cell_of(arch)
         ops = (*ops[:pos], op, *ops[pos + 1 :])
         return None if all(o == "skip" for o in ops) else (links, ops)
@@ -186,9 +189,11 @@ class GNNSupernet(Supernet):
         return [p for m in mods for p in m.parameters()]
 
     def candidate_modules(self, pos: int) -> list[nn.ModuleDict]:
+        """The ``ModuleDict`` of node ``pos``'s candidates (the supernet has one cell)."""
         return [cast(nn.ModuleDict, self.candidates[pos])]
 
     def fresh(self, op_choices: tuple[tuple[str, ...], ...], seed: int) -> GNNSupernet:
+        """A freshly initialised supernet of the same sizes with ``op_choices``."""
         return GNNSupernet(
             self.in_channels,
             self.out_channels,
@@ -202,6 +207,7 @@ class GNNSupernet(Supernet):
 
     # ------------------------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, arch: ArchLike) -> torch.Tensor:
+        """Logits of every node of the graph, through ``arch``'s links and operations."""
         links, ops = self.cell(arch)
         x = self._input_dropout(x)
         for i, lin in enumerate(self.pre):
@@ -294,6 +300,7 @@ class GNNSupernet(Supernet):
         ]
 
     def forward_relaxed(self, inputs: Sequence[Any], arch_params: Sequence[torch.Tensor]) -> Any:
+        """:meth:`forward_mixed` under ``arch_params`` (link logits, then each node's op logits)."""
         # inputs holds (x, edge_index), which the checker cannot count
         return self.forward_mixed(*inputs, arch_params[0], list(arch_params[1:]))  # type: ignore[call-arg]
 
@@ -302,7 +309,7 @@ class GNNSupernet(Supernet):
         return torch.softmax(arch_params[0], 0), [torch.softmax(a, 0) for a in arch_params[1:]]
 
     def arch_log_prob(self, arch_params: Sequence[torch.Tensor], arch: ArchLike) -> float:
-        """log P(``arch``) (link pattern x per-node operations)."""
+        """Log P(``arch``) (link pattern x per-node operations)."""
         links, ops = self.cell(arch)
         lp = float(torch.log_softmax(arch_params[0], 0)[LINK_PATTERNS.index(tuple(links))])
         for pos, op in enumerate(ops):
@@ -329,6 +336,7 @@ class GNNSupernet(Supernet):
         return _graph_arch(links, ops)
 
     def extra_repr(self) -> str:
+        """The hidden width and the op choices, for ``repr``."""
         return f"hidden={self.hidden}, {super().extra_repr()}"
 
 
@@ -355,10 +363,19 @@ def build_supernet(
 
     Args:
         dataset: ``"cora"``, ``"citeseer"``, ``"pubmed"`` or a loaded dataset / ``Data``.
+        hidden: Width of every state (see :class:`GNNSupernet`).
+        dropout: Dropout on the input features and before every operation.
+        num_pre: Linear pre-processing layers, at least 1.
+        num_post: Linear post-processing layers.
+        optimizer: The weights' optimiser, ``"adam"`` or ``"sgd"``.
+        lr: The weights' learning rate.
+        weight_decay: The weights' L2 penalty.
+        seed: Seeds the initialisation and the trainer.
+        device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when available, else CPU).
         data_root: Passed to :func:`~nas_meta_tune.networks.load_planetoid` for a name.
+        strategy: ``"spos"`` or ``"darts"``.
         arch_lr: The architecture step size of DARTS (ignored by SPOS).
         op_choices: Restrict the supernet to one split-tree leaf (see :class:`GNNSupernet`).
-        Others: see :class:`GNNSupernet` and :class:`~nas_meta_tune.oneshot.SPOSTrainer`.
     """
     if strategy not in ("spos", "darts"):
         raise ValueError(f"strategy must be 'spos' or 'darts', but got {strategy=}.")

@@ -194,17 +194,21 @@ class NB201Supernet(Supernet):
     # ------------------------------------------------------------------------- architectures
     @classmethod
     def choices_hint(cls) -> str:
+        """The edge order the op sets follow, for error messages."""
         return f", in the order {list(EDGES)}"
 
     def position_label(self, pos: int) -> str:
+        """``"edge dst<-src"`` of edge ``pos``."""
         src, dst = EDGES[pos]
         return f"edge {dst}<-{src}"
 
     def position_name(self, pos: int) -> str:
+        """The space's parameter name ``"edge_src_dst"`` of edge ``pos``."""
         src, dst = EDGES[pos]
         return f"edge_{src}_{dst}"
 
     def ops_of(self, arch: ArchLike) -> tuple[str, ...]:
+        """The 6 edge operations of ``arch`` (checked to be an ``nb201`` cell)."""
         return ops_of(arch)
 
     def cell(self, arch: ArchLike) -> tuple[str, ...]:
@@ -217,6 +221,7 @@ class NB201Supernet(Supernet):
         return self.check_ops(ops_of(arch))
 
     def with_op(self, arch: ArchLike, pos: int, op: str) -> ArchLike | None:
+        """``arch``'s operations with ``op`` on edge ``pos``."""
         ops = ops_of(arch)
         return (*ops[:pos], op, *ops[pos + 1 :])
 
@@ -248,9 +253,11 @@ class NB201Supernet(Supernet):
         return params
 
     def candidate_modules(self, pos: int) -> list[nn.ModuleDict]:
+        """The ``ModuleDict`` of edge ``pos``'s candidates, one per searched cell."""
         return [cast(nn.ModuleDict, b.edges[pos]) for b in self.cells if isinstance(b, _SuperCell)]
 
     def fresh(self, op_choices: tuple[tuple[str, ...], ...], seed: int) -> NB201Supernet:
+        """A freshly initialised supernet of the same sizes with ``op_choices``."""
         return NB201Supernet(
             C=self.C,
             N=self.N,
@@ -314,11 +321,12 @@ class NB201Supernet(Supernet):
     def forward_relaxed(
         self, inputs: Sequence[Any], arch_params: Sequence[torch.Tensor]
     ) -> torch.Tensor:
+        """:meth:`forward_mixed` under the edge weights ``arch_weights(arch_params)``."""
         # inputs holds (x,), which the checker cannot count
         return self.forward_mixed(*inputs, self.arch_weights(arch_params))  # type: ignore[call-arg]
 
     def arch_log_prob(self, arch_params: Sequence[torch.Tensor], arch: ArchLike) -> float:
-        """log P(``arch``) (independent edges)."""
+        """Log P(``arch``) (independent edges)."""
         ops = self.cell(arch)
         logp = torch.log(self.arch_weights(arch_params))
         return float(sum(logp[e, NB201_OPS.index(op)] for e, op in enumerate(ops)))
@@ -330,6 +338,7 @@ class NB201Supernet(Supernet):
         return _nb201_arch([NB201_OPS[k] for k in best])
 
     def extra_repr(self) -> str:
+        """``C``, ``N`` and the op choices, for ``repr``."""
         return f"C={self.C}, N={self.N}, {super().extra_repr()}"
 
 
@@ -460,9 +469,13 @@ def build_nb201_supernet(
     images' channel count.
 
     Args:
-        train, valid: ``(images [n, C_in, H, W], labels [n])`` tensors.
+        train: ``(images [n, C_in, H, W], labels [n])`` training tensors.
+        valid: ``(images [n, C_in, H, W], labels [n])`` validation tensors.
         strategy: ``"spos"`` or ``"darts"``.
-        C, N, op_choices, seed: See :class:`NB201Supernet` (``seed`` also seeds the trainer).
+        C: See :class:`NB201Supernet`.
+        N: See :class:`NB201Supernet`.
+        op_choices: See :class:`NB201Supernet`.
+        seed: Seeds the supernet's initialisation (:class:`NB201Supernet`) and the trainer.
         device: See :class:`~nas_meta_tune.oneshot.SPOSTrainer`.
         **trainer_kwargs: Passed to the trainer (``batch_size``, ``lr``, ..., and for DARTS
             ``arch_lr``, ``arch_weight_decay``, ``arch_betas``).

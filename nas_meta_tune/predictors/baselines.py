@@ -163,7 +163,7 @@ class RandomForestPredictor(_EncodedRegressor):
         self.params = params
 
     def _make_model(self) -> Any:
-        RandomForestRegressor = require(
+        RandomForestRegressor = require(  # noqa: N806 - a class, imported lazily
             "sklearn.ensemble", feature="scikit-learn models"
         ).RandomForestRegressor
 
@@ -217,7 +217,7 @@ class LightGBMPredictor(_EncodedRegressor):
         self.params = {**self.DEFAULTS, **params}
 
     def _make_model(self) -> Any:
-        LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor
+        LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor  # noqa: N806 - a class, imported lazily
 
         return LGBMRegressor(random_state=self.seed, **self.params)
 
@@ -389,6 +389,7 @@ class StaticTransferPredictor(BaselinePredictor):
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """The static scores; architectures no sibling has get the mean of the others (or 0)."""
         return self._fill(self.raw(archs))
 
     def __repr__(self) -> str:
@@ -473,13 +474,14 @@ class TransferRidgePredictor(BaselinePredictor):
     def fit(
         self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
     ) -> TransferRidgePredictor:
+        """Fit the slope and the ridge on what the transfer gets wrong (from 3 samples on)."""
         y = _check_fit_args(archs, scores)
         self.static.fit(archs, y)
         self._ridge = None
         self.slope_ = 1.0
         if len(archs) < 3:
             return self
-        Ridge = require("sklearn.linear_model", feature="scikit-learn models").Ridge
+        Ridge = require("sklearn.linear_model", feature="scikit-learn models").Ridge  # noqa: N806 - a class, imported lazily
 
         t = normalize_scores(y)
         s = self._static(archs)
@@ -493,6 +495,7 @@ class TransferRidgePredictor(BaselinePredictor):
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """``slope * static score + ridge correction`` (static scores alone without a ridge)."""
         if len(archs) == 0:
             return np.zeros(0)
         s = self._static(archs)

@@ -102,6 +102,7 @@ class MetaFewShot(BaselinePredictor):
     def fit(
         self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
     ) -> MetaFewShot:
+        """Adapt the meta-predictor on the samples (if it adapts and there are 2 or more)."""
         self.current = (
             self.base.adapt(archs, scores, steps=self.steps)
             if self.adapt_on_fit and len(archs) >= 2
@@ -110,6 +111,7 @@ class MetaFewShot(BaselinePredictor):
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """Predictions of the current (adapted or meta-initial) predictor."""
         return self.current.predict(archs)
 
 
@@ -125,12 +127,14 @@ class ScratchGCN(BaselinePredictor):
     def fit(
         self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
     ) -> ScratchGCN:
+        """Train the GCN from scratch on the samples."""
         self.model = MetaPredictor(
             train_from_scratch(archs, scores, steps=self.steps, seed=self.seed)
         )
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """Predictions of the GCN :meth:`fit` trained."""
         assert self.model is not None, "fit() first"
         return self.model.predict(archs)
 

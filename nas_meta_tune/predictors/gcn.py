@@ -51,6 +51,7 @@ class GCNConfig:
     dropout: float = 0.1
 
     def to_dict(self) -> dict[str, float]:
+        """The configuration as a plain dict."""
         return asdict(self)
 
 
@@ -118,6 +119,7 @@ class GCNPredictor(nn.Module):
         return torch.relu(self.mlp(g))
 
     def forward(self, x: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Predicted scores ``[B]`` of a batch of graphs (see :meth:`inputs`)."""
         return self.head(self.drop(self.embed_graphs(x, adj, mask))).squeeze(-1)
 
     @staticmethod
@@ -143,9 +145,11 @@ class GCNPredictor(nn.Module):
         return {**state, "embed.weight": wide, "feature_mask": mask}
 
     def body_names(self) -> list[str]:
+        """Names of the parameters outside the head."""
         return [n for n, _ in self.named_parameters() if not n.startswith(HEAD_PREFIX)]
 
     def head_names(self) -> list[str]:
+        """Names of the head's parameters."""
         return [n for n, _ in self.named_parameters() if n.startswith(HEAD_PREFIX)]
 
 

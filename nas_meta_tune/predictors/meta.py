@@ -114,9 +114,11 @@ class MetaConfig:
 
     @property
     def test_steps(self) -> int:
+        """SGD steps when adapting to a new task (``adapt_steps``, default ``inner_steps``)."""
         return self.adapt_steps if self.adapt_steps is not None else self.inner_steps
 
     def to_dict(self) -> dict:
+        """The configuration as a plain dict (``k_range`` as a list)."""
         d = asdict(self)
         d["k_range"] = list(self.k_range)
         return d

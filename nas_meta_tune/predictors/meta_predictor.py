@@ -233,6 +233,7 @@ class MetaPredictor:
 
     @property
     def algorithm(self) -> str:
+        """The meta-learning algorithm of the weights' configuration."""
         return self.config.algorithm
 
     @property

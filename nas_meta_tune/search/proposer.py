@@ -284,6 +284,7 @@ class MetaNASProposer:
         return state
 
     def reseed(self, seed: int | None) -> None:
+        """Fresh random streams from ``seed`` (``None``: OS entropy) for the proposer and its GP."""
         self._rng = as_generator(seed)
         if self._gp is not None:
             self._gp.reseed(self._rng)  # Optuna's reseed_rng (n_jobs > 1): fresh streams
@@ -638,6 +639,7 @@ class MetaNASProposer:
         history: Iterable[tuple[Architecture, float]] = (),
         pending: Iterable[Architecture] = (),
     ) -> Architecture:
+        """The best proposal: ``propose(history, pending, n=1)[0]``."""
         return self.propose(history, pending, n=1)[0]
 
     #: consecutive predictor failures :meth:`propose_robust` absorbs before raising
@@ -711,6 +713,7 @@ class MetaNASProposer:
         return {"rng": self._rng.bit_generator.state, "records": records}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`; the next proposal re-adapts from the meta-initialisation."""
         self._rng.bit_generator.state = state["rng"]
         self._warm = None  # the next proposal re-adapts from the meta-initialisation
         self._shortlist = None  # and re-ranks the shortlist with it

@@ -127,6 +127,7 @@ class SharedHistory:
             raise SpaceMismatchError(f"trial {rec.number}: {exc}", space=self.space.name) from exc
 
     def claim_of(self, rec: TrialRecord) -> Architecture | None:
+        """The architecture a trial claimed (``None``: no claim, or a claim not of the space)."""
         if rec.claim is None:
             return None
 

@@ -155,6 +155,7 @@ class DeclaredSpace(SearchSpace):
     # ------------------------------------------------------------------ hooks
     @property
     def params(self) -> tuple[Param, ...]:
+        """The declared parameters."""
         return self._params
 
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
@@ -267,10 +268,12 @@ class DeclaredSpace(SearchSpace):
     # ------------------------------------------------------------------ properties
     @property
     def ops(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The operation names met so far, in first-seen order."""
         return tuple(self._official)
 
     @property
     def unified_ops(self) -> Mapping[str, str]:  # type: ignore[override]
+        """Operation name -> unified token, for the names in :attr:`ops`."""
         return dict(self._official)
 
     def _validate_graphs(self) -> None:
@@ -301,11 +304,13 @@ class DeclaredSpace(SearchSpace):
 
     @property
     def local_ops(self) -> tuple[str, ...]:
+        """Unified tokens of :attr:`ops`, ``input`` and ``output`` first."""
         toks = ["input", "output", *self._official.values()]
         return tuple(dict.fromkeys(toks))
 
     @property
     def configspace(self) -> ConfigSpace.ConfigurationSpace:
+        """The ConfigurationSpace it was declared from, else one built from :attr:`params`."""
         if self._cs is not None:
             return self._cs
         # mypy reads a cached_property on the class as its function; at runtime it has .func

@@ -70,6 +70,7 @@ class NASBenchGraphSpace(SearchSpace):
 
     @property
     def params(self) -> tuple[Param, ...]:
+        """The categorical parameters (see the class docstring)."""
         return (Param("links", tuple(_link_name(lk) for lk in LINK_PATTERNS)),) + tuple(
             Param(f"op_{i}", self.ops) for i in range(1, 5)
         )
@@ -107,7 +108,7 @@ class NASBenchGraphSpace(SearchSpace):
         return {"links": _link_name(links)} | {f"op_{i}": op for i, op in enumerate(ops, start=1)}
 
     def _key(self, spec: Hashable) -> str:
-        Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch
+        Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch  # noqa: N806 - a class, imported lazily
 
         links, ops = cast(Spec, spec)
         return str(Arch(list(links), list(ops)).valid_hash())

@@ -163,6 +163,7 @@ class NB101Space(SearchSpace):
 
     @property
     def params(self) -> tuple[Param, ...]:
+        """The categorical parameters (see the class docstring)."""
         return self._params
 
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
