@@ -38,6 +38,7 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check nas_meta_tune tests examples benchmarks
 	$(VENV)/bin/lint-imports --no-cache pyproject.toml
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -544,6 +544,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nas-meta-tune`` command line (``argv``: default ``sys.argv[1:]``); exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
     args.argv = None if argv is None else list(argv)

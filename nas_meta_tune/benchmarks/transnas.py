@@ -4,6 +4,7 @@ NASLib (``naslib_zc_transnas/transnas101_micro_zen_all.parquet`` under the data 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from .._imports import require
 from ..spaces import get_space
 from ._base import Benchmark, TaskTable
 from ._data import resolve_data_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TransNASMicroBenchmark"]
 
@@ -39,7 +43,7 @@ class TransNASMicroBenchmark(Benchmark):
         super().__init__()
         self.space = get_space("transnas_micro")
         self.path = resolve_data_file(FILE, data_root)
-        self._df = None
+        self._df: pd.DataFrame | None = None
 
     def _load_task(self, task: str) -> TaskTable:
         pd = require("pandas", feature="reading the TransNAS-Bench-101 table")

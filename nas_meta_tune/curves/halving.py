@@ -130,7 +130,7 @@ class RungHalving:
         lo = self.min_resource
         if lo is None:
             lo = max(self.min_points * float(first_step), float(target) / 100.0)
-        out = []
+        out: list[float] = []
         r = lo
         while r < target - 1e-9 and len(out) < 64:
             out.append(r)
@@ -173,7 +173,8 @@ class RungHalving:
 
         Args:
             rule: The stopping rule that extrapolates (its :meth:`LCStoppingRule.predict`).
-            s, v: The trial's clean curve (higher is better).
+            s: The steps of the trial's clean curve.
+            v: Its values (higher is better).
             done: The completed curves (reference for calibration, learned models, inference).
             others: Every other trial's curve ``(steps, values)``: running, stopped, completed.
             target: The step predictions are made for.

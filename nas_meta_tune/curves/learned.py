@@ -140,7 +140,7 @@ class LearnedExtrapolator:
     # ------------------------------------------------------------------ training
     def _make_regressor(self, seed: int) -> Any:
         if self.model == "lightgbm":
-            LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor
+            LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor  # noqa: N806 - a class, imported lazily
 
             return LGBMRegressor(
                 n_estimators=300,
@@ -154,14 +154,14 @@ class LearnedExtrapolator:
                 n_jobs=1,
                 verbose=-1,
             )
-        TransformedTargetRegressor = require(
+        TransformedTargetRegressor = require(  # noqa: N806 - a class, imported lazily
             "sklearn.compose", feature="scikit-learn models"
         ).TransformedTargetRegressor
         make_pipeline = require("sklearn.pipeline", feature="scikit-learn models").make_pipeline
-        StandardScaler = require(
+        StandardScaler = require(  # noqa: N806 - a class, imported lazily
             "sklearn.preprocessing", feature="scikit-learn models"
         ).StandardScaler
-        SVR = require("sklearn.svm", feature="scikit-learn models").SVR
+        SVR = require("sklearn.svm", feature="scikit-learn models").SVR  # noqa: N806 - a class, imported lazily
 
         return TransformedTargetRegressor(
             regressor=make_pipeline(StandardScaler(), SVR(C=3.0, epsilon=0.05, gamma="scale")),

@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -99,7 +99,8 @@ class CurveModel(Protocol):
 
         Args:
             fitted: What :meth:`fit` returned (``None`` for a model that does not fit).
-            steps, values: The partial curve, higher is better.
+            steps: The steps of the partial curve.
+            values: Its values, higher is better.
             target: The step whose value is predicted.
             parametric: The rule's parametric ensemble (its seed and ``value_range``).
             bounds: The value range (``normalises`` models; else ``None``).
@@ -123,7 +124,11 @@ def _training_set(
     curves = [(c.steps, c.values) for c in completed]
     finals = [c.final for c in completed]
     feats = [c.features for c in completed]
-    features = np.stack(feats) if all(f is not None for f in feats) and feats else None
+    features = (
+        np.stack(cast("list[np.ndarray]", feats))
+        if all(f is not None for f in feats) and feats
+        else None
+    )
     return curves, finals, features
 
 
@@ -176,6 +181,7 @@ class ParametricModel(_Model):
         bounds: tuple[float, float] | None,
         features: np.ndarray | None,
     ) -> CurvePrediction:
+        """The rule's parametric ensemble's prediction, from the partial curve alone."""
         return parametric.predict(steps, values, target)
 
 
@@ -200,6 +206,7 @@ class LCPFNModel(_Model):
         return "LCPFNModel()" if self.pfn is None else f"LCPFNModel({self.pfn!r})"
 
     def setup(self, *, value_range: tuple[float, float] | None) -> None:
+        """Load the shipped LC-PFN unless one was given; warn when ``value_range`` is missing."""
         if self.pfn is None:
             self.pfn = LCPFN.pretrained()  # fails now, not mid-study, if the weights are bad
         if value_range is None:
@@ -220,6 +227,7 @@ class LCPFNModel(_Model):
         bounds: tuple[float, float] | None,
         features: np.ndarray | None,
     ) -> CurvePrediction:
+        """LC-PFN's predictive distribution of the value at ``target``, on the range ``bounds``."""
         if self.pfn is None:
             self.pfn = LCPFN.pretrained()
         assert bounds is not None
@@ -247,6 +255,7 @@ class LearnedModel(_Model):
         return f"LearnedModel(min_curves={self.min_curves})"
 
     def fit(self, completed: Sequence[CompletedCurve], target: float, *, seed: int | None) -> Any:
+        """A ``LearnedExtrapolator`` fitted on the completed curves (and their features, if any)."""
         curves, finals, features = _training_set(completed)
         return LearnedExtrapolator(seed=seed).fit(curves, finals, target, features=features)
 
@@ -261,6 +270,7 @@ class LearnedModel(_Model):
         bounds: tuple[float, float] | None,
         features: np.ndarray | None,
     ) -> CurvePrediction:
+        """The fitted extrapolator's prediction of the value at ``target``."""
         assert isinstance(fitted, LearnedExtrapolator)
         return fitted.predict(steps, values, target, features=features)
 
@@ -299,6 +309,7 @@ class LCRankModel(_Model):
         return f"LCRankModel({init}epochs={self.epochs}, min_curves={self.min_curves})"
 
     def fit(self, completed: Sequence[CompletedCurve], target: float, *, seed: int | None) -> Any:
+        """An ``LCRankNet`` from ``pretrained`` (if given), fine-tuned once 2 curves completed."""
         curves, finals, _ = _training_set(completed)
         model = LCRankNet(feature_dim=0, seed=seed)
         if self.pretrained is not None:
@@ -318,6 +329,7 @@ class LCRankModel(_Model):
         bounds: tuple[float, float] | None,
         features: np.ndarray | None,
     ) -> CurvePrediction:
+        """Raise ``ValueError``: a ranking model predicts no final value."""
         raise ValueError("method='rank' ranks curves; it predicts no final value.")
 
     def prob_better(
@@ -328,6 +340,7 @@ class LCRankModel(_Model):
         best: CompletedCurve,
         target: float,
     ) -> float:
+        """P(the partial curve ends above ``best`` at ``target``), from the fitted ranking net."""
         assert isinstance(fitted, LCRankNet)
         return float(
             fitted.prob_better((steps, values), (best.steps, best.values), target_step=target)
@@ -335,7 +348,7 @@ class LCRankModel(_Model):
 
 
 #: the curve models by name: the one list of the package's methods
-CURVE_MODELS: dict[str, type[_Model]] = {
+CURVE_MODELS: dict[str, type[CurveModel]] = {
     "parametric": ParametricModel,
     "learned": LearnedModel,
     "rank": LCRankModel,
@@ -355,8 +368,10 @@ def curve_model_resolver(
 
     Args:
         query: A name from :data:`CURVE_MODELS` or a :class:`CurveModel` (returned as is).
-        rank_model, rank_epochs: For ``"rank"``: :class:`LCRankModel`'s ``pretrained`` and
-            ``epochs`` (default 30); ignored for the other names.
+        rank_model: For ``"rank"``: :class:`LCRankModel`'s ``pretrained``; ignored for the
+            other names.
+        rank_epochs: For ``"rank"``: :class:`LCRankModel`'s ``epochs`` (default 30); ignored for
+            the other names.
         pfn_model: For ``"pfn"``: :class:`LCPFNModel`'s network; ignored for the other names.
 
     Raises:

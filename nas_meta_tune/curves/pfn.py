@@ -179,12 +179,14 @@ class PFNConfig:
     max_context: int = 40
 
     def to_dict(self) -> dict[str, int]:
+        """The configuration as a plain dict."""
         return asdict(self)
 
 
 def _build_net(cfg: PFNConfig) -> Any:
-    torch = _torch()
-    nn = torch.nn
+    # imported here, not through _torch(), so that the checker knows the modules' types
+    import torch
+    from torch import nn
 
     class _Net(nn.Module):
         def __init__(self) -> None:
@@ -473,7 +475,9 @@ class LCPFN:
         if "pretrained" in payload:
             self.__dict__.update(LCPFN.pretrained(payload["pretrained"]).__dict__)
             return
-        self.__init__(PFNConfig(**payload["config"]), payload["state"], payload.get("info"))
+        type(self).__init__(
+            self, PFNConfig(**payload["config"]), payload["state"], payload.get("info")
+        )
 
 
 _PRETRAINED: dict[tuple[str], LCPFN] = {}
@@ -500,6 +504,13 @@ def train_lcpfn(
     cross-entropy of the bucket holding the true value. Adam with warm-up and cosine decay.
 
     Args:
+        config: The network's sizes (default: :class:`PFNConfig`'s).
+        steps: Optimiser steps (the learning-rate schedule spans them).
+        batch: Prior curves per step.
+        queries: Later values asked for per step (the last epoch always among them).
+        length_range: ``(shortest, longest)`` curve length in epochs, both included.
+        lr: Peak learning rate (after the warm-up).
+        seed: Seeds the prior curves and the initialisation.
         callback: Called as ``callback(step, mean_loss)`` every 200 steps.
         time_budget_s: Stop early after this many seconds.
     """

@@ -67,8 +67,9 @@ def _resample(
 
 
 def _build_net(feature_dim: int, task_dim: int, n_tasks: int, hidden: int) -> nn.Module:
-    torch = _torch()
-    nn = torch.nn
+    # imported here, not through _torch(), so that the checker knows the modules' types
+    import torch
+    from torch import nn
 
     class _Net(nn.Module):
         def __init__(self) -> None:

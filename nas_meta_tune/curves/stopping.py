@@ -370,7 +370,8 @@ class LCStoppingRule:
         learned model's (the calibrated parametric one until enough curves completed).
 
         Args:
-            steps, values: The partial curve (higher is better; cleaned first).
+            steps: The steps of the partial curve.
+            values: Its values (higher is better; the curve is cleaned first).
             completed: The completed curves.
             target: The step to predict (default :meth:`target_step`).
             features: Architecture features (``"learned"`` only).
@@ -527,6 +528,7 @@ class CurveTracker:
 
     @property
     def completed(self) -> list[CompletedCurve]:
+        """The completed curves (the rule's reference curves), as a new list."""
         return list(self._completed)
 
     def _sign(self, value: float) -> float:
@@ -593,6 +595,7 @@ class CurveTracker:
         }
 
     def set_state(self, state: dict) -> None:
+        """Restore the curves from :meth:`state`'s plain data."""
         self.mode = state["mode"]
         # steps are float keys (a JSON checkpoint hands them back as strings)
         self._running = {

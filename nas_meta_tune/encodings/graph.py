@@ -45,6 +45,7 @@ class GraphBatch:
 
     @property
     def num_graphs(self) -> int:
+        """Number of graphs in the batch."""
         return len(self.ptr) - 1
 
     def one_hot(self) -> np.ndarray:

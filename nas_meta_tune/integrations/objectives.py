@@ -133,7 +133,9 @@ def supernet_objective(
         op_choices: Restrict to one leaf of a split tree (SPOS only).
         probe_archs: Size of the probe set (drawn from ``seed``).
         suggest: ``trial -> dict`` of hyperparameters to tune (see above).
-        seed, device, data_root: The run's seed, torch device, and data root of ``planetoid/``.
+        seed: The run's seed.
+        device: The torch device.
+        data_root: The data root of ``planetoid/``.
         space: ``"nasbench_graph"`` (default) or ``"nb201"``.
 
     Example::

@@ -117,6 +117,7 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
     """
 
     def setup(self, config: dict[str, Any]) -> None:
+        """Ray Tune hook: build the run (``oneshot.run.SupernetRun``) from ``config``."""
         from ..oneshot.run import RUN_HYPERPARAMETERS, SupernetRun
 
         space = str(config.get("space", "nasbench_graph"))
@@ -136,9 +137,11 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
         self.steps_per_iter = int(config.get("steps_per_iter", 10))
 
     def step(self) -> dict[str, Any]:
+        """Ray Tune hook: train one iteration (``steps_per_iter`` steps); its metrics."""
         return self.run.iteration(self.steps_per_iter)
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
+        """Ray Tune hook: save the trainer's state as ``supernet.pt`` in ``checkpoint_dir``."""
         import os
 
         import torch
@@ -146,6 +149,7 @@ class SupernetTrainable(_ray_trainable_base()):  # type: ignore[misc]
         torch.save(self.run.trainer.state_dict(), os.path.join(checkpoint_dir, "supernet.pt"))
 
     def load_checkpoint(self, checkpoint_dir: str) -> None:
+        """Ray Tune hook: restore the trainer's state from ``supernet.pt`` in ``checkpoint_dir``."""
         import os
 
         import torch

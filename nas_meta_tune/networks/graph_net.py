@@ -1,5 +1,5 @@
 """The NAS-Bench-Graph network of one cell (Qin et al., NeurIPS 2022 D&B,
-https://arxiv.org/abs/2206.09166), built as the benchmark trained it:
+https://arxiv.org/abs/2206.09166), built as the benchmark trained it.
 
 * **Macro structure.** Input dropout, ``num_pre`` linear pre-processing layers, one cell, a linear
   layer on the concatenated cell outputs and ``num_post`` linear post-processing layers (ELU
@@ -28,7 +28,7 @@ Accuracies are in percent, as in :mod:`nas_meta_tune.benchmarks.nasbench_graph`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,7 @@ from ..spaces.nasbench_graph import GNN_OPS, LINK_PATTERNS
 
 if TYPE_CHECKING:
     from ..spaces._base import Architecture
+    from ..spaces.nasbench_graph import Spec as CellSpec
 
 __all__ = [
     "GAT_HEADS",
@@ -91,7 +92,7 @@ def cell_of(
             f"expected a nasbench_graph architecture, its string or (links, ops), got {arch!r}.",
             space="nasbench_graph",
         )
-    links, ops = arch.spec
+    links, ops = cast("CellSpec", arch.spec)
     return tuple(links), tuple(ops)
 
 
@@ -103,7 +104,7 @@ def canonical_cell(
     The benchmark key is ``link_index * 10**4 + ops`` written in base 10 over the operation
     indices (``nas_bench_graph.Arch.hash_arch``) of the canonical cell, so it decodes back to it.
     """
-    Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch
+    Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch  # noqa: N806 - a class, imported lazily
 
     links, ops = cell_of(arch)
     key = int(Arch(list(links), list(ops)).valid_hash())
@@ -261,9 +262,10 @@ class NASBenchGraphNet(nn.Module):
         )
 
     def reset_parameters(self) -> None:
+        """Re-initialise every submodule that has a ``reset_parameters`` method."""
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+                m.reset_parameters()  # type: ignore[operator]  # torch types Module.__getattr__ as Tensor | Module
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         """Logits of every node; ``x`` may be dense or a sparse COO tensor (see below).

@@ -124,7 +124,8 @@ def train_gnn(
             ``valid_acc``, ``test_loss``, ``test_acc``, ``epoch_time``); returning ``True`` stops
             training (how pruners and schedulers act).
         protocol: A :class:`GNNProtocol` or a key of :data:`PROTOCOLS` (default: the dataset's).
-        data_root, cache_dir: Passed to :func:`load_planetoid` when ``dataset`` is a name.
+        data_root: Passed to :func:`load_planetoid` when ``dataset`` is a name.
+        cache_dir: Passed to :func:`load_planetoid` when ``dataset`` is a name.
         sparse_features: Feed the node features as a sparse matrix (see
             :meth:`NASBenchGraphNet.forward`: the same network and loss, 1.5-3x faster per epoch on
             CPU for bag-of-words features). Default: when at most 10% of them are non-zero

@@ -19,7 +19,7 @@ CIFAR-10 ``params`` column for every cell (BatchNorm is affine, as in the benchm
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
@@ -29,6 +29,8 @@ from ..spaces._cell201 import EDGES
 
 if TYPE_CHECKING:
     from ..spaces._base import Architecture
+    from ..spaces._cell201 import Spec
+    from ..spaces.nb201 import NB201Space
 
 __all__ = ["NB201_OPS", "NB201Cell", "NB201Net", "build_nb201"]
 
@@ -110,6 +112,7 @@ class NB201Cell(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The cell's output, node 3; each node sums its incoming edges' operations."""
         nodes = [x]
         for dst in (1, 2, 3):
             terms = [op(nodes[src]) for (src, d), op in zip(EDGES, self.edges) if d == dst]
@@ -120,6 +123,7 @@ class NB201Cell(nn.Module):
         return nodes[3]
 
     def extra_repr(self) -> str:
+        """The edge operations, for ``repr``."""
         return repr(self.op_names)
 
 
@@ -195,12 +199,14 @@ class NB201Net(nn.Module):
         return self.lastact(self.cells(self.stem(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, num_classes]`` of the images ``x``."""
         return self.classifier(self.global_pooling(self.forward_features(x)).flatten(1))
 
     def reset_parameters(self) -> None:
+        """Re-initialise every submodule that has a ``reset_parameters`` method."""
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+                m.reset_parameters()  # type: ignore[operator]  # torch types Module.__getattr__ as Tensor | Module
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_string()!r}, C={self.C}, N={self.N})"
@@ -222,9 +228,9 @@ def ops_of(arch: Architecture | str | Sequence[str]) -> tuple[str, ...]:
     """
     from ..spaces import get_space
 
-    space = get_space("nb201")
+    space = cast("NB201Space", get_space("nb201"))
     if isinstance(arch, str):
-        return tuple(space.from_string(arch).spec)
+        return tuple(cast("Spec", space.from_string(arch).spec))
     if isinstance(arch, (tuple, list)):
         ops = tuple(arch)
         space._check_ops(ops)  # validates names and length
@@ -236,7 +242,8 @@ def ops_of(arch: Architecture | str | Sequence[str]) -> tuple[str, ...]:
             f"got {arch!r}.",
             space="nb201",
         )
-    return tuple(arch.spec)
+    # anything with an nb201 .space is taken for an architecture
+    return tuple(cast("Spec", cast("Architecture", arch).spec))
 
 
 def build_nb201(
@@ -259,7 +266,8 @@ def build_nb201(
         N: Cells per stage.
         num_classes: Outputs of the classifier.
         in_channels: Input image channels.
-        affine, track_running_stats: Passed to every ``BatchNorm2d``.
+        affine: Passed to every ``BatchNorm2d``.
+        track_running_stats: Passed to every ``BatchNorm2d``.
 
     Returns:
         An :class:`NB201Net` (``torch.nn.Module``) called as ``model(x)`` that returns logits;

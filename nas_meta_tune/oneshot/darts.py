@@ -108,7 +108,7 @@ class DARTSTrainer(SPOSTrainer):
 
     @torch.no_grad()
     def arch_log_prob(self, arch: ArchLike) -> float:
-        """log P(``arch``) under the learned distribution."""
+        """Log P(``arch``) under the learned distribution."""
         return self.supernet.arch_log_prob(self.arch_parameters(), arch)
 
     @torch.no_grad()
@@ -150,4 +150,5 @@ class DARTSTrainer(SPOSTrainer):
         self._arch_opt.load_state_dict(copy.deepcopy(state["arch_optimizer"]))
 
     def spawn(self, *args: Any, **kwargs: Any) -> SPOSTrainer:
+        """Not supported (raises): few-shot splitting is defined for SPOS sub-supernets."""
         raise NotImplementedError("few-shot splitting is defined for SPOS sub-supernets.")

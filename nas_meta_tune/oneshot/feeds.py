@@ -115,6 +115,7 @@ class GraphFeed(DataFeed):
         self.data = data if hasattr(data, "edge_index") else data[0]
 
     def to(self, device: torch.device) -> GraphFeed:
+        """The feed with its graph on ``device``."""
         return GraphFeed(self.data.to(device))
 
     def _mask(self, split: str) -> torch.Tensor:
@@ -122,11 +123,13 @@ class GraphFeed(DataFeed):
         return getattr(self.data, self._MASKS[split])
 
     def batch(self, split: str, step: int, seed: int) -> Batch:
+        """The whole graph; the loss reads ``split``'s nodes (``step`` and ``seed`` are unused)."""
         d = self.data
         return Batch((d.x, d.edge_index), d.y, self._mask(split))
 
     @torch.no_grad()
     def evaluate(self, logits: Logits, split: str) -> tuple[float, float]:
+        """``(accuracy %, mean cross-entropy)`` of the model ``logits`` on ``split``'s nodes."""
         mask, d = self._mask(split), self.data
         out = logits((d.x, d.edge_index))
         correct = float((out.argmax(dim=1)[mask] == d.y[mask]).sum())
@@ -134,6 +137,7 @@ class GraphFeed(DataFeed):
         return acc, float(F.cross_entropy(out[mask], d.y[mask]))
 
     def proxy_batch(self, seed: int) -> Any:
+        """The graph itself, as the proxies take it."""
         return self.data
 
 
@@ -202,10 +206,12 @@ class ImageFeed(DataFeed):
         return max(int(self.train[1].max()), int(self.valid[1].max())) + 1
 
     def to(self, device: torch.device) -> ImageFeed:
+        """The feed with its images and labels on ``device``."""
         moved = [(x.to(device), y.to(device)) for x, y in self.data]
         return ImageFeed(*moved, batch_size=self.batch_size)
 
     def check(self, supernet: Any) -> None:
+        """Raise ``ValueError`` when the images' channels or the labels do not fit ``supernet``."""
         for name, (x, _) in zip(self.splits, self.data):
             if x.shape[1] != supernet.in_channels:
                 raise ValueError(
@@ -236,6 +242,7 @@ class ImageFeed(DataFeed):
 
     @torch.no_grad()
     def evaluate(self, logits: Logits, split: str) -> tuple[float, float]:
+        """``(accuracy %, mean cross-entropy)`` of the model ``logits`` over ``split``."""
         self._check_split(split)
         x, y = self.train if split == "train" else self.valid
         correct, loss = 0, 0.0
@@ -247,6 +254,7 @@ class ImageFeed(DataFeed):
         return 100.0 * correct / len(x), loss / len(x)
 
     def proxy_batch(self, seed: int) -> Any:
+        """``(images, labels)`` of the first training minibatch for ``seed``."""
         batch = self.batch("train", 0, seed)
         return batch.inputs[0], batch.target
 

@@ -73,27 +73,28 @@ def _as_partition(split: Iterable[Iterable[Any]], name: str) -> list[frozenset]:
 
 
 def split_distance(a: Iterable[Iterable[Any]], b: Iterable[Iterable[Any]]) -> float:
-    """Split distance of two partitions of the same operation set (Ly-Manson et al., Def. 1).
+    r"""Split distance of two partitions of the same operation set (Ly-Manson et al., Def. 1).
 
-    For a set of operations :math:`\\mathcal{O}` and two splits :math:`\\mathcal{A}`,
-    :math:`\\mathcal{B}` (partitions of :math:`\\mathcal{O}` into disjoint groups whose union is
-    :math:`\\mathcal{O}`), let :math:`G_{o,\\mathcal{A}}` be the operations other than ``o`` in
-    ``o``'s group of :math:`\\mathcal{A}`. Then
+    For a set of operations :math:`\mathcal{O}` and two splits :math:`\mathcal{A}`,
+    :math:`\mathcal{B}` (partitions of :math:`\mathcal{O}` into disjoint groups whose union is
+    :math:`\mathcal{O}`), let :math:`G_{o,\mathcal{A}}` be the operations other than ``o`` in
+    ``o``'s group of :math:`\mathcal{A}`. Then
 
     .. math::
-        S(\\mathcal{A}, \\mathcal{B}) = \\frac{1}{2\\,|\\mathcal{O}| - 1} \\sum_{o \\in \\mathcal{O}}
-        \\Big[ \\sum_{i \\in G_{o,\\mathcal{A}}} \\mathbb{1}_{i \\notin G_{o,\\mathcal{B}}}
-        + \\sum_{i \\in G_{o,\\mathcal{B}}} \\mathbb{1}_{i \\notin G_{o,\\mathcal{A}}} \\Big],
+        S(\mathcal{A}, \mathcal{B}) = \frac{1}{2\,|\mathcal{O}| - 1} \sum_{o \in \mathcal{O}}
+        \Big[ \sum_{i \in G_{o,\mathcal{A}}} \mathbb{1}_{i \notin G_{o,\mathcal{B}}}
+        + \sum_{i \in G_{o,\mathcal{B}}} \mathbb{1}_{i \notin G_{o,\mathcal{A}}} \Big],
 
     i.e. every ordered pair ``(o, i)`` grouped together in exactly one of the two splits counts
     once (each unordered pair twice), normalised by ``2 |O| - 1``. It is 0 for identical splits,
     symmetric, and ignores the order of the groups. (The paper's conditions print
-    :math:`\\bigcap A_i = \\mathcal{O}` and :math:`A_i \\cup A_j = \\emptyset`; the intended
-    ones, used here, are :math:`\\bigcup A_i = \\mathcal{O}` and :math:`A_i \\cap A_j =
-    \\emptyset` for :math:`i \\ne j`.)
+    :math:`\bigcap A_i = \mathcal{O}` and :math:`A_i \cup A_j = \emptyset`; the intended
+    ones, used here, are :math:`\bigcup A_i = \mathcal{O}` and :math:`A_i \cap A_j =
+    \emptyset` for :math:`i \ne j`.)
 
     Args:
-        a, b: Splits, each an iterable of groups (iterables of hashable operations).
+        a: A split: an iterable of groups (iterables of hashable operations).
+        b: The other split, in the same form.
 
     Raises:
         ValueError: a split is not a partition, or the two do not cover the same operations.
@@ -183,7 +184,7 @@ def partition_ops(
 def _contexts(net: Supernet, pos: int, n: int, rng: np.random.Generator) -> list[ArchLike]:
     """``n`` sampled paths of the supernet's sub-space (their operation at ``pos`` is replaced
     later), each an informative context (:meth:`Supernet.informative_context`)."""
-    out = []
+    out: list[ArchLike] = []
     while len(out) < n:
         arch = net.sample_arch(rng)
         if net.informative_context(net.ops_of(arch), pos):
@@ -322,10 +323,12 @@ class SplitNode:
 
     @property
     def depth(self) -> int:
+        """Depth of the node (0 for the root)."""
         return len(self.path)
 
     @property
     def is_leaf(self) -> bool:
+        """Whether the node has no children (it was not split)."""
         return not self.children
 
     def contains(self, arch: ArchLike) -> bool:
@@ -494,6 +497,7 @@ class SplitTree:
 
     @property
     def leaves(self) -> list[SplitNode]:
+        """The leaves (the sub-supernets in use), depth first."""
         return [n for n in self.nodes() if n.is_leaf]
 
     def splits(self) -> list[tuple[tuple[int, ...], int, tuple[tuple[str, ...], ...]]]:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -140,10 +140,12 @@ class GNNSupernet(Supernet):
     # ------------------------------------------------------------------------- architectures
     @classmethod
     def check_choices(cls, choices: tuple[tuple[str, ...], ...]) -> None:
+        """Raise ``ValueError`` when the choices allow only the excluded all-``skip`` cell."""
         if all(ops == ("skip",) for ops in choices):
             raise ValueError("op_choices allow only the all-'skip' cell, which the space excludes.")
 
     def ops_of(self, arch: ArchLike) -> tuple[str, ...]:
+        """The 4 operations of ``arch`` (checked to be a ``nasbench_graph`` cell)."""
         return cell_of(arch)[1]
 
     def cell(self, arch: ArchLike) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -152,6 +154,7 @@ class GNNSupernet(Supernet):
         return links, self.check_ops(ops)
 
     def with_op(self, arch: ArchLike, pos: int, op: str) -> ArchLike | None:
+        """``arch`` with ``op`` at node ``pos``; ``None`` for the excluded all-``skip`` cell."""
         links, ops = cell_of(arch)
         ops = (*ops[:pos], op, *ops[pos + 1 :])
         return None if all(o == "skip" for o in ops) else (links, ops)
@@ -182,13 +185,15 @@ class GNNSupernet(Supernet):
         """The parameters ``arch``'s path uses (pre/post layers, norms, cell output, its ops)."""
         links, ops = self.cell(arch)
         mods: list[nn.Module] = [*self.pre, *self.norms, self.cell_out, *self.post]
-        mods += [self.candidates[pos][op] for pos, op in enumerate(ops)]
+        mods += [cast(nn.ModuleDict, self.candidates[pos])[op] for pos, op in enumerate(ops)]
         return [p for m in mods for p in m.parameters()]
 
     def candidate_modules(self, pos: int) -> list[nn.ModuleDict]:
-        return [self.candidates[pos]]
+        """The ``ModuleDict`` of node ``pos``'s candidates (the supernet has one cell)."""
+        return [cast(nn.ModuleDict, self.candidates[pos])]
 
     def fresh(self, op_choices: tuple[tuple[str, ...], ...], seed: int) -> GNNSupernet:
+        """A freshly initialised supernet of the same sizes with ``op_choices``."""
         return GNNSupernet(
             self.in_channels,
             self.out_channels,
@@ -202,6 +207,7 @@ class GNNSupernet(Supernet):
 
     # ------------------------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, arch: ArchLike) -> torch.Tensor:
+        """Logits of every node of the graph, through ``arch``'s links and operations."""
         links, ops = self.cell(arch)
         x = self._input_dropout(x)
         for i, lin in enumerate(self.pre):
@@ -211,10 +217,10 @@ class GNNSupernet(Supernet):
         states = [x]
         for pos, (src, op) in enumerate(zip(links, ops)):
             h = F.dropout(F.relu(self.norms[pos](states[src])), self.dropout, self.training)
-            states.append(self.candidates[pos][op](h, edge_index))
+            states.append(cast(nn.ModuleDict, self.candidates[pos])[op](h, edge_index))
         used = set(links)
         w, b, hd = self.cell_out.weight, self.cell_out.bias, self.hidden
-        out = b
+        out: torch.Tensor = b
         for j in range(1, NUM_NODES + 1):
             if j not in used:  # a leaf: its column block of the cell-output layer
                 out = out + F.relu(states[j]) @ w[:, (j - 1) * hd : j * hd].T
@@ -251,11 +257,14 @@ class GNNSupernet(Supernet):
             h = F.dropout(F.relu(self.norms[pos](inp)), self.dropout, self.training)
             ow = torch.softmax(op_logits[pos], dim=0)
             ops = self.op_choices[pos]
-            states.append(
-                sum(ow[k] * self.candidates[pos][op](h, edge_index) for k, op in enumerate(ops))
+            # a sum of tensors (typeshed adds the int start 0 to the type)
+            mixed = sum(
+                ow[k] * cast(nn.ModuleDict, self.candidates[pos])[op](h, edge_index)
+                for k, op in enumerate(ops)
             )
+            states.append(cast(torch.Tensor, mixed))
         wt, b, hd = self.cell_out.weight, self.cell_out.bias, self.hidden
-        out = b
+        out: torch.Tensor = b
         for j in range(1, NUM_NODES + 1):
             leaf = (w * (pattern != j).all(dim=1)).sum()
             out = out + leaf * (F.relu(states[j]) @ wt[:, (j - 1) * hd : j * hd].T)
@@ -291,14 +300,16 @@ class GNNSupernet(Supernet):
         ]
 
     def forward_relaxed(self, inputs: Sequence[Any], arch_params: Sequence[torch.Tensor]) -> Any:
-        return self.forward_mixed(*inputs, arch_params[0], list(arch_params[1:]))
+        """:meth:`forward_mixed` under ``arch_params`` (link logits, then each node's op logits)."""
+        # inputs holds (x, edge_index), which the checker cannot count
+        return self.forward_mixed(*inputs, arch_params[0], list(arch_params[1:]))  # type: ignore[call-arg]
 
     def arch_weights(self, arch_params: Sequence[torch.Tensor]) -> Any:
         """``(softmax over the link patterns, [softmax over each node's operations])``."""
         return torch.softmax(arch_params[0], 0), [torch.softmax(a, 0) for a in arch_params[1:]]
 
     def arch_log_prob(self, arch_params: Sequence[torch.Tensor], arch: ArchLike) -> float:
-        """log P(``arch``) (link pattern x per-node operations)."""
+        """Log P(``arch``) (link pattern x per-node operations)."""
         links, ops = self.cell(arch)
         lp = float(torch.log_softmax(arch_params[0], 0)[LINK_PATTERNS.index(tuple(links))])
         for pos, op in enumerate(ops):
@@ -325,6 +336,7 @@ class GNNSupernet(Supernet):
         return _graph_arch(links, ops)
 
     def extra_repr(self) -> str:
+        """The hidden width and the op choices, for ``repr``."""
         return f"hidden={self.hidden}, {super().extra_repr()}"
 
 
@@ -351,10 +363,19 @@ def build_supernet(
 
     Args:
         dataset: ``"cora"``, ``"citeseer"``, ``"pubmed"`` or a loaded dataset / ``Data``.
+        hidden: Width of every state (see :class:`GNNSupernet`).
+        dropout: Dropout on the input features and before every operation.
+        num_pre: Linear pre-processing layers, at least 1.
+        num_post: Linear post-processing layers.
+        optimizer: The weights' optimiser, ``"adam"`` or ``"sgd"``.
+        lr: The weights' learning rate.
+        weight_decay: The weights' L2 penalty.
+        seed: Seeds the initialisation and the trainer.
+        device: ``"cpu"``, ``"cuda"``, ... (default: CUDA when available, else CPU).
         data_root: Passed to :func:`~nas_meta_tune.networks.load_planetoid` for a name.
+        strategy: ``"spos"`` or ``"darts"``.
         arch_lr: The architecture step size of DARTS (ignored by SPOS).
         op_choices: Restrict the supernet to one split-tree leaf (see :class:`GNNSupernet`).
-        Others: see :class:`GNNSupernet` and :class:`~nas_meta_tune.oneshot.SPOSTrainer`.
     """
     if strategy not in ("spos", "darts"):
         raise ValueError(f"strategy must be 'spos' or 'darts', but got {strategy=}.")
@@ -372,7 +393,9 @@ def build_supernet(
         op_choices=op_choices,
         seed=seed,
     )
-    kw = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, seed=seed, device=device)
+    kw: dict[str, Any] = dict(
+        optimizer=optimizer, lr=lr, weight_decay=weight_decay, seed=seed, device=device
+    )
     if strategy == "darts":
         return DARTSTrainer(net, data, arch_lr=arch_lr, **kw)
     return SPOSTrainer(net, data, **kw)

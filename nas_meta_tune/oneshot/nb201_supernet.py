@@ -41,7 +41,7 @@ Adam on validation batches, weights on training batches) over an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -56,6 +56,7 @@ from .spos import SPOSTrainer
 from .supernet import ArchLike, OpChoices, Supernet
 
 if TYPE_CHECKING:
+    from ..networks.nb201 import NB201Cell
     from ..spaces._base import Architecture
 
 __all__ = [
@@ -94,7 +95,11 @@ class _SuperCell(nn.Module):
     def forward(self, x: torch.Tensor, ops: Sequence[str]) -> torch.Tensor:
         nodes = [x]
         for dst in (1, 2, 3):
-            terms = [self.edges[e][ops[e]](nodes[s]) for e, (s, d) in enumerate(EDGES) if d == dst]
+            terms = [
+                cast(nn.ModuleDict, self.edges[e])[ops[e]](nodes[s])
+                for e, (s, d) in enumerate(EDGES)
+                if d == dst
+            ]
             total = terms[0]
             for t in terms[1:]:
                 total = total + t
@@ -108,7 +113,7 @@ class _SuperCell(nn.Module):
                 weights[e, NB201_OPS.index(op)] * mod(nodes[s])
                 for e, (s, d) in enumerate(EDGES)
                 if d == dst
-                for op, mod in self.edges[e].items()
+                for op, mod in cast(nn.ModuleDict, self.edges[e]).items()
             ]
             total = terms[0]
             for t in terms[1:]:
@@ -189,17 +194,21 @@ class NB201Supernet(Supernet):
     # ------------------------------------------------------------------------- architectures
     @classmethod
     def choices_hint(cls) -> str:
+        """The edge order the op sets follow, for error messages."""
         return f", in the order {list(EDGES)}"
 
     def position_label(self, pos: int) -> str:
+        """``"edge dst<-src"`` of edge ``pos``."""
         src, dst = EDGES[pos]
         return f"edge {dst}<-{src}"
 
     def position_name(self, pos: int) -> str:
+        """The space's parameter name ``"edge_src_dst"`` of edge ``pos``."""
         src, dst = EDGES[pos]
         return f"edge_{src}_{dst}"
 
     def ops_of(self, arch: ArchLike) -> tuple[str, ...]:
+        """The 6 edge operations of ``arch`` (checked to be an ``nb201`` cell)."""
         return ops_of(arch)
 
     def cell(self, arch: ArchLike) -> tuple[str, ...]:
@@ -212,6 +221,7 @@ class NB201Supernet(Supernet):
         return self.check_ops(ops_of(arch))
 
     def with_op(self, arch: ArchLike, pos: int, op: str) -> ArchLike | None:
+        """``arch``'s operations with ``op`` on edge ``pos``."""
         ops = ops_of(arch)
         return (*ops[:pos], op, *ops[pos + 1 :])
 
@@ -237,15 +247,17 @@ class NB201Supernet(Supernet):
         for block in self.cells:
             if isinstance(block, _SuperCell):
                 for e, op in enumerate(ops):
-                    params += list(block.edges[e][op].parameters())
+                    params += list(cast(nn.ModuleDict, block.edges[e])[op].parameters())
             else:
                 params += list(block.parameters())
         return params
 
     def candidate_modules(self, pos: int) -> list[nn.ModuleDict]:
-        return [b.edges[pos] for b in self.cells if isinstance(b, _SuperCell)]
+        """The ``ModuleDict`` of edge ``pos``'s candidates, one per searched cell."""
+        return [cast(nn.ModuleDict, b.edges[pos]) for b in self.cells if isinstance(b, _SuperCell)]
 
     def fresh(self, op_choices: tuple[tuple[str, ...], ...], seed: int) -> NB201Supernet:
+        """A freshly initialised supernet of the same sizes with ``op_choices``."""
         return NB201Supernet(
             C=self.C,
             N=self.N,
@@ -309,10 +321,12 @@ class NB201Supernet(Supernet):
     def forward_relaxed(
         self, inputs: Sequence[Any], arch_params: Sequence[torch.Tensor]
     ) -> torch.Tensor:
-        return self.forward_mixed(*inputs, self.arch_weights(arch_params))
+        """:meth:`forward_mixed` under the edge weights ``arch_weights(arch_params)``."""
+        # inputs holds (x,), which the checker cannot count
+        return self.forward_mixed(*inputs, self.arch_weights(arch_params))  # type: ignore[call-arg]
 
     def arch_log_prob(self, arch_params: Sequence[torch.Tensor], arch: ArchLike) -> float:
-        """log P(``arch``) (independent edges)."""
+        """Log P(``arch``) (independent edges)."""
         ops = self.cell(arch)
         logp = torch.log(self.arch_weights(arch_params))
         return float(sum(logp[e, NB201_OPS.index(op)] for e, op in enumerate(ops)))
@@ -324,6 +338,7 @@ class NB201Supernet(Supernet):
         return _nb201_arch([NB201_OPS[k] for k in best])
 
     def extra_repr(self) -> str:
+        """``C``, ``N`` and the op choices, for ``repr``."""
         return f"C={self.C}, N={self.N}, {super().extra_repr()}"
 
 
@@ -369,10 +384,12 @@ def export_path(supernet: NB201Supernet, arch: ArchLike) -> NB201Net:
             mine.load_state_dict(theirs.state_dict())
             continue
         for e, op in enumerate(ops):
-            dst, src = mine.edges[e], theirs.edges[e][op]
+            # mine: the NB201Cell where the supernet has a _SuperCell
+            dst = cast("NB201Cell", mine).edges[e]
+            src = cast(nn.ModuleDict, theirs.edges[e])[op]
             for m_dst, m_src in zip(dst.modules(), src.modules()):
-                if isinstance(m_dst, nn.Conv2d):
-                    m_dst.weight.copy_(m_src.weight)
+                if isinstance(m_dst, nn.Conv2d):  # m_src: the same op's Conv2d
+                    m_dst.weight.copy_(cast(nn.Conv2d, m_src).weight)
                 elif isinstance(m_dst, nn.BatchNorm2d):
                     m_dst.weight.fill_(1.0)
                     m_dst.bias.zero_()
@@ -452,9 +469,13 @@ def build_nb201_supernet(
     images' channel count.
 
     Args:
-        train, valid: ``(images [n, C_in, H, W], labels [n])`` tensors.
+        train: ``(images [n, C_in, H, W], labels [n])`` training tensors.
+        valid: ``(images [n, C_in, H, W], labels [n])`` validation tensors.
         strategy: ``"spos"`` or ``"darts"``.
-        C, N, op_choices, seed: See :class:`NB201Supernet` (``seed`` also seeds the trainer).
+        C: See :class:`NB201Supernet`.
+        N: See :class:`NB201Supernet`.
+        op_choices: See :class:`NB201Supernet`.
+        seed: Seeds the supernet's initialisation (:class:`NB201Supernet`) and the trainer.
         device: See :class:`~nas_meta_tune.oneshot.SPOSTrainer`.
         **trainer_kwargs: Passed to the trainer (``batch_size``, ``lr``, ..., and for DARTS
             ``arch_lr``, ``arch_weight_decay``, ``arch_betas``).

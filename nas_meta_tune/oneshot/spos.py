@@ -123,6 +123,7 @@ class SPOSTrainer:
             )
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
+        kw: dict[str, Any]
         params, kw = self.supernet.parameters(), {"lr": self.lr, "weight_decay": self.weight_decay}
         if self.optimizer_name == "adam":
             return torch.optim.Adam(params, **kw)

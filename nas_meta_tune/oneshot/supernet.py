@@ -156,7 +156,7 @@ class Supernet(nn.Module):
         raise NotImplementedError
 
     def arch_log_prob(self, arch_params: Sequence[torch.Tensor], arch: ArchLike) -> float:
-        """log P(``arch``) under the distribution of the architecture parameters."""
+        """Log P(``arch``) under the distribution of the architecture parameters."""
         raise NotImplementedError
 
     def derive(self, arch_params: Sequence[torch.Tensor]) -> Architecture:
@@ -257,6 +257,7 @@ class Supernet(nn.Module):
         return PathModel(self, arch)
 
     def extra_repr(self) -> str:
+        """The op choices, for ``repr``."""
         return f"op_choices={'|'.join(','.join(c) for c in self.op_choices)!r}"
 
 
@@ -269,6 +270,7 @@ class PathModel(nn.Module):
         self.arch = supernet.cell(arch)
 
     def forward(self, *inputs: Any) -> torch.Tensor:
+        """Logits of the path: ``supernet(*inputs, arch)``."""
         return self.supernet(*inputs, self.arch)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
@@ -52,7 +52,9 @@ __all__ = [
 ]
 
 
-def _check_fit_args(archs: Sequence[Architecture], scores: Sequence[float]) -> np.ndarray:
+def _check_fit_args(
+    archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+) -> np.ndarray:
     y = np.asarray(scores, dtype=np.float64).reshape(-1)
     if len(archs) != len(y):
         raise ValueError(f"got {len(archs)} architectures but {len(y)} scores.")
@@ -72,7 +74,9 @@ class BaselinePredictor(ABC):
     name: str = ""
 
     @abstractmethod
-    def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> BaselinePredictor:
+    def fit(
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+    ) -> BaselinePredictor:
         """Fit on ``K >= 0`` evaluated architectures (raw scores, higher is better); returns ``self``."""
 
     @abstractmethod
@@ -103,7 +107,9 @@ class _EncodedRegressor(BaselinePredictor):
     def _make_model(self) -> Any:
         """A fresh, unfitted regressor."""
 
-    def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> _EncodedRegressor:
+    def fit(
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+    ) -> _EncodedRegressor:
         y = _check_fit_args(archs, scores)
         self._model = None
         self._space = archs[0].space.name if len(archs) else None
@@ -157,7 +163,7 @@ class RandomForestPredictor(_EncodedRegressor):
         self.params = params
 
     def _make_model(self) -> Any:
-        RandomForestRegressor = require(
+        RandomForestRegressor = require(  # noqa: N806 - a class, imported lazily
             "sklearn.ensemble", feature="scikit-learn models"
         ).RandomForestRegressor
 
@@ -211,7 +217,7 @@ class LightGBMPredictor(_EncodedRegressor):
         self.params = {**self.DEFAULTS, **params}
 
     def _make_model(self) -> Any:
-        LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor
+        LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor  # noqa: N806 - a class, imported lazily
 
         return LGBMRegressor(random_state=self.seed, **self.params)
 
@@ -364,7 +370,7 @@ class StaticTransferPredictor(BaselinePredictor):
             (spec_get(a.spec, nan) for a in archs), dtype=np.float64, count=len(archs)
         )
         for i in np.flatnonzero(np.isnan(out)):
-            out[i] = key_get(archs[i].key, nan)
+            out[i] = key_get(archs[cast(int, i)].key, nan)  # an np.intp indexes as an int
         return out
 
     @staticmethod
@@ -375,7 +381,7 @@ class StaticTransferPredictor(BaselinePredictor):
         return values
 
     def fit(
-        self, archs: Sequence[Architecture], scores: Sequence[float]
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
     ) -> StaticTransferPredictor:
         """Check the space of ``archs`` and do nothing else (the predictor is static)."""
         _check_fit_args(archs, scores)
@@ -383,6 +389,7 @@ class StaticTransferPredictor(BaselinePredictor):
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """The static scores; architectures no sibling has get the mean of the others (or 0)."""
         return self._fill(self.raw(archs))
 
     def __repr__(self) -> str:
@@ -464,14 +471,17 @@ class TransferRidgePredictor(BaselinePredictor):
         raw[ok] = np.interp(raw[ok], self._raw_sorted, self._z_sorted)
         return StaticTransferPredictor._fill(raw)
 
-    def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> TransferRidgePredictor:
+    def fit(
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+    ) -> TransferRidgePredictor:
+        """Fit the slope and the ridge on what the transfer gets wrong (from 3 samples on)."""
         y = _check_fit_args(archs, scores)
         self.static.fit(archs, y)
         self._ridge = None
         self.slope_ = 1.0
         if len(archs) < 3:
             return self
-        Ridge = require("sklearn.linear_model", feature="scikit-learn models").Ridge
+        Ridge = require("sklearn.linear_model", feature="scikit-learn models").Ridge  # noqa: N806 - a class, imported lazily
 
         t = normalize_scores(y)
         s = self._static(archs)
@@ -485,6 +495,7 @@ class TransferRidgePredictor(BaselinePredictor):
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """``slope * static score + ridge correction`` (static scores alone without a ridge)."""
         if len(archs) == 0:
             return np.zeros(0)
         s = self._static(archs)

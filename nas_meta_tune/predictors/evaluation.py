@@ -99,7 +99,10 @@ class MetaFewShot(BaselinePredictor):
             "zero_shot" if not adapt else predictor.algorithm + ("_auto" if steps == "auto" else "")
         )
 
-    def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> MetaFewShot:
+    def fit(
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+    ) -> MetaFewShot:
+        """Adapt the meta-predictor on the samples (if it adapts and there are 2 or more)."""
         self.current = (
             self.base.adapt(archs, scores, steps=self.steps)
             if self.adapt_on_fit and len(archs) >= 2
@@ -108,6 +111,7 @@ class MetaFewShot(BaselinePredictor):
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """Predictions of the current (adapted or meta-initial) predictor."""
         return self.current.predict(archs)
 
 
@@ -120,13 +124,17 @@ class ScratchGCN(BaselinePredictor):
         self.seed, self.steps = seed, steps
         self.model: MetaPredictor | None = None
 
-    def fit(self, archs: Sequence[Architecture], scores: Sequence[float]) -> ScratchGCN:
+    def fit(
+        self, archs: Sequence[Architecture], scores: Sequence[float] | np.ndarray
+    ) -> ScratchGCN:
+        """Train the GCN from scratch on the samples."""
         self.model = MetaPredictor(
             train_from_scratch(archs, scores, steps=self.steps, seed=self.seed)
         )
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """Predictions of the GCN :meth:`fit` trained."""
         assert self.model is not None, "fit() first"
         return self.model.predict(archs)
 
@@ -245,7 +253,7 @@ def evaluate_held_out(
     say = progress or (lambda msg: _log.info("%s", msg))
 
     factories: dict[str, Callable[[int], BaselinePredictor]] = {}
-    meta_seconds: dict[str, float] = {}
+    meta_seconds: dict[str, float | None] = {}
     meta_needed = [m for m in methods if m in ALGORITHMS]
     if {"zero_shot", "boil_auto"} & set(methods) and "boil" not in meta_needed:
         meta_needed.append("boil")
@@ -261,11 +269,12 @@ def evaluate_held_out(
             f"{held_out}: meta-trained {alg} in {meta_seconds[alg]} s"
             + (" (loaded from the cache)" if hit else "")
         )
+        # the ignores below: mypy cannot infer a lambda with default arguments (python/mypy#15459)
         if alg in methods:
-            factories[alg] = lambda seed, p=predictor: MetaFewShot(p)
+            factories[alg] = lambda seed, p=predictor: MetaFewShot(p)  # type: ignore[misc]
         if alg == "boil":
-            factories["zero_shot"] = lambda seed, p=predictor: MetaFewShot(p, adapt=False)
-            factories["boil_auto"] = lambda seed, p=predictor: MetaFewShot(p, steps="auto")
+            factories["zero_shot"] = lambda seed, p=predictor: MetaFewShot(p, adapt=False)  # type: ignore[misc]
+            factories["boil_auto"] = lambda seed, p=predictor: MetaFewShot(p, steps="auto")  # type: ignore[misc]
     factories.update(
         {
             "scratch_gcn": lambda seed: ScratchGCN(seed=seed),
@@ -285,7 +294,7 @@ def evaluate_held_out(
         for k in ks:
             make = factories[method]
             rows = [
-                few_shot_scores(lambda s=seed, f=make: f(s), target, k, seed)
+                few_shot_scores(lambda s=seed, f=make: f(s), target, k, seed)  # type: ignore[misc]
                 for seed in range(seeds)
             ]
             rho = np.array([r["spearman"] for r in rows])

@@ -51,6 +51,7 @@ class GCNConfig:
     dropout: float = 0.1
 
     def to_dict(self) -> dict[str, float]:
+        """The configuration as a plain dict."""
         return asdict(self)
 
 
@@ -65,6 +66,8 @@ class GCNPredictor(nn.Module):
         (see :meth:`inputs`).
         output: ``[B]``.
     """
+
+    feature_mask: torch.Tensor  # a buffer (register_buffer in __init__)
 
     def __init__(self, config: GCNConfig | None = None) -> None:
         super().__init__()
@@ -86,7 +89,7 @@ class GCNPredictor(nn.Module):
         random one) on the spaces that later use it."""
         for m in self.modules():
             if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+                m.reset_parameters()  # type: ignore[operator]  # torch types Module.__getattr__ as Tensor | Module
         with torch.no_grad():
             self.embed.weight[:, OP_INDEX[UNKNOWN] :] = 0.0
 
@@ -116,6 +119,7 @@ class GCNPredictor(nn.Module):
         return torch.relu(self.mlp(g))
 
     def forward(self, x: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Predicted scores ``[B]`` of a batch of graphs (see :meth:`inputs`)."""
         return self.head(self.drop(self.embed_graphs(x, adj, mask))).squeeze(-1)
 
     @staticmethod
@@ -141,9 +145,11 @@ class GCNPredictor(nn.Module):
         return {**state, "embed.weight": wide, "feature_mask": mask}
 
     def body_names(self) -> list[str]:
+        """Names of the parameters outside the head."""
         return [n for n, _ in self.named_parameters() if not n.startswith(HEAD_PREFIX)]
 
     def head_names(self) -> list[str]:
+        """Names of the head's parameters."""
         return [n for n, _ in self.named_parameters() if n.startswith(HEAD_PREFIX)]
 
 

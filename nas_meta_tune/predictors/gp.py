@@ -95,11 +95,13 @@ class ExactGP:
     # ------------------------------------------------------------------ construction
     @classmethod
     def transfer(cls, features: np.ndarray, prior: np.ndarray, y: np.ndarray) -> ExactGP:
+        """The transfer GP on ``features`` plus the meta-predictor's prediction ``prior``."""
         x = np.column_stack([features, prior])
         return cls("transfer", _tensor(x), _tensor(y)).reset()
 
     @classmethod
     def plain(cls, encoding: np.ndarray, y: np.ndarray) -> ExactGP:
+        """The target-only GP on a fixed ``encoding`` of the architectures."""
         return cls("plain", _tensor(encoding), _tensor(y)).reset()
 
     @property
@@ -164,6 +166,7 @@ class ExactGP:
     def kernel(
         self, x1: torch.Tensor, x2: torch.Tensor, v: dict[str, torch.Tensor] | None = None
     ) -> torch.Tensor:
+        """Covariances of ``x1`` and ``x2`` under hyperparameter values ``v`` (default: current)."""
         v = self._values(self.theta) if v is None else v
         if self.kind == "transfer":
             f1, f2 = x1[..., :-1], x2[..., :-1]
@@ -177,17 +180,20 @@ class ExactGP:
     def kernel_diag(
         self, x: torch.Tensor, v: dict[str, torch.Tensor] | None = None
     ) -> torch.Tensor:
+        """The prior variance of every row of ``x`` (the kernel's diagonal)."""
         v = self._values(self.theta) if v is None else v
         scale = v["outputscale"] if self.kind == "transfer" else torch.ones((), dtype=DTYPE)
         return scale.expand(x.shape[0]).clone()
 
     def mean(self, x: torch.Tensor, v: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """The prior mean of every row of ``x``."""
         v = self._values(self.theta) if v is None else v
         if self.kind == "transfer":
             return v["a"] * x[..., -1] + v["b"]
         return v["constant"].expand(x.shape[0])
 
     def log_prior(self, v: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Log density of the hyperparameter priors at the values ``v``."""
         loc, scale = self._ls_prior
         lp = _lognormal_logpdf(v["lengthscale"], loc, scale) + _lognormal_logpdf(
             v["noise"], -4.0, 1.0

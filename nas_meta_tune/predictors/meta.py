@@ -114,9 +114,11 @@ class MetaConfig:
 
     @property
     def test_steps(self) -> int:
+        """SGD steps when adapting to a new task (``adapt_steps``, default ``inner_steps``)."""
         return self.adapt_steps if self.adapt_steps is not None else self.inner_steps
 
     def to_dict(self) -> dict:
+        """The configuration as a plain dict (``k_range`` as a list)."""
         d = asdict(self)
         d["k_range"] = list(self.k_range)
         return d
@@ -371,7 +373,7 @@ def _episode_loss(
     q_y = torch.as_tensor(normalize_scores(task.scores[q_idx]), dtype=torch.float32)
     if cfg.algorithm == "multitask":
         return regression_loss(model(*q_in), q_y, cfg.loss)
-    params = dict(model.named_parameters())
+    params: dict[str, torch.Tensor] = dict(model.named_parameters())
     s_in = _hidden(model.inputs([task.archs[i] for i in s_idx]), cfg.hide_tokens)
     s_y = torch.as_tensor(normalize_scores(task.scores[s_idx]), dtype=torch.float32)
     adapted = _sgd_steps(

@@ -38,7 +38,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -233,6 +233,7 @@ class MetaPredictor:
 
     @property
     def algorithm(self) -> str:
+        """The meta-learning algorithm of the weights' configuration."""
         return self.config.algorithm
 
     @property
@@ -362,6 +363,39 @@ class MetaPredictor:
         if not parts:
             return np.zeros((0, self._model.config.mlp_hidden), dtype=np.float32)
         return torch.cat(parts).numpy()
+
+    @overload
+    def predict(
+        self,
+        archs: Sequence[Architecture],
+        *,
+        return_std: Literal[False] = ...,
+        n_samples: int = ...,
+        seed: int = ...,
+        batch_size: int = ...,
+    ) -> np.ndarray: ...
+
+    @overload
+    def predict(
+        self,
+        archs: Sequence[Architecture],
+        *,
+        return_std: Literal[True],
+        n_samples: int = ...,
+        seed: int = ...,
+        batch_size: int = ...,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def predict(
+        self,
+        archs: Sequence[Architecture],
+        *,
+        return_std: bool,
+        n_samples: int = ...,
+        seed: int = ...,
+        batch_size: int = ...,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]: ...
 
     @torch.no_grad()
     def predict(

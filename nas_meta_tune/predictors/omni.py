@@ -116,7 +116,7 @@ class OMNIPredictor:
         self._names = tuple(sorted(dict(features or {})))
         self._model = None
         if len(archs) >= 2:
-            LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor
+            LGBMRegressor = require("lightgbm", feature="LightGBM models").LGBMRegressor  # noqa: N806 - a class, imported lazily
 
             self._model = LGBMRegressor(random_state=self.seed, **self.params)
             self._model.fit(x, normalize_scores(y))

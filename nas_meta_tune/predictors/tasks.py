@@ -96,10 +96,12 @@ class NASTask:
 
     @property
     def family(self) -> str:
+        """The benchmark family: the task name up to the first ``/``."""
         return self.name.split("/")[0]
 
     @property
     def space(self):  # noqa: ANN201 - SearchSpace
+        """The search space of the task's architectures."""
         return self.archs[0].space
 
     def __len__(self) -> int:

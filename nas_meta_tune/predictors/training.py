@@ -82,6 +82,7 @@ class TrainConfig:
         self.source = source
 
     def to_dict(self) -> dict[str, Any]:
+        """The configuration as a plain dict, in the TOML file's layout."""
         return {
             "name": self.name,
             "seed": self.seed,

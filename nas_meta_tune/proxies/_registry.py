@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -224,14 +224,16 @@ def score_architectures(
                 "score_architectures got a proxy twice: call it as (space, archs, proxy) or as "
                 "(proxy, archs, space=space)."
             )
-        proxy, space_or_name = space_or_proxy, space
+        # the second form: space_or_proxy holds the proxy name(s)
+        proxy, space_or_name = cast("str | Sequence[str]", space_or_proxy), space
     elif proxy is None:
         raise TypeError(
             "score_architectures needs the space and the proxy: (space, archs, proxy) or "
             "(proxy, archs, space=space)."
         )
     else:
-        space_or_name = space_or_proxy
+        # the first form: a space or its name (anything else fails the check below)
+        space_or_name = cast("SearchSpace | str", space_or_proxy)
     if not isinstance(space_or_name, str) and not hasattr(space_or_name, "archs"):
         raise TypeError(f"space must be a SearchSpace or its name, but got {space_or_name!r}.")
     space = get_space(space_or_name) if isinstance(space_or_name, str) else space_or_name

@@ -17,7 +17,8 @@ labels. ReLUs are found by intercepting ``relu`` calls (``nn.ReLU`` modules and 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -107,6 +108,9 @@ class ReLUCodeMode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+_Recorder = TypeVar("_Recorder", bound=ReLUCodeMode)
+
+
 class _ReLUCodes(ReLUCodeMode):
     """Accumulates the NASWOT kernel from the input of every relu call."""
 
@@ -122,13 +126,13 @@ class _ReLUCodes(ReLUCodeMode):
 
 def record_relu_codes(
     name: str,
-    recorder: type[ReLUCodeMode],
+    recorder: Callable[[int, torch.device], _Recorder],
     model: nn.Module,
     batch: ProxyBatch | Any,
     *,
     device: str | torch.device | None,
     seed: int,
-) -> ReLUCodeMode:
+) -> _Recorder:
     """One forward pass of ``batch`` in training mode (no gradients, on a private copy of the
     model's state) with ``recorder(n_samples, device)`` collecting the ReLU codes; the recorder.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -55,7 +57,7 @@ def flops(
         if not isinstance(out, torch.Tensor):
             return
         fan = 1
-        for s in mod.weight.shape[1:]:
+        for s in cast(torch.Tensor, mod.weight).shape[1:]:  # hooked layers have a weight tensor
             fan *= int(s)
         ref = args[0] if isinstance(mod, nn.modules.conv._ConvTransposeNd) else out
         count[0] += ref.numel() * fan

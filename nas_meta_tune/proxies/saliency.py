@@ -23,6 +23,8 @@ the loss (cross-entropy by default) on one minibatch, with the network in traini
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -119,7 +121,7 @@ def _layers_with_weight(model: nn.Module) -> list[nn.Module]:
         for m in model.modules()
         if isinstance(getattr(m, "weight", None), torch.Tensor)
         and "weight" in m._parameters
-        and m.weight.dim() >= 2
+        and cast(torch.Tensor, m.weight).dim() >= 2  # a tensor: checked above
         and not isinstance(m, nn.Embedding)
     ]
 
@@ -158,7 +160,7 @@ def fisher(
         total = torch.zeros((), dtype=torch.float64, device=dev)
         for m in layers:
             if m in totals:
-                fan_in = int(torch.tensor(m.weight.shape[1:]).prod())
+                fan_in = int(torch.tensor(cast(torch.Tensor, m.weight).shape[1:]).prod())
                 total = total + totals[m].abs().sum().double() * fan_in
     return as_float(total)
 

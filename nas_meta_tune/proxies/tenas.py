@@ -188,4 +188,4 @@ def linear_regions(
     patterns = record_relu_codes(
         "linear_regions", _ActivationPatterns, model, batch, device=device, seed=seed
     )
-    return float(patterns.count)  # type: ignore[attr-defined]
+    return float(patterns.count)

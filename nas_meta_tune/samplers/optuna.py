@@ -109,7 +109,7 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         }
 
     def reseed_rng(self) -> None:
-        # Optuna calls this in each worker thread/process of n_jobs > 1: fresh, distinct streams
+        """Optuna hook: fresh, distinct random streams (in each worker of ``n_jobs > 1``)."""
         self._session.reseed(None)
         self._independent.reseed_rng()
 
@@ -149,11 +149,13 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
+        """Optuna hook: the architecture's parameters."""
         return dict(self._search_space)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
+        """Optuna hook: a proposed architecture's values; others from the independent sampler."""
         # parameters of another kind in the relative space (Optuna's contract: a value for each)
         # go to the independent sampler; the architecture's are proposed together below
         out = {
@@ -181,12 +183,15 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
+        """Optuna hook: a parameter outside the architecture, from the independent sampler."""
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        """Optuna hook, passed on to the independent sampler."""
         self._independent.before_trial(study, trial)
 
     def after_trial(
         self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
     ) -> None:
+        """Optuna hook, passed on to the independent sampler."""
         self._independent.after_trial(study, trial, state, values)

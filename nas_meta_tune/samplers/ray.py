@@ -98,6 +98,7 @@ class MetaNASSearch(EventAdapter, Searcher):
     def set_search_properties(
         self, metric: str | None, mode: str | None, config: dict, **spec: Any
     ) -> bool:
+        """Ray Tune hook: take the metric, the mode and the search domains Tune passes."""
         if metric is not None:
             self._metric = metric
         if mode is not None:
@@ -107,6 +108,7 @@ class MetaNASSearch(EventAdapter, Searcher):
         return True
 
     def suggest(self, trial_id: str) -> dict | None:
+        """Ray Tune hook: the next trial's config; ``Searcher.FINISHED`` once exhausted."""
         if not self._metric or not self._mode:
             raise ValueError(
                 "MetaNASSearch needs metric and mode: pass MetaNASSearch(space, metric=..., mode=...) "
@@ -118,6 +120,7 @@ class MetaNASSearch(EventAdapter, Searcher):
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
+        """Ray Tune hook: tell the trial's metric: failed on error, pruned if stopped early."""
         value = None if (error or not result) else result.get(self._metric)
         self._session.tell(trial_id, value, state=_state(error, _stopped_early(trial_id)))
 
@@ -129,13 +132,16 @@ class MetaNASSearch(EventAdapter, Searcher):
         pruned: bool = False,
         intermediate_values: Any = None,
     ) -> None:
+        """Tell an architecture evaluated outside this search (Ray Tune's warm-start API)."""
         self._session.tell(None, value, state=_state(error, pruned), arch=parameters)
 
     # ------------------------------------------------------------------ checkpoints
     def get_state(self) -> dict:
+        """The searcher's state as plain data (the metric and the session)."""
         return {"metric": self._metric, "session": self._session.state()}
 
     def set_state(self, state: dict) -> None:
+        """Restore :meth:`get_state`'s state (an unknown saved metric or mode keeps the current)."""
         # a checkpoint saved before metric/mode were known does not erase them (nor does the
         # session's mode)
         self._metric = state["metric"] if state["metric"] is not None else self._metric

@@ -79,6 +79,7 @@ class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
         self._session.set_config(config_space, require=True)
 
     def suggest(self, **kwargs: Any) -> dict[str, Any] | None:
+        """Syne Tune hook: the next config (``points_to_evaluate`` first), ``None`` if exhausted."""
         config = self._next_points_to_evaluate()
         if config is not None:
             self._session.reserve(None, config)
@@ -86,9 +87,11 @@ class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
         return self._session.ask_config()
 
     def on_trial_result(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
+        """Syne Tune hook: bind the trial id to its config (Syne names the trial only now)."""
         self._session.bind(trial_id, config)  # Syne names the trial only now
 
     def on_trial_complete(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
+        """Syne Tune hook: tell the trial's final metric (minimised)."""
         self._session.tell(trial_id, metric, arch=config)
 
     def on_trial_stopped(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
@@ -97,5 +100,6 @@ class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
         self._session.tell(trial_id, metric, state="pruned", arch=config)
 
     def on_trial_error(self, trial_id: int) -> None:
+        """Syne Tune hook: record the trial as failed (never proposed again, not learned from)."""
         _log.warning("MetaNASSyneSearcher: trial %s failed.", trial_id)
         self._session.tell(trial_id, state="failed")  # never proposed again, not learned from

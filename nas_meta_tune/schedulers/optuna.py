@@ -256,6 +256,7 @@ class LCExtrapolationPruner(BasePruner):
 
     # ------------------------------------------------------------------ BasePruner
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
+        """Optuna hook: whether to prune ``trial`` now (the rule's decision on its curve)."""
         multi = len(study.directions) > 1
         steps, values = self._curve(trial, multi)
         if len(steps) == 0:

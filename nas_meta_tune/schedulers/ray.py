@@ -143,9 +143,11 @@ class LCExtrapolationScheduler(FIFOScheduler):
 
     @property
     def tracker(self) -> CurveTracker:
+        """The curves the scheduler keeps (running and reference curves)."""
         return self._tracker
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
+        """Ray Tune hook: take metric and mode unless set; ``False`` on a conflict or a bad mode."""
         if (self._metric and metric) or (self._mode and mode):
             return False
         if metric:
@@ -158,6 +160,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
         return True
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        """Ray Tune hook: check that the metric and the mode are known."""
         if not self._metric or not self._mode:
             raise ValueError(
                 f"{type(self).__name__} needs a metric and a mode (got metric={self._metric!r}, mode={self._mode!r}): "
@@ -165,6 +168,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
             )
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict) -> str:
+        """Ray Tune hook: record the result; ``STOP`` when the rule stops the trial."""
         decision = self._tracker.on_result(
             trial.trial_id, result.get(self._time_attr), result.get(self._metric)
         )
@@ -185,6 +189,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
         return TrialScheduler.CONTINUE
 
     def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict) -> None:
+        """Ray Tune hook: a finished schedule's curve becomes a reference (not a stopped one's)."""
         # Ray also calls this for trials the scheduler stopped: only finished schedules become references
         if trial.trial_id in self._stopped:
             self._stopped.discard(trial.trial_id)
@@ -197,6 +202,7 @@ class LCExtrapolationScheduler(FIFOScheduler):
         self._tracker.on_complete(trial.trial_id)
 
     def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        """Ray Tune hook: forget the trial's curve, unless Ray is recovering the trial."""
         from ray.tune.experiment import Trial as _Trial
 
         if trial.status == _Trial.ERROR:
@@ -206,12 +212,15 @@ class LCExtrapolationScheduler(FIFOScheduler):
         self._tracker.on_remove(trial.trial_id)
 
     def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        """Ray Tune hook: forget the trial's curve."""
         self._tracker.on_remove(trial.trial_id)
 
     def debug_string(self) -> str:
+        """A status line for Ray Tune's progress output."""
         return f"Using {type(self).__name__}: {len(self._tracker.completed)} reference curves, {self.num_stopped} trials stopped."
 
     def save(self, checkpoint_path: str) -> None:
+        """Write the scheduler's state as a JSON checkpoint at ``checkpoint_path``."""
         state = {
             "tracker": self._tracker.state(),
             "stopped": sorted(self._stopped),

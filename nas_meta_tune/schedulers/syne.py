@@ -113,9 +113,11 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         self.num_stopped = 0
 
     def suggest(self) -> TrialSuggestion | None:
+        """Syne Tune hook: the wrapped scheduler's suggestion."""
         return self.scheduler.suggest()
 
     def on_trial_add(self, trial: Trial) -> None:
+        """Syne Tune hook, passed on to the wrapped scheduler."""
         self.scheduler.on_trial_add(trial)
 
     def metric_names(self) -> list[str]:
@@ -124,10 +126,12 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         return list(inner()) if callable(inner) else [self.metric]
 
     def metric_mode(self) -> str | list[str]:
+        """The wrapped scheduler's metric mode (else this scheduler's ``mode``)."""
         inner = getattr(self.scheduler, "metric_mode", None)
         return inner() if callable(inner) else self.mode
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
+        """Syne Tune hook: ``STOP`` if the rule stops the trial, else the wrapped one's decision."""
         self._paused.discard(str(trial.trial_id))  # a result: it runs (again)
         decision = self.tracker.on_result(
             str(trial.trial_id), result.get(self.time_attr), result.get(self.metric)
@@ -173,6 +177,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         hook(trial.trial_id, config, float(result[self.metric]) * sign)
 
     def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
+        """Syne Tune hook: keep the curve as a reference (unless stopped); passed on."""
         tid = str(trial.trial_id)
         if tid in self._stopped:
             self._stopped.discard(tid)
@@ -191,10 +196,12 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
             self.scheduler.on_trial_error(trial)
 
     def on_trial_error(self, trial: Trial) -> None:
+        """Syne Tune hook: forget the trial's curve; passed on to the wrapped scheduler."""
         self.tracker.on_remove(str(trial.trial_id))
         self.scheduler.on_trial_error(trial)
 
     def on_trial_remove(self, trial: Trial) -> None:
+        """Syne Tune hook (after a stop or a pause): forget the curve unless paused; passed on."""
         # Syne calls this after a STOP and after a PAUSE: a paused trial keeps its curve
         tid = str(trial.trial_id)
         self._stopped.discard(tid)
@@ -203,6 +210,7 @@ class LCExtrapolationSyneScheduler(TrialScheduler):
         self.scheduler.on_trial_remove(trial)
 
     def metadata(self) -> dict[str, Any]:
+        """Syne Tune metadata: this scheduler's name, the wrapped one's and the trials stopped."""
         return {
             "scheduler_name": type(self).__name__,
             "wrapped": self.scheduler.metadata().get("scheduler_name"),

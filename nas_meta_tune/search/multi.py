@@ -39,8 +39,9 @@ from .._logging import get_logger
 from .._rng import as_generator
 from ..exceptions import PredictorFailedError, SpaceMismatchError
 from ..predictors.gp import ExactGP, GPPosterior
+from ..predictors.meta_predictor import MetaPredictor
 from ..predictors.tasks import normalize_scores
-from ..spaces._base import Architecture
+from ..spaces._base import Architecture, SearchSpace
 from .proposer import MetaNASProposer, SpaceExhaustedError
 from .surrogate import param_onehot
 
@@ -59,7 +60,7 @@ def pareto_mask(points: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     ge = (p[:, None, :] >= p[None, :, :]).all(-1)
     gt = (p[:, None, :] > p[None, :, :]).any(-1)
-    dominated = (ge & gt).any(0)
+    dominated = np.asarray((ge & gt).any(0), dtype=bool)
     return ~dominated
 
 
@@ -161,24 +162,36 @@ class ParetoProposer:
 
     # ------------------------------------------------------------------ delegation
     @property
-    def space(self):  # noqa: ANN201 - SearchSpace
+    def space(self) -> SearchSpace:
+        """The search space (the base proposer's)."""
         return self.base.space
 
     @property
-    def predictor(self):  # noqa: ANN201 - MetaPredictor
+    def predictor(self) -> MetaPredictor:
+        """The meta-predictor of the learned objective (the base proposer's)."""
         return self.base.predictor
 
     def reseed(self, seed: int | None) -> None:
+        """Fresh random streams (Optuna's ``reseed_rng`` in each worker)."""
         self._rng = as_generator(seed)
         self.base.reseed(seed)
 
-    def random_unseen(self, history: Iterable[tuple[Architecture, Any]] = (), pending=(), *, n=1):  # noqa: ANN001, ANN201
+    def random_unseen(
+        self,
+        history: Iterable[tuple[Architecture, Any]] = (),
+        pending: Iterable[Architecture] = (),
+        *,
+        n: int = 1,
+    ) -> list[Architecture]:
+        """Unseen architectures drawn at random (:meth:`MetaNASProposer.random_unseen`)."""
         return self.base.random_unseen(history, pending, n=n)
 
     def state(self) -> dict[str, Any]:
+        """Plain-data state: the base proposer's and this proposer's random stream."""
         return {**self.base.state(), "pareto_rng": self._rng.bit_generator.state}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`."""
         self.base.set_state(state)
         if "pareto_rng" in state:
             self._rng.bit_generator.state = state["pareto_rng"]

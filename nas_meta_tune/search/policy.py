@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def trial_score(
         xs = [finite(v) for v in value]
         return None if any(x is None for x in xs) else tuple(s * x for s, x in zip(sign, xs))
     x = finite(value)
-    return None if x is None else sign * x
+    return None if x is None else cast(float, sign) * x
 
 
 def combine_pruned(

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from scipy.special import ndtr
@@ -73,7 +73,8 @@ _CACHE_LOCK = threading.Lock()
 
 
 class _Rows(Sequence):
-    """Rows ``cand`` of the enumerated space, as a sequence of architectures (built lazily)."""
+    """Rows ``cand`` of the enumerated space, as a sequence of architectures (looked up on
+    access, not copied)."""
 
     def __init__(self, full: list[Architecture], cand: np.ndarray) -> None:
         self.full, self.cand = full, cand
@@ -81,7 +82,7 @@ class _Rows(Sequence):
     def __len__(self) -> int:
         return len(self.cand)
 
-    def __getitem__(self, j):  # type: ignore[override]
+    def __getitem__(self, j):
         if isinstance(j, slice):
             return [self.full[i] for i in self.cand[j]]
         return self.full[self.cand[j]]
@@ -317,6 +318,7 @@ class MetaNASProposer:
         return state
 
     def reseed(self, seed: int | None) -> None:
+        """Fresh random streams from ``seed`` (``None``: OS entropy) for the proposer and its GP."""
         self._rng = as_generator(seed)
         if self._gp is not None:
             self._gp.reseed(self._rng)  # Optuna's reseed_rng (n_jobs > 1): fresh streams
@@ -422,8 +424,11 @@ class MetaNASProposer:
                 seen.add(k)
                 out.append(a)
         if not out and _enumerated(self.space, self.enumerate_limit) is not None:
+            # not None: the answer is cached and was checked just above
             out = [
-                a for a in _enumerated(self.space, self.enumerate_limit) if a.key not in excluded
+                a
+                for a in cast("list[Architecture]", _enumerated(self.space, self.enumerate_limit))
+                if a.key not in excluded
             ]
         return out
 
@@ -667,7 +672,7 @@ class MetaNASProposer:
         view = self.candidate_view(archs, y, excluded, pend)
         n = min(n, len(view.archs))
         if view.post is None:
-            top = self._initial_picks(view.prior, n)
+            top = self._initial_picks(cast(np.ndarray, view.prior), n)
             self.last_info = {"mode": "prior"}
             return [view.archs[i] for i in top]
         gp = self.gp_surrogate()
@@ -681,6 +686,7 @@ class MetaNASProposer:
         history: Iterable[tuple[Architecture, float]] = (),
         pending: Iterable[Architecture] = (),
     ) -> Architecture:
+        """The best proposal: ``propose(history, pending, n=1)[0]``."""
         return self.propose(history, pending, n=1)[0]
 
     #: consecutive predictor failures :meth:`propose_robust` absorbs before raising
@@ -754,6 +760,7 @@ class MetaNASProposer:
         return {"rng": self._rng.bit_generator.state, "records": records}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`; the next proposal re-adapts from the meta-initialisation."""
         self._rng.bit_generator.state = state["rng"]
         self._warm = None  # the next proposal re-adapts from the meta-initialisation
         self._shortlist = None  # and re-ranks the shortlist with it

@@ -99,7 +99,7 @@ class SearchSession:
         costs: Mapping[int, Callable[[Architecture], float]] | None = None,
         **proposer_kwargs: Any,
     ) -> None:
-        self.mode = None
+        self.mode: str | None = None
         if mode is not None:
             self.set_mode(mode)  # before the predictor loads: a bad argument fails at once
         self.space = get_space(space)
@@ -140,6 +140,7 @@ class SearchSession:
 
     # ------------------------------------------------------------------ translation helpers
     def set_mode(self, mode: str) -> None:
+        """Set the direction (``"min"`` or ``"max"``) in which told values are better."""
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', but got {mode=}.")
         self.mode = mode
@@ -307,6 +308,7 @@ class SearchSession:
 
     @property
     def live(self) -> dict[str, Architecture]:
+        """Architectures of the trials asked for and not told yet, by trial id."""
         return dict(self._live)
 
     def _proposer_for(self, sign: Sign) -> MetaNASProposer | ParetoProposer:
@@ -409,6 +411,7 @@ class SearchSession:
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`; trials live at save time stay pending until told."""
         if state["space"] != self.space.name:
             raise SpaceMismatchError(
                 f"checkpoint is for space {state['space']!r}, not {self.space.name!r}.",
@@ -436,14 +439,17 @@ class SessionAdapter:
 
     @property
     def space(self) -> SearchSpace:
+        """The session's search space."""
         return self._session.space
 
     @property
     def proposer(self) -> MetaNASProposer:
+        """The session's proposer."""
         return self._session.proposer
 
     @property
     def session(self) -> SearchSession:
+        """The underlying :class:`SearchSession`."""
         return self._session
 
 
@@ -459,9 +465,11 @@ class EventAdapter(SessionAdapter):
         return self._session.history()[0]
 
     def get_state(self) -> dict[str, Any]:
+        """The session's state as plain data."""
         return {"session": self._session.state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state`'s state."""
         self._session.set_state(state["session"])
 
     def save(self, checkpoint_path: str) -> None:

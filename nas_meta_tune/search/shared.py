@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
 from ..exceptions import InvalidArchitectureError, SpaceMismatchError
@@ -129,10 +130,12 @@ class SharedHistory:
             raise SpaceMismatchError(f"trial {rec.number}: {exc}", space=self.space.name) from exc
 
     def claim_of(self, rec: TrialRecord) -> Architecture | None:
+        """The architecture a trial claimed (``None``: no claim, or a claim not of the space)."""
         if rec.claim is None:
             return None
 
         def make() -> Architecture | None:
+            assert rec.claim is not None  # checked above (a TrialRecord is immutable)
             try:
                 return self.space.from_string(rec.claim)
             except InvalidArchitectureError:
@@ -183,7 +186,9 @@ class SharedHistory:
     ) -> tuple[list[tuple[Architecture, Any]], list[Architecture], set[int]]:
         """``(scored (arch, score) pairs, pending archs, numbers of the finished trials)``,
         leaving out trial ``current`` (the one being sampled)."""
-        complete, pruned, pending = [], [], []
+        complete: list[tuple[Architecture, float]] = []
+        pruned: list[tuple[Architecture, float]] = []
+        pending: list[Architecture] = []
         finished: set[int] = set()
         for rec in records:
             if rec.number == current:
@@ -204,7 +209,7 @@ class SharedHistory:
         return combine_pruned(complete, pruned), pending, finished
 
     def other_claims(
-        self, records: Iterable[TrialRecord], number: int, finished: set[int] = frozenset()
+        self, records: Iterable[TrialRecord], number: int, finished: AbstractSet[int] = frozenset()
     ) -> dict[str, list[int]]:
         """``{architecture key: trial numbers}`` claimed by trials other than ``number`` and not
         in ``finished`` (those were read into the history already; a trial live then, even
@@ -227,7 +232,7 @@ class SharedHistory:
         ranked: Sequence[Architecture],
         write: Callable[[str], None],
         records: Callable[[], Iterable[TrialRecord]],
-        finished: set[int] = frozenset(),
+        finished: AbstractSet[int] = frozenset(),
         more: Callable[[list[Architecture]], Sequence[Architecture]] | None = None,
     ) -> Architecture:
         """Claim a proposal for trial ``number``, avoiding what other live trials claimed.

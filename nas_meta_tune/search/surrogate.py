@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -145,10 +145,12 @@ class CombinedPosterior:
 
     @property
     def mean(self) -> np.ndarray:
+        """The weighted sum of the active members' posterior means."""
         return sum(w * p.mean for w, p in self._active())
 
     @property
     def std(self) -> np.ndarray:
+        """The ensemble's posterior standard deviation (NaN where :meth:`ensure` was not called)."""
         return np.sqrt(np.maximum(sum(w * w * p.var for w, p in self._active()), 1e-12))
 
     @property
@@ -157,6 +159,7 @@ class CombinedPosterior:
         return np.sqrt(sum(w * w * p.prior_var for w, p in self._active()))
 
     def ensure(self, idx: np.ndarray) -> None:
+        """Compute the variances of the candidates ``idx`` in every active member."""
         for _, p in self._active():
             p.ensure(idx)
 
@@ -226,6 +229,7 @@ class TransferGPSurrogate:
         return state
 
     def reseed(self, seed: int | np.random.Generator | None) -> None:
+        """Use ``seed`` (an int, a generator used as is, or ``None``) for the random stream."""
         self.seed = seed
         self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
@@ -246,6 +250,7 @@ class TransferGPSurrogate:
 
     # ------------------------------------------------------------------ pieces
     def onehot(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """The parameter one-hot encoding of ``archs`` (cached by architecture key)."""
         missing = [a for a in archs if a.key not in self._onehot]
         if missing:
             for a, row in zip(missing, param_onehot(self.space, missing)):
@@ -417,7 +422,8 @@ class TransferGPSurrogate:
         post = CombinedPosterior(
             members,
             weights,
-            [lambda j, c=c: torch.as_tensor(c[j], dtype=torch.float64) for c in cand_inputs],
+            # mypy cannot infer a lambda with default arguments (python/mypy#15459)
+            [lambda j, c=c: torch.as_tensor(c[j], dtype=torch.float64) for c in cand_inputs],  # type: ignore[misc]
         )
         # the records are the predictions before any fantasy
         self._last = (candidate_keys, float(np.mean(raw)), float(np.std(raw)) or 1.0, members)
@@ -432,8 +438,10 @@ class TransferGPSurrogate:
         return {k: [float(x) for x in v] for k, v in self._records.items()}
 
     def set_records(self, records: dict[str, Sequence[float]]) -> None:
+        """Restore :meth:`records`."""
         self._records = OrderedDict(
-            (str(k), tuple(float(x) for x in v)) for k, v in records.items()
+            (str(k), cast("tuple[float, float, float, float]", tuple(float(x) for x in v)))
+            for k, v in records.items()
         )
 
     def record(self, picked: Sequence[int]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from typing import cast
 
 from ..exceptions import UnknownNameError
 from ._base import ArchGraph, Architecture, Param, SearchSpace
@@ -80,11 +81,11 @@ def get_space(name: str | SearchSpace | object) -> SearchSpace:
     if isinstance(name, SearchSpace):
         return name
     if type(name).__name__ == "ConfigurationSpace":
-        space = from_configspace(name)
+        declared = from_configspace(name)
         with _LOCK:
-            return _INSTANCES.setdefault(space.name, space)
+            return _INSTANCES.setdefault(declared.name, declared)
     with _LOCK:
-        space = _INSTANCES.get(name)
+        space = _INSTANCES.get(cast(str, name))  # anything else is looked up as a name too
         if space is not None:
             return space
         if name not in _REGISTRY:

@@ -149,6 +149,8 @@ class Architecture:
 
     space: SearchSpace
     spec: Hashable
+    _hash: int
+    _key: str  # set on first use of :attr:`key`
 
     def __init__(self, space: SearchSpace, spec: Hashable) -> None:
         object.__setattr__(self, "space", space)
@@ -482,7 +484,7 @@ class SearchSpace(ABC):
         cs = ConfigurationSpace(name=self.name)
         hps = {p.name: Categorical(p.name, list(p.choices)) for p in self.params}
         cs.add(list(hps.values()))
-        conds = []
+        conds: list[EqualsCondition | InCondition] = []
         for p in self.params:
             if p.parent is None:
                 continue

@@ -8,7 +8,7 @@ A spec is the tuple of 6 official op names in that order.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..exceptions import InvalidArchitectureError
 from ._base import ArchGraph, Param, SearchSpace, product_specs
@@ -17,6 +17,8 @@ __all__ = ["EDGES", "TopologyCellSpace"]
 
 #: (src, dst) of the 6 edges, in official string order
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+#: the 6 official op names, in :data:`EDGES` order
+Spec = tuple[str, ...]
 
 
 def _cell_graph_edges() -> tuple[tuple[int, int], ...]:
@@ -54,7 +56,7 @@ class TopologyCellSpace(SearchSpace):
         return tuple(values[f"edge_{s}_{d}"] for s, d in EDGES)
 
     def _params_from_spec(self, spec: Hashable) -> dict[str, Any]:
-        return {f"edge_{s}_{d}": op for (s, d), op in zip(EDGES, spec)}
+        return {f"edge_{s}_{d}": op for (s, d), op in zip(EDGES, cast(Spec, spec))}
 
     def _check_ops(self, ops: tuple[str, ...]) -> tuple[str, ...]:
         if len(ops) != 6:
@@ -81,7 +83,7 @@ class TopologyCellSpace(SearchSpace):
         expr = ["x", "", "", ""]
         for dst in (1, 2, 3):
             terms = []
-            for (src, d), op in zip(EDGES, spec):
+            for (src, d), op in zip(EDGES, cast(Spec, spec)):
                 if d != dst:
                     continue
                 if op == self.zero_op or expr[src] == "#":
@@ -94,7 +96,7 @@ class TopologyCellSpace(SearchSpace):
         return expr[3]
 
     def _graph(self, spec: Hashable) -> ArchGraph:
-        ops = ("input",) + tuple(self.unified_ops[o] for o in spec) + ("output",)
+        ops = ("input",) + tuple(self.unified_ops[o] for o in cast(Spec, spec)) + ("output",)
         return ArchGraph(ops, _GRAPH_EDGES)
 
     def _enumerate_specs(self) -> Iterator[Hashable]:

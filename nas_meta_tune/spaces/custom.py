@@ -32,7 +32,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -40,8 +40,13 @@ from ..exceptions import InvalidArchitectureError
 from ._base import ArchGraph, Param, SearchSpace
 from .ops import OP_INDEX, UNKNOWN, resolve_op
 
+if TYPE_CHECKING:
+    import ConfigSpace
+
 __all__ = ["DeclaredSpace", "from_configspace", "from_distributions"]
 
+#: ``((name, value), ...)`` of the active parameters, in declaration order
+Spec = tuple[tuple[str, Any], ...]
 GraphFn = Callable[[Mapping[str, Any]], tuple[Sequence[str], Sequence[tuple[int, int]]]]
 _MAX_VALUES = 256  # an integer parameter with more values is not an architecture choice
 
@@ -150,6 +155,7 @@ class DeclaredSpace(SearchSpace):
     # ------------------------------------------------------------------ hooks
     @property
     def params(self) -> tuple[Param, ...]:
+        """The declared parameters."""
         return self._params
 
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
@@ -160,13 +166,13 @@ class DeclaredSpace(SearchSpace):
         return tuple((p.name, values[p.name]) for p in self._active(values))
 
     def _params_from_spec(self, spec: Hashable) -> dict[str, Any]:
-        return dict(spec)  # type: ignore[arg-type]
+        return dict(cast(Spec, spec))
 
     def _key(self, spec: Hashable) -> str:
         return self._to_string(spec)
 
     def _to_string(self, spec: Hashable) -> str:
-        return json.dumps(dict(spec), sort_keys=False, separators=(",", ":"))  # type: ignore[arg-type]
+        return json.dumps(dict(cast(Spec, spec)), sort_keys=False, separators=(",", ":"))
 
     def _from_string(self, s: str) -> Hashable:
         try:
@@ -185,8 +191,8 @@ class DeclaredSpace(SearchSpace):
             names = [str(values[p.name]) for p in self._active(values)]
             ops = ["input", *names, "output"]
             return ops, [(i, i + 1) for i in range(len(ops) - 1)]
-        ops, edges = self._graph_fn(dict(values))
-        return [str(o) for o in ops], [(int(a), int(b)) for a, b in edges]
+        graph_ops, edges = self._graph_fn(dict(values))
+        return [str(o) for o in graph_ops], [(int(a), int(b)) for a, b in edges]
 
     def _token(self, op: str, where: str) -> str:
         if op in self._extra_ops:
@@ -207,7 +213,7 @@ class DeclaredSpace(SearchSpace):
         return token
 
     def _graph(self, spec: Hashable) -> ArchGraph:
-        values = dict(spec)  # type: ignore[arg-type]
+        values = dict(cast(Spec, spec))
         ops, edges = self._raw_graph(values)
         tokens = []
         for i, op in enumerate(ops):
@@ -262,10 +268,12 @@ class DeclaredSpace(SearchSpace):
     # ------------------------------------------------------------------ properties
     @property
     def ops(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The operation names met so far, in first-seen order."""
         return tuple(self._official)
 
     @property
     def unified_ops(self) -> Mapping[str, str]:  # type: ignore[override]
+        """Operation name -> unified token, for the names in :attr:`ops`."""
         return dict(self._official)
 
     def _validate_graphs(self) -> None:
@@ -296,13 +304,16 @@ class DeclaredSpace(SearchSpace):
 
     @property
     def local_ops(self) -> tuple[str, ...]:
+        """Unified tokens of :attr:`ops`, ``input`` and ``output`` first."""
         toks = ["input", "output", *self._official.values()]
         return tuple(dict.fromkeys(toks))
 
     @property
-    def configspace(self):  # type: ignore[override]  # noqa: ANN201 - ConfigurationSpace
+    def configspace(self) -> ConfigSpace.ConfigurationSpace:
+        """The ConfigurationSpace it was declared from, else one built from :attr:`params`."""
         if self._cs is not None:
             return self._cs
+        # mypy reads a cached_property on the class as its function; at runtime it has .func
         return SearchSpace.configspace.func(self)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ pickling

@@ -20,7 +20,7 @@ import itertools
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -67,6 +67,8 @@ _PAIRS: dict[int, tuple[str, ...]] = {
 
 Pair = tuple[str, int]
 CellSpec = tuple[Pair, ...]
+#: ``(normal, reduce)``
+Spec = tuple[CellSpec, CellSpec]
 
 # --- official string: Genotype(normal=[...], normal_concat=..., reduce=[...], reduce_concat=...)
 _PAIR = r"""\(\s*(?:'[A-Za-z0-9_]*'|"[A-Za-z0-9_]*")\s*,\s*[0-9]{1,6}\s*(?:,\s*)?\)"""
@@ -210,6 +212,7 @@ class DARTSSpace(SearchSpace):
 
     @property
     def params(self) -> tuple[Param, ...]:
+        """The categorical parameters (see the class docstring)."""
         return self._params
 
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
@@ -227,7 +230,7 @@ class DARTSSpace(SearchSpace):
 
     def _params_from_spec(self, spec: Hashable) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for c, cell in zip(CELLS, spec, strict=True):
+        for c, cell in zip(CELLS, cast(Spec, spec), strict=True):
             out[f"{c}_edge_0_2"] = cell[0][0]
             out[f"{c}_edge_1_2"] = cell[1][0]
             for n in NODES[1:]:
@@ -409,7 +412,7 @@ class DARTSSpace(SearchSpace):
         Raises:
             InvalidArchitectureError: ``arch`` uses ``none``, which the encoding cannot express.
         """
-        spec = self._check(arch).spec
+        spec = cast(Spec, self._check(arch).spec)
         if any(op == "none" for cell in spec for op, _ in cell):
             raise InvalidArchitectureError(
                 f"NASLib's compact encoding has no 'none' operation: {arch!r}.", space=self.name
@@ -419,7 +422,7 @@ class DARTSSpace(SearchSpace):
 
     # ------------------------------------------------------------------ string
     def _genotype(self, spec: Hashable) -> Genotype:
-        normal, reduce = spec
+        normal, reduce = cast(Spec, spec)
         return Genotype(list(normal), list(_CONCAT), list(reduce), list(_CONCAT))
 
     def _to_string(self, spec: Hashable) -> str:
@@ -444,11 +447,11 @@ class DARTSSpace(SearchSpace):
 
     # --------------------------------------------------------------------- key
     def _key(self, spec: Hashable) -> str:
-        return "||".join(_cell_key(cell) for cell in spec)
+        return "||".join(_cell_key(cell) for cell in cast(Spec, spec))
 
     # ------------------------------------------------------------------- graph
     def _graph(self, spec: Hashable) -> ArchGraph:
-        normal, reduce = spec
+        normal, reduce = cast(Spec, spec)
         ops = (
             ("input", "input")
             + tuple(self.unified_ops[op] for op, _ in normal)
@@ -467,17 +470,18 @@ class DARTSSpace(SearchSpace):
                 ("input", "input") + tuple(self.unified_ops[op] for op, _ in cell) + ("output",),
                 tuple(sorted(_graph_edges(2, 10, (0, 1), tuple(i for _, i in cell)))),
             )
-            for cell in spec
+            for cell in cast(Spec, spec)
         ]
 
     # --------------------------------------------------------------- neighbours
     def _neighbor_specs(self, spec: Hashable) -> Iterable[Hashable]:
         """Change the operation of one edge, or one input of one node (keeping its operation)."""
-        for c, cell in enumerate(spec):
+        cells = cast(Spec, spec)
+        for c, cell in enumerate(cells):
             for e, (op, src) in enumerate(cell):
                 for new_op in self.ops:
                     if new_op != op:
-                        yield _replace(spec, c, e, (new_op, src))
+                        yield _replace(cells, c, e, (new_op, src))
             for k, n in enumerate(NODES):
                 node = cell[2 * k : 2 * k + 2]
                 for e in (0, 1):
@@ -485,7 +489,7 @@ class DARTSSpace(SearchSpace):
                     other = node[1 - e][1]
                     for new_src in range(n):
                         if new_src not in (src, other):
-                            yield _replace(spec, c, 2 * k + e, (op, new_src))
+                            yield _replace(cells, c, 2 * k + e, (op, new_src))
 
     def _enumerate_specs(self) -> Iterator[Hashable] | None:
         return None  # ~1e18 architectures
@@ -533,7 +537,7 @@ def _cell_key(cell: CellSpec) -> str:
     return best
 
 
-def _replace(spec: Hashable, c: int, e: int, pair: Pair) -> Hashable:
+def _replace(spec: Spec, c: int, e: int, pair: Pair) -> Hashable:
     """``spec`` with pair ``e`` of cell ``c`` replaced (the node's pairs re-sorted by input)."""
     cell = list(spec[c])
     cell[e] = pair

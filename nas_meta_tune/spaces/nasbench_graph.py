@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from .._imports import require
 from ..exceptions import InvalidArchitectureError
@@ -33,6 +33,9 @@ LINK_PATTERNS: tuple[tuple[int, int, int, int], ...] = (
 )
 GNN_OPS: tuple[str, ...] = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
 GNN_OPS_PROTEINS: tuple[str, ...] = ("gcn", "sage", "arma", "fc", "skip")
+
+#: ``(links, ops)``
+Spec = tuple[tuple[int, ...], tuple[str, ...]]
 
 _STR_RE = re.compile(r"^\[?\s*(\d)\s*,\s*(\d)\s*,\s*(\d)\s*,\s*(\d)\s*\]?\s*\|\s*(.+)$")
 
@@ -67,6 +70,7 @@ class NASBenchGraphSpace(SearchSpace):
 
     @property
     def params(self) -> tuple[Param, ...]:
+        """The categorical parameters (see the class docstring)."""
         return (Param("links", tuple(_link_name(lk) for lk in LINK_PATTERNS)),) + tuple(
             Param(f"op_{i}", self.ops) for i in range(1, 5)
         )
@@ -100,13 +104,13 @@ class NASBenchGraphSpace(SearchSpace):
         return self._make(links, tuple(values[f"op_{i}"] for i in range(1, 5)))
 
     def _params_from_spec(self, spec: Hashable) -> dict[str, Any]:
-        links, ops = spec
+        links, ops = cast(Spec, spec)
         return {"links": _link_name(links)} | {f"op_{i}": op for i, op in enumerate(ops, start=1)}
 
     def _key(self, spec: Hashable) -> str:
-        Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch
+        Arch = require("nas_bench_graph.architecture", feature="NAS-Bench-Graph architectures").Arch  # noqa: N806 - a class, imported lazily
 
-        links, ops = spec
+        links, ops = cast(Spec, spec)
         return str(Arch(list(links), list(ops)).valid_hash())
 
     def bench_key(self, arch) -> int:  # noqa: ANN001 - Architecture
@@ -114,7 +118,7 @@ class NASBenchGraphSpace(SearchSpace):
         return int(self.key(arch))
 
     def _to_string(self, spec: Hashable) -> str:
-        links, ops = spec
+        links, ops = cast(Spec, spec)
         return ",".join(map(str, links)) + "|" + ",".join(ops)
 
     def _from_string(self, s: str) -> Hashable:
@@ -129,7 +133,7 @@ class NASBenchGraphSpace(SearchSpace):
         return self._make(links, ops)
 
     def _graph(self, spec: Hashable) -> ArchGraph:
-        links, ops = spec
+        links, ops = cast(Spec, spec)
         # node 0 input, nodes 1..4 computing nodes, node 5 output
         edges = [(src, i) for i, src in enumerate(links, start=1)]
         used = set(links)

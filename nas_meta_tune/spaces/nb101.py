@@ -13,7 +13,7 @@ import hashlib
 import numbers
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -163,6 +163,7 @@ class NB101Space(SearchSpace):
 
     @property
     def params(self) -> tuple[Param, ...]:
+        """The categorical parameters (see the class docstring)."""
         return self._params
 
     def _spec_from_params(self, values: Mapping[str, Any]) -> Hashable:
@@ -178,7 +179,7 @@ class NB101Space(SearchSpace):
         return self._canonical(matrix, ops)
 
     def _params_from_spec(self, spec: Hashable) -> dict[str, Any]:
-        matrix, ops = spec
+        matrix, ops = cast(Spec, spec)
         n = len(ops) - 2
         values: dict[str, Any] = {"num_intermediate": n}
         values |= {f"op_{k}": ops[k] for k in range(1, n + 1)}
@@ -235,7 +236,7 @@ class NB101Space(SearchSpace):
         if isinstance(value, np.generic):
             value = value.item()
         if isinstance(value, numbers.Real) and value in (0, 1):
-            return int(value)
+            return int(value)  # type: ignore[call-overload]  # typeshed: numbers.Real has no __int__
         raise self._error(f"matrix entries must be 0 or 1, got {value!r} at {where}.")
 
     def _as_matrix(self, matrix: Any) -> list[list[int]]:
@@ -295,17 +296,17 @@ class NB101Space(SearchSpace):
 
     def to_matrix(self, arch: Architecture) -> tuple[np.ndarray, list[str]]:
         """The pruned cell of ``arch`` as (``int64[V, V]`` adjacency matrix, list of ``V`` op names)."""
-        matrix, ops = self._check(arch).spec
+        matrix, ops = cast(Spec, self._check(arch).spec)
         return np.asarray(matrix, dtype=np.int64).reshape(len(ops), len(ops)), list(ops)
 
     # ------------------------------------------------------------ hooks
     def _key(self, spec: Hashable) -> str:
         """The official NAS-Bench-101 hash (``ModelSpec.hash_spec``) of the pruned cell."""
-        matrix, ops = spec
+        matrix, ops = cast(Spec, spec)
         return _graph_hash(matrix, [_HASH_LABELS[op] for op in ops])
 
     def _to_string(self, spec: Hashable) -> str:
-        matrix, ops = spec
+        matrix, ops = cast(Spec, spec)
         return ",".join("".join(map(str, row)) for row in matrix) + "|" + ",".join(ops)
 
     def _from_string(self, s: str) -> Hashable:
@@ -331,7 +332,7 @@ class NB101Space(SearchSpace):
         return self._canonical(matrix, ops)
 
     def _graph(self, spec: Hashable) -> ArchGraph:
-        matrix, ops = spec
+        matrix, ops = cast(Spec, spec)
         tokens = (_INPUT,) + tuple(self.unified_ops[o] for o in ops[1:-1]) + (_OUTPUT,)
         n = len(ops)
         edges = tuple((v, w) for v in range(n) for w in range(v + 1, n) if matrix[v][w])
@@ -339,7 +340,7 @@ class NB101Space(SearchSpace):
 
     def _neighbor_specs(self, spec: Hashable) -> Iterable[Hashable]:
         """Flip one edge, change one operation, or put a new vertex on an edge (each op)."""
-        matrix, ops = spec
+        matrix, ops = cast(Spec, spec)
         n = len(ops)
         base = [list(row) for row in matrix]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from typing import cast
 
 from ..exceptions import InvalidArchitectureError
-from ._cell201 import EDGES, TopologyCellSpace
+from ._cell201 import EDGES, Spec, TopologyCellSpace
 
 __all__ = ["NB201Space"]
 
@@ -35,7 +36,7 @@ class NB201Space(TopologyCellSpace):
     def _to_string(self, spec: Hashable) -> str:
         nodes = []
         for dst in (1, 2, 3):
-            items = [f"{op}~{src}" for (src, d), op in zip(EDGES, spec) if d == dst]
+            items = [f"{op}~{src}" for (src, d), op in zip(EDGES, cast(Spec, spec)) if d == dst]
             nodes.append("|" + "|".join(items) + "|")
         return "+".join(nodes)
 

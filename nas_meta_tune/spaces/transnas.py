@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from typing import cast
 
 from ..exceptions import InvalidArchitectureError
-from ._cell201 import TopologyCellSpace
+from ._cell201 import Spec, TopologyCellSpace
 
 __all__ = ["TransNASMicroSpace"]
 
@@ -34,7 +35,7 @@ class TransNASMicroSpace(TopologyCellSpace):
     prefix = "64-41414"
 
     def _to_string(self, spec: Hashable) -> str:
-        c = [str(self.ops.index(op)) for op in spec]
+        c = [str(self.ops.index(op)) for op in cast(Spec, spec)]
         return f"{self.prefix}-{c[0]}_{c[1]}{c[2]}_{c[3]}{c[4]}{c[5]}"
 
     def _from_string(self, s: str) -> Hashable:
