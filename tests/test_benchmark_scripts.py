@@ -34,6 +34,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "omni.py",
         "device.py",
         "gp_fit.py",
+        "multi_objective.py",
     ],
 )
 def test_benchmark_smoke(script, tmp_path, request):
