@@ -75,7 +75,7 @@ def test_readme_many_workers_section_runs(tmp_path, monkeypatch):
 
 def test_readme_own_search_space_section_runs():
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text[text.index("## Your own search space") : text.index("## Benchmarks")]
+    section = text[text.index("## Your own search space") : text.index("## Several objectives")]
     (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
     lines = [
         ln
@@ -90,3 +90,18 @@ def test_readme_own_search_space_section_runs():
     exec(compile(code, "README.md", "exec"), namespace)
     study = namespace["study"]
     assert len({tuple(t.params.values()) for t in study.trials}) == 10
+
+
+def test_readme_several_objectives_section_runs(capsys, data_root):
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Several objectives") : text.index("## Benchmarks")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    study = namespace["study"]
+    assert len(study.directions) == 2 and len(study.trials) == 10
+    assert len({tuple(t.params.values()) for t in study.trials}) == 10
+    assert study.best_trials and "[" in capsys.readouterr().out
