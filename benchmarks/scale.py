@@ -176,7 +176,7 @@ def _table(results: dict) -> str:
     m = results["meta"]
     text = (
         f"`{m['command']}` (commit {m['commit']}, {m['cpus']} CPUs, torch threads "
-        f"{m['torch_threads']}; the GNN curve recorder ran on one core throughout).\n\n"
+        f"{m['torch_threads']}). {m.get('note', '')}\n\n"
         f"Suggest latency over the 100 trials ending at each checkpoint, one study per method "
         f"in its own process on `{results['meta']['task']}` "
         f"(storage: {results['meta']['storage'] or 'in-memory'}):\n\n" + "\n".join(rows)
