@@ -43,6 +43,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import torch
 
+from .._logging import get_logger
 from .._state import atomic_write_bytes
 from ..exceptions import CorruptWeightsError, UnknownNameError
 from ..spaces._base import Architecture
@@ -54,6 +55,7 @@ __all__ = ["MetaPredictor", "WEIGHTS_DIR", "available_pretrained", "file_sha256"
 
 #: directory of the shipped weights, their TOML configs and ``MANIFEST.json``
 WEIGHTS_DIR = Path(__file__).with_name("weights")
+_log = get_logger(__name__)
 _FORMAT = "nas-meta-tune/predictor"
 _FORMAT_VERSION = 1
 
@@ -102,13 +104,16 @@ def _widen_legacy(
             f"(or {LEGACY_IN_DIM} from files before the open operation vocabulary).",
             path=path,
         )
-    warnings.warn(
+    message = (
         f"{path or 'these weights'}: written before the open operation vocabulary; they load "
         "and predict as before, but operation descriptors and the 'unknown' token have no "
-        "effect until re-trained (nas-meta-tune meta-train).",
-        UserWarning,
-        stacklevel=4,
+        "effect until re-trained (nas-meta-tune meta-train)."
     )
+    if path is not None and Path(str(path)).resolve().parent == WEIGHTS_DIR.resolve():
+        # the shipped files: the README says what they read; not a warning on every load
+        _log.info("%s", message)
+    else:
+        warnings.warn(message, UserWarning, stacklevel=4)
     return GCNPredictor.legacy_state(state), GCNPredictor.legacy_state(init)
 
 
