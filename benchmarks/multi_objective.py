@@ -160,6 +160,15 @@ def report(results: dict) -> str:
                 <= min(res[p][str(b)]["gap"] for p in peers) + res["meta_nas"][str(b)]["rel_hv_se"]
                 for b in BUDGETS
             )
+    missing = {t: [m for m in METHODS if m not in r] for t, r in results.items() if t != "meta"}
+    missing = {t: ms for t, ms in missing.items() if ms}
+    if missing:
+        lines += [
+            "",
+            "Not run (absent from the comparison): "
+            + "; ".join(f"{t}: {', '.join(ms)}" for t, ms in missing.items())
+            + ".",
+        ]
     if total:
         lines += [
             "",
