@@ -52,7 +52,7 @@ def _study(method: str, task: str, trials: int, seed: int, storage: str | None) 
     """One long study in this process (run as a child of the main script)."""
     import optuna
 
-    from nas_meta_tune.experiments.runs import make_sampler
+    from nas_meta_tune.integrations.experiments.runs import make_sampler
     from nas_meta_tune.predictors import MetaPredictor
     from nas_meta_tune.predictors.tasks import load_task
 

@@ -138,7 +138,7 @@ def _one(
     import torch
 
     torch.set_num_threads(1)
-    from nas_meta_tune.experiments.runs import compare
+    from nas_meta_tune.integrations.experiments.runs import compare
 
     predictor = held_out_predictor(task, steps) if _uses_predictor(methods) else None
     t = build_task(task)

@@ -154,7 +154,7 @@ def _demo_plot(runs: dict, methods: list[str], args: argparse.Namespace, n_seeds
 def _demo(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .experiments.runs import compare
+    from .integrations.experiments.runs import compare
     from .predictors import MetaPredictor
 
     if args.trials < 1 or args.seeds < 1:

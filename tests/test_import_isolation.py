@@ -16,7 +16,6 @@ CORE_CHECK = textwrap.dedent(
         "nas_meta_tune.samplers",
         "nas_meta_tune.schedulers",
         "nas_meta_tune.integrations",
-        "nas_meta_tune.experiments",
     )
     imported = []
     for info in pkgutil.walk_packages(nas_meta_tune.__path__, "nas_meta_tune."):
@@ -106,7 +105,7 @@ def test_the_sampler_on_your_own_space_needs_only_the_core_install():
         import nas_meta_tune
         for info in pkgutil.walk_packages(nas_meta_tune.__path__, "nas_meta_tune."):
             if not info.name.startswith(("nas_meta_tune.samplers", "nas_meta_tune.schedulers",
-                                         "nas_meta_tune.integrations", "nas_meta_tune.experiments")):
+                                         "nas_meta_tune.integrations")):
                 importlib.import_module(info.name)
         from ConfigSpace import ConfigurationSpace
         from nas_meta_tune.predictors import MetaPredictor

@@ -578,7 +578,7 @@ def test_syne_tune_local_backend(nb201, predictor, tmp_path, data_root):
 @pytest.mark.parametrize("method", ["syne_re", "syne_bore"])
 def test_syne_tune_baselines_are_seeded_and_leave_the_global_rng_alone(method, data_root):
     pytest.importorskip("syne_tune")
-    from nas_meta_tune.experiments.runs import run_method
+    from nas_meta_tune.integrations.experiments.runs import run_method
 
     task = "transnas_micro/jigsaw"
     np.random.seed(123)
@@ -680,7 +680,7 @@ def test_three_workers_claiming_one_proposal_end_on_three_architectures(predicto
 
 
 def test_meta_nas_variants_pass_their_options_to_the_proposer(predictor):
-    from nas_meta_tune.experiments.runs import make_sampler
+    from nas_meta_tune.integrations.experiments.runs import make_sampler
 
     space = get_space("nb201")
     s = make_sampler("meta_nas:acquisition=ei,beta=2.5,warm_steps=None", space, 0, predictor)

@@ -35,19 +35,16 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from .._logging import get_logger
 from .._rng import as_generator
-from ..exceptions import PredictorFailedError, SpaceMismatchError
 from ..predictors.gp import ExactGP, GPPosterior
 from ..predictors.meta_predictor import MetaPredictor
 from ..predictors.tasks import normalize_scores
 from ..spaces._base import Architecture, SearchSpace
-from .proposer import MetaNASProposer, SpaceExhaustedError
+from .proposer import MetaNASProposer, RobustProposals
 from .surrogate import param_onehot
 
 __all__ = ["ParetoProposer", "pareto_mask", "hypervolume_2d", "hypervolume_improvement_2d"]
 
-_log = get_logger(__name__)
 
 CostFn = Callable[[Architecture], float]
 
@@ -103,7 +100,7 @@ def hypervolume_2d(points: np.ndarray, ref: np.ndarray) -> float:
     return float(np.sum(widths * (levels[1:] - ref[1])))
 
 
-class ParetoProposer:
+class ParetoProposer(RobustProposals):
     """Propose architectures for a study with two objectives: one the meta-predictor knows and
     one cost (see the module doc).
 
@@ -119,6 +116,8 @@ class ParetoProposer:
             bound).
         seed: Seeds the batch tie-breaks and the stratified sample order.
     """
+
+    _passthrough = (ValueError,)  # values that do not fit the study: bad input
 
     def __init__(
         self,
@@ -158,7 +157,6 @@ class ParetoProposer:
         self._signs = np.ones(n_objectives)
         self._cost_cache: dict[str, float] = {}
         self.last_info: dict[str, Any] = {}
-        self._failures = 0
 
     # ------------------------------------------------------------------ delegation
     @property
@@ -327,41 +325,3 @@ class ParetoProposer:
             if len(picked) < n:
                 post.add_fantasy(j)
         return picked
-
-    #: consecutive predictor failures :meth:`propose_robust` absorbs before raising
-    max_failures = 3
-
-    def propose_robust(
-        self,
-        history: Iterable[tuple[Architecture, Sequence[float]]] = (),
-        pending: Iterable[Architecture] = (),
-        *,
-        n: int = 1,
-    ) -> list[Architecture]:
-        """:meth:`propose` with the failure policy of
-        :meth:`MetaNASProposer.propose_robust`: a predictor failure proposes unseen architectures
-        at random, logged; after :attr:`max_failures` in a row it raises."""
-        history, pending = list(history), list(pending)
-        try:
-            out = self.propose(history, pending, n=n)
-        except (SpaceExhaustedError, SpaceMismatchError, ValueError):
-            raise
-        except Exception as exc:
-            self._failures += 1
-            if self._failures >= self.max_failures:
-                raise PredictorFailedError(
-                    f"ParetoProposer: the predictor failed on {self._failures} proposals in a row "
-                    f"(last: {type(exc).__name__}: {exc}); stopping instead of continuing as "
-                    "random search."
-                ) from exc
-            _log.warning(
-                "ParetoProposer: the predictor failed (%s: %s); proposing a random unseen "
-                "architecture instead (%d of %d failures in a row before the search stops).",
-                type(exc).__name__,
-                exc,
-                self._failures,
-                self.max_failures,
-            )
-            return self.random_unseen(history, pending, n=n)
-        self._failures = 0
-        return out

@@ -59,7 +59,13 @@ from ..spaces._base import Architecture, SearchSpace
 from .acquisition import log_ei
 from .surrogate import CombinedPosterior, TransferGPSurrogate, param_onehot
 
-__all__ = ["ACQUISITIONS", "CandidateView", "MetaNASProposer", "SpaceExhaustedError"]
+__all__ = [
+    "ACQUISITIONS",
+    "CandidateView",
+    "MetaNASProposer",
+    "RobustProposals",
+    "SpaceExhaustedError",
+]
 
 ACQUISITIONS = ("log_ei", "ucb", "ei", "thompson", "mean")
 #: ``"gp"``: the transfer GP guarded by a target-only GP (:mod:`.surrogate`); ``"dropout"``: the
@@ -191,7 +197,57 @@ def _validate(
         raise ValueError(f"refresh_every must be >= 1 or None, got {refresh_every=}.")
 
 
-class MetaNASProposer:
+class RobustProposals:
+    """``propose_robust``: the failure policy every proposer of the adapters shares. A failure
+    of the predictor (its adaptation or scoring) does not end the trial: it is logged and unseen
+    architectures drawn at random are proposed instead; after :attr:`max_failures` failures in a
+    row it raises :class:`~nas_meta_tune.exceptions.PredictorFailedError` instead of degrading the
+    whole search to random search. Exceptions in ``_passthrough`` (bad input, an exhausted
+    space) propagate. Needs ``propose`` and ``random_unseen``."""
+
+    #: consecutive predictor failures :meth:`propose_robust` absorbs before raising
+    max_failures = 3
+    _passthrough: tuple[type[BaseException], ...] = ()
+
+    def propose_robust(
+        self, history: Iterable[Any] = (), pending: Iterable[Architecture] = (), *, n: int = 1
+    ) -> list[Architecture]:
+        """``propose``, with the failure policy of the class doc (what the adapters call)."""
+        name = type(self).__name__
+        history, pending = list(history), list(pending)
+        passthrough: tuple[type[BaseException], ...] = (
+            SpaceExhaustedError,
+            SpaceMismatchError,
+            *self._passthrough,
+        )
+        try:
+            out = self.propose(history, pending, n=n)  # type: ignore[attr-defined]
+        except passthrough:
+            raise
+        except Exception as exc:
+            self._failures = getattr(self, "_failures", 0) + 1
+            if self._failures >= self.max_failures:
+                raise PredictorFailedError(
+                    f"{name}: the predictor failed on {self._failures} proposals in a "
+                    f"row (last: {type(exc).__name__}: {exc}); stopping instead of continuing as "
+                    "random search. Check the predictor and the space (MetaPredictor.predict on "
+                    "space.sample(2) reproduces it)."
+                ) from exc
+            _log.warning(
+                "%s: the predictor failed (%s: %s); proposing a random unseen "
+                "architecture instead (%d of %d failures in a row before the search stops).",
+                name,
+                type(exc).__name__,
+                exc,
+                self._failures,
+                self.max_failures,
+            )
+            return self.random_unseen(history, pending, n=n)  # type: ignore[attr-defined]
+        self._failures = 0
+        return out
+
+
+class MetaNASProposer(RobustProposals):
     """Propose architectures with a few-shot-adapted meta-predictor.
 
     Args:
@@ -688,48 +744,6 @@ class MetaNASProposer:
     ) -> Architecture:
         """The best proposal: ``propose(history, pending, n=1)[0]``."""
         return self.propose(history, pending, n=1)[0]
-
-    #: consecutive predictor failures :meth:`propose_robust` absorbs before raising
-    max_failures = 3
-
-    def propose_robust(
-        self,
-        history: Iterable[tuple[Architecture, float]] = (),
-        pending: Iterable[Architecture] = (),
-        *,
-        n: int = 1,
-    ) -> list[Architecture]:
-        """:meth:`propose`, except that a failure of the predictor (its adaptation or scoring)
-        does not end the trial: it is logged and unseen architectures drawn at random are
-        proposed instead (what the framework adapters call). After :attr:`max_failures`
-        failures in a row it raises :class:`~nas_meta_tune.exceptions.PredictorFailedError`
-        instead of degrading the whole search to random search. :class:`SpaceExhaustedError` and
-        :class:`~nas_meta_tune.exceptions.SpaceMismatchError` (bad input) propagate."""
-        history, pending = list(history), list(pending)
-        try:
-            out = self.propose(history, pending, n=n)
-        except (SpaceExhaustedError, SpaceMismatchError):
-            raise
-        except Exception as exc:
-            self._failures = getattr(self, "_failures", 0) + 1
-            if self._failures >= self.max_failures:
-                raise PredictorFailedError(
-                    f"MetaNASProposer: the predictor failed on {self._failures} proposals in a "
-                    f"row (last: {type(exc).__name__}: {exc}); stopping instead of continuing as "
-                    "random search. Check the predictor and the space (MetaPredictor.predict on "
-                    "space.sample(2) reproduces it)."
-                ) from exc
-            _log.warning(
-                "MetaNASProposer: the predictor failed (%s: %s); proposing a random unseen "
-                "architecture instead (%d of %d failures in a row before the search stops).",
-                type(exc).__name__,
-                exc,
-                self._failures,
-                self.max_failures,
-            )
-            return self.random_unseen(history, pending, n=n)
-        self._failures = 0
-        return out
 
     def random_unseen(
         self,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._imports import require
+from ..._imports import require
 
 __all__ = ["run_syne_searcher"]
 
@@ -27,13 +27,13 @@ def run_syne_searcher(
     random-forest one takes about 4 s per suggestion).
 
     Returns the same ``{"values", "regret", "overhead_ms"}`` as
-    :func:`nas_meta_tune.experiments.runs.run_method`; overhead is the time spent in the
+    :func:`nas_meta_tune.integrations.experiments.runs.run_method`; overhead is the time spent in the
     searcher's ``suggest``. Configurations outside the benchmark table count as failed trials.
     """
     import numpy as np
 
-    from ..integrations.syne import syne_config_space
-    from ..predictors.tasks import NASTask, load_task
+    from ...predictors.tasks import NASTask, load_task
+    from ..syne import syne_config_space
     from ._regret import regret_curve
 
     require("syne_tune", feature="Syne Tune baselines")

@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from .._imports import require
+from ..._imports import require
 
 require("optuna", feature="sampler comparisons")
 
 import optuna  # noqa: E402
 
-from ..exceptions import InvalidArchitectureError  # noqa: E402
-from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
-from ..predictors.tasks import NASTask, load_task, load_task_pool  # noqa: E402
+from ...exceptions import InvalidArchitectureError  # noqa: E402
+from ...predictors.meta_predictor import MetaPredictor  # noqa: E402
+from ...predictors.tasks import NASTask, load_task, load_task_pool  # noqa: E402
 from ._regret import regret_curve  # noqa: E402
 
 __all__ = ["SAMPLERS", "SYNE_SEARCHERS", "make_sampler", "regret_curve", "run_method", "compare"]
@@ -57,7 +57,7 @@ def make_sampler(
     """A fresh Optuna sampler of the given method name (``meta_nas:key=value,...`` passes
     options to :class:`~nas_meta_tune.search.MetaNASProposer`)."""
     if name == "meta_nas" or name.startswith("meta_nas:"):
-        from ..samplers.optuna import MetaNASSampler
+        from ...samplers.optuna import MetaNASSampler
 
         options = _variant_options(name) if ":" in name else {}
         return MetaNASSampler(space, predictor, seed=seed, **options)
@@ -102,7 +102,7 @@ def run_method(
     best = float(np.max(task.scores))
     space = task.space
     if method == "static_transfer":
-        from ..predictors.baselines import StaticTransferPredictor
+        from ...predictors.baselines import StaticTransferPredictor
 
         family = task.name.split("/")[0]
         base = task.name.split("+")[0]  # a derived objective's own task
