@@ -319,6 +319,22 @@ def test_optuna_study_maximize_and_minimize(nb201, predictor):
     assert _keys(again, space) == keys
 
 
+def test_one_sampler_on_two_studies_reads_each_study_own_trials(nb201, predictor):
+    # finished trials' records are cached: a second in-memory study (same study id 0, same
+    # trial ids) must not be read through the first one's cache
+    space, table = nb201
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    first = optuna.create_study(direction="maximize", sampler=sampler)
+    first.optimize(_objective(space, table, 1.0), n_trials=4)
+    second = optuna.create_study(direction="maximize", sampler=sampler)
+    last = first.trials[-1].params  # trial id 3 there; the enqueued one is trial id 0 here
+    second.enqueue_trial(last)
+    second.optimize(_objective(space, table, 1.0), n_trials=1)
+    evaluated, _ = sampler.history(second)
+    assert [a.key for a, _ in evaluated] == [space.from_params(last).key]
+    assert len(sampler.history(first)[0]) == 4
+
+
 def test_joint_arch_and_lr_objective_and_threads(nb201, predictor):
     space, table = nb201
 

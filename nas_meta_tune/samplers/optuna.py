@@ -45,6 +45,7 @@ _STATES = {
     TrialState.WAITING: "waiting",
     TrialState.FAIL: "failed",
 }
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def _sign(study: Study) -> float | tuple[float, ...]:
@@ -107,6 +108,8 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         self._search_space = {
             p.name: CategoricalDistribution(list(p.choices)) for p in self.space.params
         }
+        # finished trials never change: their records are built once per trial of one study
+        self._finished: dict[Any, TrialRecord] = {}
 
     def reseed_rng(self) -> None:
         """Optuna hook: fresh, distinct random streams (in each worker of ``n_jobs > 1``)."""
@@ -117,7 +120,13 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         """The study's trials as the core reads them (:mod:`nas_meta_tune.search.shared`)."""
         out = []
         multi = len(study.directions) > 1
+        if self._finished.get("study") != (id(study._storage), study._study_id):
+            self._finished = {"study": (id(study._storage), study._study_id)}  # another study
         for t in study._get_trials(deepcopy=False, states=tuple(_STATES), use_cache=False):
+            done = t.state in _FINISHED
+            if done and t._trial_id in self._finished:
+                out.append(self._finished[t._trial_id])
+                continue
             value = tuple(t.values) if multi and t.values is not None else t.value
             if t.state == TrialState.PRUNED and not multi:
                 iv = t.intermediate_values
@@ -136,6 +145,8 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
                     key=(t._trial_id, t.number, t.datetime_start, t.state),
                 )
             )
+            if done:
+                self._finished[t._trial_id] = out[-1]
         return out
 
     def history(
