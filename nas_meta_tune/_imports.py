@@ -24,6 +24,7 @@ EXTRAS: dict[str, str] = {
     "pyarrow": "benchmarks",
     "onnxruntime": "benchmarks",
     "lightgbm": "benchmarks",
+    "xgboost": "benchmarks",
     "sklearn": "benchmarks",
     "nas_bench_graph": "benchmarks",
     "analognasbench": "benchmarks",

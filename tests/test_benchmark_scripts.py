@@ -35,6 +35,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "device.py",
         "gp_fit.py",
         "multi_objective.py",
+        "predictor_families.py",
     ],
 )
 def test_benchmark_smoke(script, tmp_path, request):
