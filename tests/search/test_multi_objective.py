@@ -34,6 +34,18 @@ def test_pareto_mask_keeps_exactly_the_non_dominated_points():
         assert not any((p[j] >= p[i]).all() and (p[j] > p[i]).any() for j in range(60))
 
 
+@pytest.mark.parametrize("m", [2, 3])
+def test_pareto_mask_matches_all_pairs_with_ties_duplicates_and_nan(m):
+    rng = np.random.default_rng(m)
+    for _ in range(50):
+        p = rng.integers(0, 4, size=(int(rng.integers(1, 40)), m)).astype(float)
+        p[rng.integers(len(p))] = np.nan  # comparable to none: kept
+        p[rng.integers(len(p)), 0] = -np.inf
+        ge = (p[:, None, :] >= p[None, :, :]).all(-1)
+        gt = (p[:, None, :] > p[None, :, :]).any(-1)
+        assert (pareto_mask(p) == ~(ge & gt).any(0)).all()
+
+
 def test_hypervolume_and_its_improvement_are_exact():
     rng = np.random.default_rng(1)
     pts = rng.uniform(size=(12, 2))
