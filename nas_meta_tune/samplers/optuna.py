@@ -1,19 +1,9 @@
 """``MetaNASSampler``: the meta-predictor NAS proposer as an Optuna sampler.
 
-Usage::
-
-    def objective(trial):
-        arch = space.suggest(trial)                             # the architecture (relative sampling)
-        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)    # anything else: independent sampler
-        return train_and_score(arch, lr)
-
-    study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, seed=0))
-
 A translation layer over :class:`~nas_meta_tune.search.SearchSession`: the study's trials become
 :class:`~nas_meta_tune.search.shared.TrialRecord` s (a PRUNED trial's value: its last intermediate
-value), and the proposal is claimed in the trial's system attribute ``nas_meta_tune:proposal``
-(``n_jobs > 1`` and several processes on one storage never propose one architecture twice).
-A study with ``directions=[...]`` gets Pareto proposals (:mod:`nas_meta_tune.search.multi`).
+value); a proposal is claimed in the trial's system attribute ``nas_meta_tune:proposal``, so
+threads and processes sharing one storage never propose one architecture twice.
 """
 
 from __future__ import annotations
@@ -38,14 +28,9 @@ from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 __all__ = ["MetaNASSampler"]
 
 _CLAIM = "nas_meta_tune:proposal"
-_STATES = {
-    TrialState.COMPLETE: "complete",
-    TrialState.PRUNED: "pruned",
-    TrialState.RUNNING: "running",
-    TrialState.WAITING: "waiting",
-    TrialState.FAIL: "failed",
-}
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+_STATES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
+_FINISHED = tuple(_STATES)  # a finished trial never changes: its record is built once
+_STATES.update({TrialState.RUNNING: "running", TrialState.WAITING: "waiting"})
 
 
 def _sign(study: Study) -> float | tuple[float, ...]:
@@ -54,8 +39,32 @@ def _sign(study: Study) -> float | tuple[float, ...]:
     return signs if len(signs) > 1 else signs[0]
 
 
+def _record(t: FrozenTrial, multi: bool) -> TrialRecord:
+    value = tuple(t.values) if multi and t.values is not None else t.value
+    if t.state == TrialState.PRUNED and not multi:
+        iv = t.intermediate_values
+        value = iv[max(iv)] if iv else None
+    # copied at once: a running trial's own thread adds to these dicts (n_jobs > 1)
+    params, dists = dict(t.params), dict(t.distributions)
+    return TrialRecord(
+        number=t.number,
+        state=_STATES[t.state],
+        params=params,
+        choices={n: getattr(d, "choices", None) for n, d in dists.items()},
+        value=value,
+        claim=t.system_attrs.get(_CLAIM),
+        fixed=t.system_attrs.get("fixed_params") or {},
+        key=(t._trial_id, t.number, t.datetime_start, t.state),
+    )
+
+
 class MetaNASSampler(SessionAdapter, BaseSampler):
     """Propose whole architectures with a few-shot-adapted meta-predictor.
+
+    The objective calls ``arch = space.suggest(trial)`` for the architecture (proposed here) and
+    ``trial.suggest_*`` for anything else (the independent sampler's)::
+
+        study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, seed=0))
 
     Args:
         space: The search space (object or registered name); the objective must call
@@ -63,19 +72,11 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
         seed: Seed of the proposer and of the default independent sampler.
         independent_sampler: Samples every non-architecture parameter (default: ``TPESampler``).
-        use_pruned: Learn from PRUNED trials' last intermediate values (capped at the median
-            complete score, see :mod:`~nas_meta_tune.search.policy`).
-        on_exhausted: When every architecture has been evaluated (a small space): ``"stop"``
-            calls ``study.stop()`` (no duplicate architectures), ``"independent"`` lets the
-            independent sampler go on (architectures repeat). Both warn once.
-        learned_objective: In a study with ``directions=[...]``: the objective the
-            meta-predictor models (accuracy-like; default the first).
-        costs: In such a study: ``{objective index: fn(arch) -> value}`` for objectives known
-            without training (parameters, a latency table); the others are modelled on the
-            study's values (:class:`~nas_meta_tune.search.multi.ParetoProposer`; two objectives).
-        **proposer_kwargs: :class:`~nas_meta_tune.search.MetaNASProposer` options:
-            ``acquisition`` (default: log-EI on the guarded transfer GP), ``beta``,
-            ``adapt_steps``, ``max_history``, ``pool_size``, ``score_limit``, ``warm_steps``...
+        use_pruned, on_exhausted, learned_objective, costs: As in
+            :class:`~nas_meta_tune.search.SearchSession`; a study with ``directions=[...]`` (two
+            objectives) gets Pareto proposals.
+        **proposer_kwargs: :class:`~nas_meta_tune.search.MetaNASProposer` options
+            (``acquisition``, ``max_history``, ``pool_size``, ...).
     """
 
     def __init__(
@@ -92,24 +93,15 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         **proposer_kwargs: Any,
     ) -> None:
         self._session = SearchSession(
-            space,
-            predictor,
-            seed=seed,
-            use_pruned=use_pruned,
-            on_exhausted=on_exhausted,
-            owner="MetaNASSampler",
-            learned_objective=learned_objective,
-            costs=costs,
+            space, predictor, seed=seed, use_pruned=use_pruned, on_exhausted=on_exhausted,
+            owner="MetaNASSampler", learned_objective=learned_objective, costs=costs,
             **proposer_kwargs,
-        )
-        self._independent = (
-            independent_sampler if independent_sampler is not None else TPESampler(seed=seed)
-        )
+        )  # fmt: skip
+        self._independent = independent_sampler or TPESampler(seed=seed)  # (a sampler is truthy)
         self._search_space = {
             p.name: CategoricalDistribution(list(p.choices)) for p in self.space.params
         }
-        # finished trials never change: their records are built once per trial of one study
-        self._finished: dict[Any, TrialRecord] = {}
+        self._finished: dict[Any, TrialRecord] = {}  # records of one study's finished trials
 
     def reseed_rng(self) -> None:
         """Optuna hook: fresh, distinct random streams (in each worker of ``n_jobs > 1``)."""
@@ -118,42 +110,20 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
 
     def _records(self, study: Study) -> list[TrialRecord]:
         """The study's trials as the core reads them (:mod:`nas_meta_tune.search.shared`)."""
-        out = []
-        multi = len(study.directions) > 1
         if self._finished.get("study") != (id(study._storage), study._study_id):
             self._finished = {"study": (id(study._storage), study._study_id)}  # another study
+        multi, out = len(study.directions) > 1, []
         for t in study._get_trials(deepcopy=False, states=tuple(_STATES), use_cache=False):
-            done = t.state in _FINISHED
-            if done and t._trial_id in self._finished:
-                out.append(self._finished[t._trial_id])
-                continue
-            value = tuple(t.values) if multi and t.values is not None else t.value
-            if t.state == TrialState.PRUNED and not multi:
-                iv = t.intermediate_values
-                value = iv[max(iv)] if iv else None
-            # copied at once: a running trial's own thread adds to these dicts (n_jobs > 1)
-            params, dists = dict(t.params), dict(t.distributions)
-            out.append(
-                TrialRecord(
-                    number=t.number,
-                    state=_STATES[t.state],
-                    params=params,
-                    choices={n: getattr(d, "choices", None) for n, d in dists.items()},
-                    value=value,
-                    claim=t.system_attrs.get(_CLAIM),
-                    fixed=t.system_attrs.get("fixed_params") or {},
-                    key=(t._trial_id, t.number, t.datetime_start, t.state),
-                )
-            )
-            if done:
-                self._finished[t._trial_id] = out[-1]
+            rec = self._finished.get(t._trial_id) or _record(t, multi)
+            if t.state in _FINISHED:
+                self._finished[t._trial_id] = rec
+            out.append(rec)
         return out
 
     def history(
         self, study: Study, current: FrozenTrial | None = None
     ) -> tuple[list[tuple[Architecture, float]], list[Architecture]]:
-        """``(evaluated (arch, score) pairs, pending archs)`` rebuilt from the study's trials
-        (score higher = better whatever the direction)."""
+        """``(evaluated (arch, score higher = better) pairs, pending archs)`` of the study."""
         number = None if current is None else current.number
         return self._session.read_store(self._records(study), _sign(study), number)
 
@@ -168,7 +138,6 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
     ) -> dict[str, Any]:
         """Optuna hook: a proposed architecture's values; others from the independent sampler."""
         # parameters of another kind in the relative space (Optuna's contract: a value for each)
-        # go to the independent sampler; the architecture's are proposed together below
         out = {
             name: self._independent.sample_independent(study, trial, name, dist)
             for name, dist in search_space.items()
@@ -188,14 +157,10 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         return out
 
     def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
+        self, study: Study, trial: FrozenTrial, param_name: str, dist: BaseDistribution
     ) -> Any:
         """Optuna hook: a parameter outside the architecture, from the independent sampler."""
-        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+        return self._independent.sample_independent(study, trial, param_name, dist)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         """Optuna hook, passed on to the independent sampler."""
