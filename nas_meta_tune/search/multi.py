@@ -289,6 +289,9 @@ class ParetoProposer(RobustProposals):
         n = min(int(n), len(view.archs))
         if view.post is None:
             return self._prior_picks(view, n)
+        seen = sum(bool(np.isfinite(values[a.key][self.other])) for a in archs)
+        if self.other not in self.costs and seen < self.base.gp_surrogate().min_guard:
+            return self._design_picks(view, n, seen)
         hist_other = np.array([values[a.key][self.other] for a in view.history])
         om, osd, oh = self._other_model(view.archs, view.history, hist_other)
         front = np.column_stack([view.y, oh])
@@ -316,6 +319,23 @@ class ParetoProposer(RobustProposals):
             take = np.concatenate([take, rest[: n - len(take)]]).astype(np.int64)
         self.last_info = {"mode": "prior-front", "front": int(len(on))}
         return [view.archs[int(i)] for i in take]
+
+    def _design_picks(self, view: Any, n: int, seen: int) -> list[Architecture]:
+        """While the modelled objective has fewer values than its GP needs (``min_guard``):
+        every other proposal is a uniformly random candidate, the rest the transfer GP's best.
+        The accuracy prior says nothing of the other objective, so these first points spread
+        over it instead of following the prior to one end of the front."""
+        picked: list[int] = []
+        best = iter(np.argsort(-view.post.mean, kind="stable"))
+        for j in range(n):
+            if (seen + j) % 2 == 0:
+                free = np.setdiff1d(np.arange(len(view.archs)), picked)
+                picked.append(int(self._rng.choice(free)))
+            else:
+                picked.append(int(next(i for i in best if int(i) not in picked)))
+        self.base.gp_surrogate().record(picked)
+        self.last_info = {"mode": "design"}
+        return [view.archs[j] for j in picked]
 
     def _maximise_ehvi(
         self,
