@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 from _common import RESULTS, meta, update_results_md, write_json
 
+from nas_meta_tune.integrations.experiments.runs import make_sampler
+
 SECTION = "Multi-objective search: accuracy vs cost (hypervolume)"
 TASKS = tuple(
     f"nb201/{d}+{m}"
@@ -75,12 +77,8 @@ def sampler_for(method: str, space, base: str, costs: dict, seed: int, steps: in
         return MetaNASSampler(space, held_out_predictor(base, steps), seed=seed, costs=known)
     if method == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
-    if method == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if method == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
-    if method == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+    if method in ("tpe", "gp", "random"):
+        return make_sampler(method, space, seed)  # the single-objective harness's peers
     raise SystemExit(f"unknown method {method!r}; choose from {METHODS}.")
 
 
