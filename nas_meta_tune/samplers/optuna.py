@@ -101,7 +101,8 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         self._search_space = {
             p.name: CategoricalDistribution(list(p.choices)) for p in self.space.params
         }
-        self._finished: dict[Any, TrialRecord] = {}  # records of one study's finished trials
+        self._finished: dict[int, TrialRecord] = {}  # trial id -> record, finished trials of:
+        self._finished_of: tuple[int, int] | None = None  # (id of the storage, study id)
 
     def reseed_rng(self) -> None:
         """Optuna hook: fresh, distinct random streams (in each worker of ``n_jobs > 1``)."""
@@ -110,8 +111,8 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
 
     def _records(self, study: Study) -> list[TrialRecord]:
         """The study's trials as the core reads them (:mod:`nas_meta_tune.search.shared`)."""
-        if self._finished.get("study") != (id(study._storage), study._study_id):
-            self._finished = {"study": (id(study._storage), study._study_id)}  # another study
+        if self._finished_of != (id(study._storage), study._study_id):  # another study
+            self._finished, self._finished_of = {}, (id(study._storage), study._study_id)
         multi, out = len(study.directions) > 1, []
         for t in study._get_trials(deepcopy=False, states=tuple(_STATES), use_cache=False):
             rec = self._finished.get(t._trial_id) or _record(t, multi)
