@@ -8,7 +8,8 @@ threads and processes sharing one storage never propose one architecture twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from .._imports import require
@@ -22,21 +23,18 @@ from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
 from ..search.session import SearchSession, SessionAdapter  # noqa: E402
-from ..search.shared import TrialRecord  # noqa: E402
+from ..search.shared import FinishedRecords, TrialRecord  # noqa: E402
 from ..spaces._base import Architecture, SearchSpace  # noqa: E402
 
 __all__ = ["MetaNASSampler"]
 
 _CLAIM = "nas_meta_tune:proposal"
 _STATES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
-_FINISHED = tuple(_STATES)  # a finished trial never changes: its record is built once
 _STATES.update({TrialState.RUNNING: "running", TrialState.WAITING: "waiting"})
 
 
-def _sign(study: Study) -> float | tuple[float, ...]:
-    """+1 / -1 by direction; one per objective in a multi-objective study."""
-    signs = tuple(1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions)
-    return signs if len(signs) > 1 else signs[0]
+def _sign(study: Study) -> tuple[float, ...]:
+    return tuple(1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions)
 
 
 def _record(t: FrozenTrial, multi: bool) -> TrialRecord:
@@ -44,13 +42,11 @@ def _record(t: FrozenTrial, multi: bool) -> TrialRecord:
     if t.state == TrialState.PRUNED and not multi:
         iv = t.intermediate_values
         value = iv[max(iv)] if iv else None
-    # copied at once: a running trial's own thread adds to these dicts (n_jobs > 1)
-    params, dists = dict(t.params), dict(t.distributions)
-    return TrialRecord(
+    return TrialRecord(  # dicts copied: a running trial's thread adds to them (n_jobs > 1)
         number=t.number,
         state=_STATES[t.state],
-        params=params,
-        choices={n: getattr(d, "choices", None) for n, d in dists.items()},
+        params=dict(t.params),
+        choices={n: getattr(d, "choices", None) for n, d in dict(t.distributions).items()},
         value=value,
         claim=t.system_attrs.get(_CLAIM),
         fixed=t.system_attrs.get("fixed_params") or {},
@@ -72,11 +68,10 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
         seed: Seed of the proposer and of the default independent sampler.
         independent_sampler: Samples every non-architecture parameter (default: ``TPESampler``).
-        use_pruned, on_exhausted, learned_objective, costs: As in
-            :class:`~nas_meta_tune.search.SearchSession`; a study with ``directions=[...]`` (two
-            objectives) gets Pareto proposals.
-        **proposer_kwargs: :class:`~nas_meta_tune.search.MetaNASProposer` options
-            (``acquisition``, ``max_history``, ``pool_size``, ...).
+        **session_kwargs: :class:`~nas_meta_tune.search.SearchSession` options (``use_pruned``,
+            ``on_exhausted``, ``learned_objective``, ``costs``) and those of its
+            :class:`~nas_meta_tune.search.MetaNASProposer` (``acquisition``, ``pool_size``, ...).
+            A study with ``directions=[...]`` (two objectives) gets Pareto proposals.
     """
 
     def __init__(
@@ -86,23 +81,16 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         *,
         seed: int | None = None,
         independent_sampler: BaseSampler | None = None,
-        use_pruned: bool = True,
-        on_exhausted: str = "stop",
-        learned_objective: int = 0,
-        costs: dict[int, Callable[[Architecture], float]] | None = None,
-        **proposer_kwargs: Any,
+        **session_kwargs: Any,
     ) -> None:
         self._session = SearchSession(
-            space, predictor, seed=seed, use_pruned=use_pruned, on_exhausted=on_exhausted,
-            owner="MetaNASSampler", learned_objective=learned_objective, costs=costs,
-            **proposer_kwargs,
-        )  # fmt: skip
+            space, predictor, seed=seed, owner="MetaNASSampler", **session_kwargs
+        )
         self._independent = independent_sampler or TPESampler(seed=seed)  # (a sampler is truthy)
         self._search_space = {
             p.name: CategoricalDistribution(list(p.choices)) for p in self.space.params
         }
-        self._finished: dict[int, TrialRecord] = {}  # trial id -> record, finished trials of:
-        self._finished_of: tuple[int, int] | None = None  # (id of the storage, study id)
+        self._finished = FinishedRecords()
 
     def reseed_rng(self) -> None:
         """Optuna hook: fresh, distinct random streams (in each worker of ``n_jobs > 1``)."""
@@ -111,22 +99,16 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
 
     def _records(self, study: Study) -> list[TrialRecord]:
         """The study's trials as the core reads them (:mod:`nas_meta_tune.search.shared`)."""
-        if self._finished_of != (id(study._storage), study._study_id):  # another study
-            self._finished, self._finished_of = {}, (id(study._storage), study._study_id)
-        multi, out = len(study.directions) > 1, []
-        for t in study._get_trials(deepcopy=False, states=tuple(_STATES), use_cache=False):
-            rec = self._finished.get(t._trial_id) or _record(t, multi)
-            if t.state in _FINISHED:
-                self._finished[t._trial_id] = rec
-            out.append(rec)
-        return out
+        multi = len(study.directions) > 1
+        trials = study._get_trials(deepcopy=False, states=tuple(_STATES), use_cache=False)
+        store = (id(study._storage), study._study_id)
+        return self._finished.records(
+            store, trials, attrgetter("_trial_id"), lambda t: _record(t, multi)
+        )
 
-    def history(
-        self, study: Study, current: FrozenTrial | None = None
-    ) -> tuple[list[tuple[Architecture, float]], list[Architecture]]:
+    def history(self, study: Study) -> tuple[list[tuple[Architecture, Any]], list[Architecture]]:
         """``(evaluated (arch, score higher = better) pairs, pending archs)`` of the study."""
-        number = None if current is None else current.number
-        return self._session.read_store(self._records(study), _sign(study), number)
+        return self._session.read_store(self._records(study), _sign(study))
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial

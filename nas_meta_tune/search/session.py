@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -334,7 +334,7 @@ class SearchSession:
     ) -> tuple[list[tuple[Architecture, Any]], list[Architecture]]:
         """``(scored (arch, score) pairs, pending archs)`` of a store's trials, leaving out trial
         ``current`` (see :meth:`SharedHistory.read <nas_meta_tune.search.shared.SharedHistory.read>`)."""
-        history, pending, _ = self.store.read(records, sign, current)
+        history, pending, _ = self.store.read(records, _as_sign(sign), current)
         return history, pending
 
     def ask_store(
@@ -355,7 +355,7 @@ class SearchSession:
             records: Reads the store's trials (called again while claiming).
             write: Stores a claim (an architecture string) on the trial.
             sign: ``+1`` if the store's values are maximised, ``-1`` if minimised; a tuple of
-                them, one per objective, for a multi-objective study.
+                them, one per objective (a 1-tuple: a single-objective study).
             fixed: Parameters the trial was enqueued with.
             stop: Stops the study (called when every architecture was evaluated or is pending
                 and ``on_exhausted="stop"``; the trial being sampled is then the last).
@@ -365,6 +365,7 @@ class SearchSession:
             framework uses the fixed parameters), or the space is exhausted (the framework's
             independent sampler fills the trial).
         """
+        sign = _as_sign(sign)
         if self.store.fixed_arch(fixed or {}) is not None:
             return None
         with self._lock:
@@ -429,6 +430,14 @@ class SearchSession:
         self.asked = int(state.get("asked", 0))
         self.constants = {**self.constants, **state.get("constants", {})}
         self.proposer.set_state(state["proposer"])
+
+
+def _as_sign(sign: float | Sequence[float]) -> Sign:
+    """A store's sign: a float for one objective (also given as a 1-tuple), else a tuple."""
+    if isinstance(sign, (int, float)):
+        return float(sign)
+    signs = tuple(float(x) for x in sign)
+    return signs if len(signs) > 1 else signs[0]
 
 
 class SessionAdapter:

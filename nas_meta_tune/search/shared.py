@@ -29,7 +29,7 @@ from ..exceptions import InvalidArchitectureError, SpaceMismatchError
 from ..spaces._base import Architecture, SearchSpace
 from .policy import combine_pruned, trial_score
 
-__all__ = ["SharedHistory", "TrialRecord"]
+__all__ = ["FinishedRecords", "SharedHistory", "TrialRecord"]
 
 _MAX_DECODED = 200_000  # decoded trials kept (each a few hundred bytes)
 _CLAIM_ROUNDS = 4  # claim / re-read rounds when workers collide on a proposal
@@ -64,6 +64,33 @@ class TrialRecord(NamedTuple):
     claim: str | None
     fixed: Mapping[str, Any]
     key: Hashable
+
+
+class FinishedRecords:
+    """A store's trials as :class:`TrialRecord` s, each finished trial's built once (it never
+    changes) and kept while the same store is read; a different store starts afresh."""
+
+    def __init__(self) -> None:
+        self._store: Hashable = None
+        self._records: dict[Hashable, TrialRecord] = {}
+
+    def records(
+        self,
+        store: Hashable,
+        trials: Iterable[Any],
+        trial_id: Callable[[Any], Hashable],
+        build: Callable[[Any], TrialRecord],
+    ) -> list[TrialRecord]:
+        """``build(t)`` for each of ``trials`` of ``store``, cached by ``trial_id(t)`` once finished."""
+        if store != self._store:
+            self._store, self._records = store, {}
+        out = []
+        for t in trials:
+            rec = self._records.get(trial_id(t)) or build(t)
+            if rec.state not in LIVE:
+                self._records[trial_id(t)] = rec
+            out.append(rec)
+        return out
 
 
 class SharedHistory:
