@@ -11,6 +11,14 @@ there, the process's peak RSS so far (``ru_maxrss``) and its current RSS. Flat l
 trial count is the target: MetaNASSampler bounds its adaptation set (``max_history``), so what
 still grows is reading the study's trials from storage.
 
+Workers part (``--workers N``, 0 to skip): N worker processes share one study on PostgreSQL (a
+throw-away server started here, or ``--pg-server URL``), all with MetaNASSampler, seed 0 (so with an
+empty history they all propose alike and the claims must settle it), each asking, suggesting and
+telling in a loop with no training time (the harshest contention: 8 processes on 2 cores) until the
+study has ``--worker-trials`` complete trials. Reported: the suggest latency over all workers'
+trials (median, p95, max), architectures completed twice (the target is none), failed trials and
+the wall time.
+
 Ray part (``--ray-trials``, 0 to skip): a local Ray cluster with ``num_cpus=2`` (or the running
 cluster at ``RAY_ADDRESS``), MetaNASSearch behind
 a ``ConcurrencyLimiter(max_concurrent=8)``, trials requesting 0.25 CPU each, every trial
@@ -19,12 +27,15 @@ observed running at once (from their own start/end timestamps) and the wall time
 
 Run:
     python benchmarks/scale.py --trials 2000 --ray-trials 24
+    python benchmarks/scale.py --trials 0 --ray-trials 0 --workers 8 --worker-trials 400
+(a part skipped keeps its figures from the saved results)
 Results: benchmarks/results/scale.json and a RESULTS.md section.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -36,6 +47,8 @@ import time
 
 import numpy as np
 from _common import RESULTS, meta, update_results_md, write_json
+
+from nas_meta_tune.integrations.experiments.postgres import PostgresUnavailableError
 
 CHECKPOINTS = (100, 500, 1000, 2000)
 SECTION = "Scale: long studies and concurrent Ray trials (issue 7)"
@@ -97,6 +110,82 @@ def _run_child(method: str, args: argparse.Namespace) -> dict:
     if out.returncode != 0:
         raise RuntimeError(f"{method} study failed (exit {out.returncode})")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _worker(url: str, index: int, total: int, task: str) -> dict:
+    """One of ``--workers`` processes on a shared study (run as a child of the main script)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from nas_meta_tune.predictors import MetaPredictor
+    from nas_meta_tune.predictors.tasks import load_task
+    from nas_meta_tune.samplers import MetaNASSampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    t = load_task(task)
+    table = {a.key: float(s) for a, s in zip(t.archs, t.scores)}
+    sampler = MetaNASSampler(t.space, MetaPredictor.pretrained(), seed=0)
+    study = optuna.load_study(study_name="scale", storage=url, sampler=sampler)
+    latency = []
+    while len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < total:
+        t0 = time.perf_counter()
+        trial = study.ask()
+        arch = t.space.suggest(trial)
+        latency.append(1000 * (time.perf_counter() - t0))
+        if arch.key in table:
+            study.tell(trial, table[arch.key])
+        else:
+            study.tell(trial, state=TrialState.FAIL)
+    return {"worker": index, "latency_ms": [round(x, 2) for x in latency]}
+
+
+def _workers_run(n: int, total: int, task: str, server: str | None) -> dict:
+    """``n`` worker processes on one PostgreSQL study until it has ``total`` complete trials."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from nas_meta_tune.integrations.experiments.postgres import create_database, throwaway_server
+    from nas_meta_tune.predictors.tasks import load_task
+
+    with contextlib.ExitStack() as stack:
+        server = server or stack.enter_context(throwaway_server())
+        url = create_database(server)
+        optuna.create_study(study_name="scale", storage=url, direction="maximize")
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--worker-child", url, str(i), str(total), task],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(n)
+        ]
+        outs = [p.communicate() for p in procs]
+        wall = time.perf_counter() - t0
+        for p, (_, err) in zip(procs, outs):
+            if p.returncode != 0:
+                raise RuntimeError(f"a worker failed (exit {p.returncode}): {err[-2000:]}")
+        trials = optuna.load_study(study_name="scale", storage=url).get_trials(deepcopy=False)
+    latency = np.concatenate(
+        [json.loads(o.strip().splitlines()[-1])["latency_ms"] for o, _ in outs]
+    )
+    done = [tr for tr in trials if tr.state == TrialState.COMPLETE]
+    t = load_task(task)
+    keys = [t.space.from_params(tr.params).key for tr in done]
+    best = float(np.max(t.scores))
+    return {
+        "workers": n,
+        "complete": len(done),
+        "asked": len(trials),
+        "failed": sum(tr.state == TrialState.FAIL for tr in trials),
+        "duplicate_archs": len(keys) - len(set(keys)),
+        "median_ms": round(float(np.median(latency)), 1),
+        "p95_ms": round(float(np.percentile(latency, 95)), 1),
+        "max_ms": round(float(np.max(latency)), 1),
+        "wall_s": round(wall, 1),
+        "regret": round(best - max(tr.value for tr in done), 4),
+    }
 
 
 def _ray_run(n_trials: int, epochs: int, task: str, max_concurrent: int = 8) -> dict:
@@ -183,6 +272,16 @@ def _table(results: dict) -> str:
     )
     regret = ", ".join(f"{k} {v:g}" for k, v in m.get("final_regret", {}).items())
     text += f"\n\nRegret of the best found after all trials (benchmark units): {regret}."
+    if results.get("workers"):
+        w = results["workers"]
+        text += (
+            f"\n\n{w['workers']} worker processes on one PostgreSQL study (MetaNASSampler, seed 0 "
+            f"in each, no training time: {w['workers']} processes on {w['cpus']} cores), "
+            f"{w['complete']} complete trials ({w['asked']} asked, {w['failed']} failed): "
+            f"{w['duplicate_archs']} architectures completed twice; suggest latency median "
+            f"{w['median_ms']} ms, p95 {w['p95_ms']} ms, max {w['max_ms']} ms; {w['wall_s']} s; "
+            f"regret {w['regret']:g}. `{w['command']}` (commit {w['commit']})."
+        )
     if results.get("ray"):
         r = results["ray"]
         text += (
@@ -205,6 +304,9 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="Optuna storage URL ('{method}' is replaced by the method); default in-memory",
     )
+    p.add_argument("--workers", type=int, default=0, help="processes on one PostgreSQL study")
+    p.add_argument("--worker-trials", type=int, default=400)
+    p.add_argument("--pg-server", default=None, help="a running server's URL (default: start one)")
     p.add_argument("--ray-trials", type=int, default=24, help="0 skips the Ray run")
     p.add_argument("--ray-epochs", type=int, default=5)
     p.add_argument("--smoke-test", action="store_true", help="tiny run, results not saved")
@@ -212,9 +314,14 @@ def main(argv: list[str] | None = None) -> None:
         "--report", action="store_true", help="only rewrite the RESULTS.md section from scale.json"
     )
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--worker-child", nargs=4, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(_study(args.child, args.task, args.trials, args.seed, args.storage)))
+        return
+    if args.worker_child:
+        url, index, total, task = args.worker_child
+        print(json.dumps(_worker(url, int(index), int(total), task)))
         return
     if args.report:
         results = json.loads((RESULTS / "scale.json").read_text())
@@ -223,25 +330,41 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.smoke_test:
         args.trials, args.ray_trials, args.ray_epochs = 12, 8, 2
+        args.workers, args.worker_trials = 2, 6
+    command = " ".join(["python benchmarks/scale.py", *(argv or sys.argv[1:])])
+    saved = RESULTS / "scale.json"
+    # a part not run keeps its saved figures
+    results = {} if args.smoke_test or not saved.exists() else json.loads(saved.read_text())
     started = time.perf_counter()
-    studies = {m: _run_child(m, args) for m in args.methods}
-    ray_result = _ray_run(args.ray_trials, args.ray_epochs, args.task) if args.ray_trials else None
-    results = {
-        # {method: {trials: {median_ms, p95_ms, peak_rss_mb, rss_mb}}}, as results/scale.json promises
-        **{m: r["checkpoints"] for m, r in studies.items()},
-        "ray": ray_result,
-        "meta": {
-            **meta(" ".join(["python benchmarks/scale.py", *(argv or sys.argv[1:])]), started),
+    if args.trials:
+        studies = {m: _run_child(m, args) for m in args.methods}
+        results = {
+            k: v for k, v in results.items() if k not in results.get("meta", {}).get("methods", [])
+        }
+        results.update({m: r["checkpoints"] for m, r in studies.items()})
+        results["meta"] = {
+            **meta(command, started),
             "task": args.task,
             "storage": args.storage,
             "window": WINDOW,
             "methods": list(studies),
             "final_regret": {m: r["regret"] for m, r in studies.items()},
             "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
-        },
-    }
+        }
+    if args.workers:
+        try:
+            t0 = time.perf_counter()
+            workers = _workers_run(args.workers, args.worker_trials, args.task, args.pg_server)
+            results["workers"] = {**workers, **meta(command, t0)}
+        except PostgresUnavailableError as err:
+            if not args.smoke_test or os.environ.get("NAS_META_TUNE_REQUIRE_POSTGRES") == "1":
+                raise
+            print(f"workers part skipped: {err}", file=sys.stderr)
+    if args.ray_trials:
+        results["ray"] = _ray_run(args.ray_trials, args.ray_epochs, args.task)
     print(_table(results))
-    if ray_result is not None and ray_result["max_concurrent_observed"] < min(8, args.ray_trials):
+    ray_result = results.get("ray")
+    if args.ray_trials and ray_result["max_concurrent_observed"] < min(8, args.ray_trials):
         print("warning: fewer than 8 trials ever ran at once", file=sys.stderr)
     if args.smoke_test:
         return
