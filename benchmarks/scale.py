@@ -28,7 +28,9 @@ observed running at once (from their own start/end timestamps) and the wall time
 Run:
     python benchmarks/scale.py --trials 2000 --ray-trials 24
     python benchmarks/scale.py --trials 0 --ray-trials 0 --workers 8 --worker-trials 400
-(a part skipped keeps its figures from the saved results)
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --trials 0 --ray-trials 0 --workers 8
+(the workers part is kept per OMP_NUM_THREADS setting)
+A part skipped keeps its figures from the saved results.
 Results: benchmarks/results/scale.json and a RESULTS.md section.
 """
 
@@ -272,15 +274,15 @@ def _table(results: dict) -> str:
     )
     regret = ", ".join(f"{k} {v:g}" for k, v in m.get("final_regret", {}).items())
     text += f"\n\nRegret of the best found after all trials (benchmark units): {regret}."
-    if results.get("workers"):
-        w = results["workers"]
+    for threads, w in results.get("workers", {}).items():
         text += (
             f"\n\n{w['workers']} worker processes on one PostgreSQL study (MetaNASSampler, seed 0 "
-            f"in each, no training time: {w['workers']} processes on {w['cpus']} cores), "
-            f"{w['complete']} complete trials ({w['asked']} asked, {w['failed']} failed): "
-            f"{w['duplicate_archs']} architectures completed twice; suggest latency median "
-            f"{w['median_ms']} ms, p95 {w['p95_ms']} ms, max {w['max_ms']} ms; {w['wall_s']} s; "
-            f"regret {w['regret']:g}. `{w['command']}` (commit {w['commit']})."
+            f"in each, torch threads per process: {threads}, no training time: {w['workers']} "
+            f"processes on {w['cpus']} cores), {w['complete']} complete trials ({w['asked']} "
+            f"asked, {w['failed']} failed): {w['duplicate_archs']} architectures completed twice; "
+            f"suggest latency median {w['median_ms']} ms, p95 {w['p95_ms']} ms, max "
+            f"{w['max_ms']} ms; {w['wall_s']} s; regret {w['regret']:g}. `{w['command']}` "
+            f"(commit {w['commit']})."
         )
     if results.get("ray"):
         r = results["ray"]
@@ -355,7 +357,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             t0 = time.perf_counter()
             workers = _workers_run(args.workers, args.worker_trials, args.task, args.pg_server)
-            results["workers"] = {**workers, **meta(command, t0)}
+            threads = os.environ.get("OMP_NUM_THREADS", "default")
+            results.setdefault("workers", {})[threads] = {**workers, **meta(command, t0)}
         except PostgresUnavailableError as err:
             if not args.smoke_test or os.environ.get("NAS_META_TUNE_REQUIRE_POSTGRES") == "1":
                 raise
