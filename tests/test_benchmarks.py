@@ -17,6 +17,7 @@ from nas_meta_tune.integrations.ray import benchmark_trainable, ray_param_space
 RNG = np.random.default_rng(0)
 
 
+@pytest.mark.slow
 def test_nasbench_graph_matches_package():
     from nas_bench_graph import light_read
     from nas_bench_graph.architecture import Arch
@@ -43,6 +44,7 @@ def test_nasbench_graph_matches_package():
         bench.query("0,0,1,2|gat,gat,gat,gat", "proteins")
 
 
+@pytest.mark.slow
 def test_analognas_matches_pickle_and_decoding():
     bench = load_benchmark("analognas")
     with _data_file().open("rb") as f:
@@ -212,6 +214,7 @@ def test_optuna_objective_runs_a_real_study():
     assert bench.space.from_params(best.params).to_string() == best.user_attrs["arch"]
 
 
+@pytest.mark.slow
 def test_ray_trainable_in_a_local_cluster(ray_cluster, tmp_path):
     from ray import tune
 

@@ -17,6 +17,7 @@ def test_spaces_report(capsys, tmp_path):
     assert out_file.read_text().startswith("# nas-meta-tune spaces")
 
 
+@pytest.mark.slow
 def test_benchmarks_report(capsys):
     assert main(["benchmarks"]) == 0
     text = capsys.readouterr().out
@@ -25,6 +26,7 @@ def test_benchmarks_report(capsys):
     assert "Cross-task Spearman" in text
 
 
+@pytest.mark.slow
 def test_demo_runs_optuna_studies_and_writes_a_plot(capsys, tmp_path):
     assert main(["demo", "--trials", "6", "--seeds", "1", "--output-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out

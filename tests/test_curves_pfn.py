@@ -57,6 +57,7 @@ def test_prior_curves_are_bounded_seeded_and_mostly_rising():
         sample_prior_curves(3, 1)
 
 
+@pytest.mark.slow
 def test_training_on_the_prior_lowers_its_cross_entropy():
     untrained = LCPFN(TINY)
     before = prior_cross_entropy(untrained, n_batches=4)

@@ -26,6 +26,9 @@ from nas_meta_tune.samplers import MetaNASSampler  # noqa: E402
 pytestmark = pytest.mark.slow
 
 EPOCHS = 4
+# seconds without a heartbeat before a trial is failed: a live worker's heartbeat thread can stall
+# for a few seconds on a loaded 2-core machine (3 s failed a live trial there once)
+GRACE = 10
 WORKER = textwrap.dedent(
     """
     import sys, time, optuna
@@ -35,7 +38,7 @@ WORKER = textwrap.dedent(
     from nas_meta_tune.samplers import MetaNASSampler
     from nas_meta_tune.schedulers import LCExtrapolationPruner
 
-    kind = sys.argv[6]
+    kind, GRACE = sys.argv[6], int(sys.argv[7])
     url, worker, n_trials, epochs, data_root = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if kind == "journal":
@@ -43,9 +46,9 @@ WORKER = textwrap.dedent(
         from optuna.storages.journal import JournalFileBackend
         from nas_meta_tune.integrations.heartbeat import TrialHeartbeat
         storage = JournalStorage(JournalFileBackend(url))
-        wrap = TrialHeartbeat(interval=1, grace_period=3, max_retry=1).wrap
+        wrap = TrialHeartbeat(interval=1, grace_period=GRACE, max_retry=1).wrap
     else:
-        storage = RDBStorage(url, heartbeat_interval=1, grace_period=3,
+        storage = RDBStorage(url, heartbeat_interval=1, grace_period=GRACE,
                              failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
         wrap = lambda f: f
     space = get_space("nasbench_graph")
@@ -91,7 +94,18 @@ def test_killed_worker_is_retried_and_nothing_is_lost(kind, data_root, tmp_path,
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, url, str(i), "4", str(EPOCHS), str(data_root), kind],
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                url,
+                str(i),
+                "4",
+                str(EPOCHS),
+                str(data_root),
+                kind,
+                str(GRACE),
+            ],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
@@ -115,19 +129,19 @@ def test_killed_worker_is_retried_and_nothing_is_lost(kind, data_root, tmp_path,
     procs[0].wait(timeout=10)
     # the survivors detect the stale trial when they start a trial after its grace period; if they
     # finished first (fast training), the next worker to start would: do that check here
-    time.sleep(4)  # > grace_period
+    time.sleep(GRACE + 1)
     if kind == "journal":
         from nas_meta_tune.integrations.heartbeat import TrialHeartbeat
 
         study = optuna.load_study(study_name="ft", storage=_storage(kind, url))
-        TrialHeartbeat(interval=1, grace_period=3, max_retry=1).fail_stale_trials(study)
+        TrialHeartbeat(interval=1, grace_period=GRACE, max_retry=1).fail_stale_trials(study)
     else:
         from optuna.storages import RDBStorage, RetryFailedTrialCallback, fail_stale_trials
 
         storage = RDBStorage(
             url,
             heartbeat_interval=1,
-            grace_period=3,
+            grace_period=GRACE,
             failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
         )
         fail_stale_trials(optuna.load_study(study_name="ft", storage=storage))

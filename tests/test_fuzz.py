@@ -237,6 +237,7 @@ def fuzz_proposer():
     pending=st.lists(st.integers(0, 1235), max_size=5),
     n=st.integers(1, 4),
 )
+@pytest.mark.slow
 def test_proposer_on_arbitrary_histories_proposes_distinct_unseen_architectures(
     fuzz_proposer, picks, scores, pending, n
 ):

@@ -261,6 +261,7 @@ def _replay(study, curves, n):
     return used
 
 
+@pytest.mark.slow
 def test_pruner_with_halving_and_no_other_arguments_on_real_curves(curves, tmp_path):
     optuna = pytest.importorskip("optuna")
     from nas_meta_tune.schedulers import LCExtrapolationPruner

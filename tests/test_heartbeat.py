@@ -66,6 +66,7 @@ def test_inherit_intermediate_values_and_no_retry(study):
     assert orphan.number != orphan2.number
 
 
+@pytest.mark.slow
 def test_wrapped_objective_beats_while_it_runs_and_is_never_failed(study):
     hb = TrialHeartbeat(interval=0.05, grace_period=0.5, max_retry=1)
     beats = []

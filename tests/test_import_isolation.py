@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 CORE_CHECK = textwrap.dedent(
     """
     import importlib, pkgutil, sys
@@ -28,6 +30,7 @@ CORE_CHECK = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_core_imports_without_frameworks():
     out = subprocess.run(
         [sys.executable, "-c", CORE_CHECK], capture_output=True, text=True, check=False
@@ -94,6 +97,7 @@ BENCHMARK_PACKAGES = (
 )
 
 
+@pytest.mark.slow
 def test_the_sampler_on_your_own_space_needs_only_the_core_install():
     """With the [benchmarks] packages blocked, every core module imports, a declared space is
     searched with the shipped predictor, and a benchmark loader names the extra to install."""

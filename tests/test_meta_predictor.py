@@ -51,6 +51,7 @@ def _held_out_spearman(predictor: MetaPredictor, task, n=1000) -> float:
     return float(spearmanr(predictor.predict(task.archs[:n]), task.scores[:n]).statistic)
 
 
+@pytest.mark.slow
 def test_short_meta_training_beats_random_init(trained, transnas):
     # one random init can rank well or badly by chance (|rho| up to ~0.6 on jigsaw), so compare with
     # the mean over several seeded inits, which is what "no meta-training" is worth in expectation

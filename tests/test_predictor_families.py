@@ -50,6 +50,7 @@ def test_registry_names_match_classes():
 
 
 @pytest.mark.parametrize("name", sorted(FAMILY_PREDICTORS))
+@pytest.mark.slow
 def test_predict_shapes_units_and_rank(name, fitted, split):
     _, y_tr, a_te, y_te = split
     model = fitted[name]

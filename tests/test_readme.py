@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 
 def test_readme_quickstart_runs(capsys):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -18,6 +20,7 @@ def test_readme_quickstart_runs(capsys):
     assert "(x)@nor_conv_3x3" in out
 
 
+@pytest.mark.slow
 def test_readme_meta_predictor_section_runs(capsys):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text[
@@ -59,6 +62,7 @@ def test_readme_proxies_section_runs():
     assert scores.shape == (3, 2) and (scores[:, 1] > 0).all()
 
 
+@pytest.mark.slow
 def test_readme_many_workers_section_runs(tmp_path, monkeypatch):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text[text.index("## Many workers, killed workers") : text.index("## Search spaces")]
@@ -92,6 +96,7 @@ def test_readme_own_search_space_section_runs():
     assert len({tuple(t.params.values()) for t in study.trials}) == 10
 
 
+@pytest.mark.slow
 def test_readme_several_objectives_section_runs(capsys, data_root):
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text[text.index("## Several objectives") : text.index("## Benchmarks")]

@@ -245,6 +245,7 @@ def test_auto_adapt_steps_cross_validates_each_re_adaptation(predictor, nb201):
         MetaNASProposer(space, predictor, adapt_steps="cv")
 
 
+@pytest.mark.slow
 def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
     """The dropout proposer (the GP proposer scores the whole space): nb201 (6,466 unique
     cells) is larger than score_limit, so candidates come from a shortlist: the zero-shot model's favourites first, then the adapted model's, refreshed every
@@ -297,6 +298,7 @@ def test_shortlist_is_re_ranked_by_the_adapted_predictor(predictor, nb201):
         MetaNASProposer(space, predictor, refresh_every=0)
 
 
+@pytest.mark.slow
 def test_optuna_study_maximize_and_minimize(nb201, predictor):
     space, table = nb201
     best = max(table.values())
@@ -351,6 +353,7 @@ def test_joint_arch_and_lr_objective_and_threads(nb201, predictor):
     assert len(set(_keys(study, space))) == 10
 
 
+@pytest.mark.slow
 def test_failed_pruned_and_nan_trials_keep_the_study_running(nb201, predictor):
     space, table = nb201
     calls = {"n": 0}
@@ -389,6 +392,7 @@ def test_failed_pruned_and_nan_trials_keep_the_study_running(nb201, predictor):
             assert scores[key] == pytest.approx(t.value)
 
 
+@pytest.mark.slow
 def test_sqlite_resume_and_space_mismatch(nb201, predictor, tmp_path):
     space, table = nb201
     url = f"sqlite:///{tmp_path / 'nas.db'}"
@@ -433,6 +437,7 @@ def test_trial_half_way_through_its_suggest_calls_is_pending_not_a_mismatch(nb20
     assert space.suggest(nxt).key != claimed.key
 
 
+@pytest.mark.slow
 def test_journal_storage_with_two_processes(nb201, tmp_path, data_root):
     journal = tmp_path / "journal.log"
     worker = textwrap.dedent(
@@ -493,6 +498,7 @@ def test_sampler_pickles_with_its_predictor(nb201, predictor):
     assert _keys(a, space) == _keys(b, space)
 
 
+@pytest.mark.slow
 def test_ray_tune_searcher_with_concurrency_limit_and_restore(
     ray_cluster, nb201, predictor, tmp_path
 ):
@@ -532,6 +538,7 @@ def test_ray_tune_searcher_with_concurrency_limit_and_restore(
     assert nxt.key not in set(keys)
 
 
+@pytest.mark.slow
 def test_ray_optuna_search_with_meta_sampler(ray_cluster, nb201, predictor, tmp_path):
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
@@ -555,6 +562,7 @@ def test_ray_optuna_search_with_meta_sampler(ray_cluster, nb201, predictor, tmp_
     search.save(str(tmp_path / "optuna_search.pkl"))  # pickles the sampler
 
 
+@pytest.mark.slow
 def test_syne_tune_local_backend(nb201, predictor, tmp_path, data_root):
     pytest.importorskip("syne_tune")
     from syne_tune import StoppingCriterion, Tuner
@@ -592,6 +600,7 @@ def test_syne_tune_local_backend(nb201, predictor, tmp_path, data_root):
 
 
 @pytest.mark.parametrize("method", ["syne_re", "syne_bore"])
+@pytest.mark.slow
 def test_syne_tune_baselines_are_seeded_and_leave_the_global_rng_alone(method, data_root):
     pytest.importorskip("syne_tune")
     from nas_meta_tune.integrations.experiments.runs import run_method

@@ -57,6 +57,7 @@ def _pruned(study):
 
 
 @pytest.mark.parametrize("method", ["parametric", "learned", "pfn"])
+@pytest.mark.slow
 def test_extrapolation_pruner_saves_epochs_on_real_curves(curves, method):
     pruner = LCExtrapolationPruner(
         max_step=EPOCHS, min_step=5, value_range=(0, 100), method=method, min_completed=3
@@ -77,6 +78,7 @@ def test_extrapolation_pruner_saves_epochs_on_real_curves(curves, method):
     assert pruner.last_decision is not None
 
 
+@pytest.mark.slow
 def test_minimize_prunes_the_same_trials_as_maximize(curves):
     runs = []
     for direction, transform in (("maximize", lambda v: v), ("minimize", lambda v: 100.0 - v)):
@@ -116,6 +118,7 @@ def test_deprecated_rank_pruner_warns_and_decides_as_the_one_pruner(curves):
     assert pruned[0] == pruned[1]
 
 
+@pytest.mark.slow
 def test_pruner_with_sqlite_storage_and_threads(curves, tmp_path):
     storage = f"sqlite:///{tmp_path / 'p.db'}"
     pruner = LCExtrapolationPruner(
@@ -208,6 +211,7 @@ def test_fuzzed_intermediate_values_always_give_a_decision(current, done, final,
 
 
 # ---------------------------------------------------------------------------------- Ray Tune
+@pytest.mark.slow
 def test_ray_scheduler_stops_trials_and_saves_its_state(ray_cluster, curves, tmp_path):
     from ray import tune
 
@@ -331,6 +335,7 @@ def test_syne_scheduler_stops_trials_in_a_sequential_run(curves, method):
     assert len(scheduler.tracker.completed) == 20 - scheduler.num_stopped
 
 
+@pytest.mark.slow
 def test_syne_scheduler_tells_a_meta_nas_searcher_of_the_trials_it_stops(curves):
     """Syne Tune tells a searcher nothing of a stopped trial; the scheduler does, so the searcher
     learns from it as pruned instead of keeping it pending. The curves are real (LCBench), their
@@ -490,6 +495,7 @@ def test_optuna_pruner_warns_once_about_step_zero(caplog):
     assert all(c.steps.min() >= 1 for c in completed)
 
 
+@pytest.mark.slow
 def test_syne_scheduler_runs_in_a_real_tuner(curves, tmp_path):
     # Syne Tune's Tuner asks the scheduler for metric_names()/metric_mode(); trials replay real
     # LCBench-surrogate curves from a file through the local backend

@@ -171,6 +171,7 @@ DRIVERS = [OptunaDriver, RayDriver, SyneDriver]
 
 
 @pytest.mark.parametrize("driver", DRIVERS, ids=["optuna", "ray", "syne"])
+@pytest.mark.slow
 def test_no_architecture_is_proposed_twice_and_failures_are_never_retried(
     driver, predictor, table, tmp_path
 ):

@@ -96,6 +96,7 @@ def _run(space, acc, params, predictor, *, seed, known, trials=8, n=1):
 
 
 @pytest.mark.parametrize("known", [True, False])
+@pytest.mark.slow
 def test_pareto_proposals_are_distinct_seeded_and_move_from_prior_to_ehvi(table, predictor, known):
     space, acc, params = table
     a, modes = _run(space, acc, params, predictor, seed=0, known=known)

@@ -58,18 +58,21 @@ def throwaway_server(max_connections: int = 400) -> Iterator[str]:
         raise PostgresUnavailableError(
             "psycopg2 is not installed (pip install psycopg2-binary)"
         ) from None
-    base = tempfile.mkdtemp(prefix="nmt-pg-")
-    prefix = []
+    prefix: list[str] = []
+    tmp = None
     if os.geteuid() == 0:  # the server refuses to run as root
         try:
             pw = pwd.getpwnam("postgres")
         except KeyError:
-            shutil.rmtree(base, ignore_errors=True)
             raise PostgresUnavailableError(
                 "running as root and there is no 'postgres' user to run the server"
             ) from None
-        os.chown(base, pw.pw_uid, pw.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
+        # the postgres user must reach the folder: a private $TMPDIR (mode 700) would not do
+        tmp = "/tmp" if os.path.isdir("/tmp") else None
+    base = tempfile.mkdtemp(prefix="nmt-pg-", dir=tmp)
+    if prefix:
+        os.chown(base, pw.pw_uid, pw.pw_gid)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
