@@ -358,7 +358,10 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             workers = _workers_run(args.workers, args.worker_trials, args.task, args.pg_server)
             threads = os.environ.get("OMP_NUM_THREADS", "default")
-            results.setdefault("workers", {})[threads] = {**workers, **meta(command, t0)}
+            run = meta(
+                command if threads == "default" else f"OMP_NUM_THREADS={threads} {command}", t0
+            )
+            results.setdefault("workers", {})[threads] = {**workers, **run}
         except PostgresUnavailableError as err:
             if not args.smoke_test or os.environ.get("NAS_META_TUNE_REQUIRE_POSTGRES") == "1":
                 raise
