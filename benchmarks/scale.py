@@ -63,6 +63,22 @@ def _rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _timed_trial(study, space, table: dict) -> float:
+    """Ask, suggest and tell one trial (a failed evaluation for an architecture outside the
+    table); the milliseconds of the ask and suggest, i.e. everything the sampler does."""
+    from optuna.trial import TrialState
+
+    t0 = time.perf_counter()
+    trial = study.ask()
+    arch = space.suggest(trial)
+    ms = 1000 * (time.perf_counter() - t0)
+    if arch.key in table:
+        study.tell(trial, table[arch.key])
+    else:
+        study.tell(trial, state=TrialState.FAIL)
+    return ms
+
+
 def _study(method: str, task: str, trials: int, seed: int, storage: str | None) -> dict:
     """One long study in this process (run as a child of the main script)."""
     import optuna
@@ -80,14 +96,7 @@ def _study(method: str, task: str, trials: int, seed: int, storage: str | None) 
     latency, marks = [], {}
     checkpoints = sorted({c for c in CHECKPOINTS if c <= trials} | {trials})
     for i in range(1, trials + 1):
-        t0 = time.perf_counter()
-        trial = study.ask()
-        arch = t.space.suggest(trial)
-        latency.append(1000 * (time.perf_counter() - t0))
-        if arch.key in table:
-            study.tell(trial, table[arch.key])
-        else:  # not in the benchmark: a failed evaluation
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        latency.append(_timed_trial(study, t.space, table))
         if i in checkpoints:
             w = np.asarray(latency[max(0, i - WINDOW) : i])
             marks[str(i)] = {
@@ -130,14 +139,7 @@ def _worker(url: str, index: int, total: int, task: str) -> dict:
     study = optuna.load_study(study_name="scale", storage=url, sampler=sampler)
     latency = []
     while len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < total:
-        t0 = time.perf_counter()
-        trial = study.ask()
-        arch = t.space.suggest(trial)
-        latency.append(1000 * (time.perf_counter() - t0))
-        if arch.key in table:
-            study.tell(trial, table[arch.key])
-        else:
-            study.tell(trial, state=TrialState.FAIL)
+        latency.append(_timed_trial(study, t.space, table))
     return {"worker": index, "latency_ms": [round(x, 2) for x in latency]}
 
 

@@ -43,7 +43,6 @@ from typing import Any, Literal, overload
 import numpy as np
 import torch
 
-from .._logging import get_logger
 from .._state import atomic_write_bytes
 from ..exceptions import CorruptWeightsError, UnknownNameError
 from ..spaces._base import Architecture
@@ -55,7 +54,6 @@ __all__ = ["MetaPredictor", "WEIGHTS_DIR", "available_pretrained", "file_sha256"
 
 #: directory of the shipped weights, their TOML configs and ``MANIFEST.json``
 WEIGHTS_DIR = Path(__file__).with_name("weights")
-_log = get_logger(__name__)
 _FORMAT = "nas-meta-tune/predictor"
 _FORMAT_VERSION = 1
 
@@ -109,11 +107,7 @@ def _widen_legacy(
         "and predict as before, but operation descriptors and the 'unknown' token have no "
         "effect until re-trained (nas-meta-tune meta-train)."
     )
-    if path is not None and Path(str(path)).resolve().parent == WEIGHTS_DIR.resolve():
-        # the shipped files: the README says what they read; not a warning on every load
-        _log.info("%s", message)
-    else:
-        warnings.warn(message, UserWarning, stacklevel=4)
+    warnings.warn(message, UserWarning, stacklevel=4)
     return GCNPredictor.legacy_state(state), GCNPredictor.legacy_state(init)
 
 
