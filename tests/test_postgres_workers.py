@@ -4,8 +4,7 @@ Eight worker processes share one study on a real PostgreSQL server, all with Met
 the same seed (with an empty history every worker's first proposal is the same: the claims must
 settle it), until the study has ``TOTAL`` complete trials. One worker is SIGKILLed in the middle
 of a trial: the seven others reach the budget, Optuna's heartbeat fails the lost trial and a
-survivor runs its retry, and (once the claim race below is fixed) no architecture is completed
-twice. The race itself is reproduced deterministically in one process by the second test.
+survivor runs its retry, and no architecture is completed twice. The race itself is reproduced deterministically in one process by the second test.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ module does it framework-free: the adapter turns each stored trial into a :class
 
 from __future__ import annotations
 
+import random
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -32,7 +33,7 @@ from .policy import combine_pruned, trial_score
 __all__ = ["FinishedRecords", "SharedHistory", "TrialRecord"]
 
 _MAX_DECODED = 200_000  # decoded trials kept (each a few hundred bytes)
-_CLAIM_ROUNDS = 4  # claim / re-read rounds when workers collide on a proposal
+_CLAIM_ROUNDS = 32  # claim / re-read rounds when workers collide on a proposal
 LIVE = ("running", "waiting")
 #: ``+1`` / ``-1`` (maximised / minimised), or one per objective in a multi-objective study
 Sign = float | tuple[float, ...]
@@ -267,9 +268,12 @@ class SharedHistory:
         Claims that existed when the history was read are pending there, so ``ranked`` avoids
         them. If other workers claimed the same architecture meanwhile, none can know who was
         first, so all move on, each to a different free candidate: the one at its rank among the
-        contenders' trial numbers (lowest first). That is checked again, a few rounds, since
-        workers see each other's claims at different moments (with an empty history every worker
-        proposes the same zero-shot best, so several collide at once).
+        contenders' trial numbers (lowest first). That is checked again, since workers see each
+        other's claims at different moments (with an empty history every worker proposes the
+        same zero-shot best, so several collide at once): later collisions spread at random over
+        the best free candidates, until a claim meets no rival (a warning if none does in
+        ``_CLAIM_ROUNDS`` rounds). Each claim is written before the store is re-read, so of two
+        trials that claim the same architecture at least one sees the other and moves on.
 
         Args:
             number: The trial being sampled.
@@ -283,21 +287,37 @@ class SharedHistory:
         """
         ranked = list(ranked)
         arch = ranked[0]
-        for _ in range(_CLAIM_ROUNDS):
+        spread = random.Random(number)  # a trial's own draws: workers differ, runs repeat
+        for round_ in range(_CLAIM_ROUNDS):
             write(arch.to_string())
             after = self.other_claims(records(), number, finished)
             rivals = after.get(arch.key)
             if not rivals:
                 return arch
             free = [a for a in ranked if a.key not in after and a.key != arch.key]
-            if not free and more is not None:
-                ranked += [
-                    a for a in more([a for a in ranked if a.key in after]) if a.key not in after
-                ]
-                free = [a for a in ranked if a.key not in after and a.key != arch.key]
-            free = free or [ranked[-1]]
-            lower = sum(n < number for n in rivals)
-            arch = free[min(len(free) - 1, lower)]
+            while not free and more is not None:  # propose again, rivals' claims pending
+                known = {a.key for a in ranked}
+                new = [a for a in more([a for a in ranked if a.key in after]) if a.key not in known]
+                if not new:
+                    break
+                ranked += new
+                free = [a for a in new if a.key not in after]
+            if not free:
+                break  # every candidate is claimed: shared below
+            if round_ == 0:  # first collision: contenders take distinct ranks, lowest first
+                arch = free[min(len(free) - 1, sum(n < number for n in rivals))]
+            else:  # they saw each other's claims at different moments: spread at random
+                arch = spread.choice(free[: len(rivals) + 1])
+        else:
+            write(arch.to_string())
+            warnings.warn(
+                f"{self.owner or 'SharedHistory'}: trial {number} could not claim an "
+                f"architecture no other trial claimed in {_CLAIM_ROUNDS} rounds; it runs "
+                f"{arch.to_string()!r}, which another live trial may run too.",
+                stacklevel=3,
+            )
+            return arch
+        arch = ranked[-1]
         write(arch.to_string())
         return arch
 
