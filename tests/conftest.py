@@ -84,3 +84,27 @@ def postgres_url(postgres_server):
     from nas_meta_tune.integrations.experiments.postgres import create_database
 
     return create_database(postgres_server)
+
+
+# ----------------------------------------------------------------------------- pytest-xdist
+_RAY_FIXTURES = {"ray_cluster", "ray_address"}
+_PROCESS_FILES = {"test_fault_tolerance.py", "test_postgres_workers.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under ``pytest -n 2 --dist loadgroup`` (``make test``), tests that start a Ray cluster
+    share one worker (one cluster per worker, and never two at once), and the tests of worker
+    processes on a shared storage run one at a time on another (their heartbeats and timeouts
+    assume a machine that is not also running a Ray cluster); the rest spread over both."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        name = item.path.name
+        if (
+            _RAY_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or name.startswith("test_ray_")
+            or (name in {"test_examples.py", "test_benchmark_scripts.py"} and "ray" in item.name)
+        ):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif name in _PROCESS_FILES or "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("processes"))

@@ -37,11 +37,9 @@ def _sign(study: Study) -> tuple[float, ...]:
     return tuple(1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions)
 
 
-def _record(t: FrozenTrial, multi: bool) -> TrialRecord:
-    value = tuple(t.values) if multi and t.values is not None else t.value
-    if t.state == TrialState.PRUNED and not multi:
-        iv = t.intermediate_values
-        value = iv[max(iv)] if iv else None
+def _record(t: FrozenTrial) -> TrialRecord:
+    iv = t.intermediate_values  # a pruned trial's score: its last one (one objective only)
+    value = (iv[max(iv)] if iv else None) if t.state == TrialState.PRUNED else t.values
     return TrialRecord(  # dicts copied: a running trial's thread adds to them (n_jobs > 1)
         number=t.number,
         state=_STATES[t.state],
@@ -63,8 +61,7 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
         study = optuna.create_study(direction="maximize", sampler=MetaNASSampler(space, seed=0))
 
     Args:
-        space: The search space (object or registered name); the objective must call
-            ``space.suggest(trial)``.
+        space: The search space (object or registered name) the objective suggests from.
         predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
         seed: Seed of the proposer and of the default independent sampler.
         independent_sampler: Samples every non-architecture parameter (default: ``TPESampler``).
@@ -99,12 +96,9 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
 
     def _records(self, study: Study) -> list[TrialRecord]:
         """The study's trials as the core reads them (:mod:`nas_meta_tune.search.shared`)."""
-        multi = len(study.directions) > 1
         trials = study._get_trials(deepcopy=False, states=tuple(_STATES), use_cache=False)
         store = (id(study._storage), study._study_id)
-        return self._finished.records(
-            store, trials, attrgetter("_trial_id"), lambda t: _record(t, multi)
-        )
+        return self._finished.records(store, trials, attrgetter("_trial_id"), _record)
 
     def history(self, study: Study) -> tuple[list[tuple[Architecture, Any]], list[Architecture]]:
         """``(evaluated (arch, score higher = better) pairs, pending archs)`` of the study."""

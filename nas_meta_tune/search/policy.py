@@ -48,7 +48,7 @@ def trial_score(
     ``use_pruned=False``, or a missing / non-finite value).
 
     With one sign per objective (a multi-objective study), ``value`` is the sequence of values
-    and the score a tuple; any missing or non-finite value leaves the trial without a score, and
+    and the score a tuple (with one sign, a 1-sequence value is read as its member); any missing or non-finite value leaves the trial without a score, and
     a pruned trial has none (its partial values do not say where it would have ended)."""
     if state not in STATES:
         raise ValueError(f"state must be one of {STATES}, but got {state=}.")
@@ -59,6 +59,8 @@ def trial_score(
             return None
         xs = [finite(v) for v in value]
         return None if any(x is None for x in xs) else tuple(s * x for s, x in zip(sign, xs))
+    if isinstance(value, (tuple, list)):  # one objective, given as a 1-sequence
+        value = value[0] if len(value) == 1 else None
     x = finite(value)
     return None if x is None else cast(float, sign) * x
 

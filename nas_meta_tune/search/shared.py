@@ -50,7 +50,7 @@ class TrialRecord(NamedTuple):
             distribution that is not categorical).
         value: The final value (complete) or the last intermediate value (pruned), as reported
             (``None`` when there is none); the values, one per objective, in a multi-objective
-            study.
+            study (with one objective a 1-sequence is read as its value).
         claim: The architecture string the trial claimed, if any.
         fixed: Parameters the trial was enqueued with.
         key: Identifies this trial in this state (a finished trial never changes: its decoding
