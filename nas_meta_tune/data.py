@@ -608,6 +608,69 @@ def _fetch(file: UpstreamFile, dest: Path, mirror: str | None, timeout: float) -
     return dest
 
 
+def _check_download_args(timeout: float, mirror: str | None) -> str | None:
+    """Check ``timeout``; the mirror to use (``mirror``, else ``$NAS_META_TUNE_DATA_MIRROR``)."""
+    if not timeout > 0:
+        raise ValueError(f"timeout must be positive, but got {timeout=}.")
+    mirror = mirror or os.environ.get(MIRROR_ENV_VAR) or None
+    if mirror is not None:
+        _check_mirror(mirror)
+    return mirror
+
+
+def _check_convertible(spec: DataSet, name: str) -> None:
+    """Refuse to unpickle unverified files; make sure the conversion's modules are installed."""
+    unverified = [f.key for f in spec.files if f.sha256 is None]
+    if spec.unpickles and unverified:
+        raise ChecksumMismatchError(
+            f"{name}: refusing to unpickle files without a recorded SHA-256: {unverified}."
+        )
+    for module in spec.requires:
+        require(module, feature=f"converting the {name} data set")
+
+
+def _source_record(spec: DataSet, mirror: str | None) -> dict[str, Any]:
+    """The provenance written to ``<name>/SOURCE.json``."""
+    return {
+        "name": spec.name,
+        "source": spec.source,
+        "license": spec.license,
+        "downloaded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": [
+            {"url": f.url(mirror), "upstream": f.url(), "sha256": f.sha256, "size": f.size}
+            for f in spec.files
+        ],
+    }
+
+
+def _build_in_staging(
+    spec: DataSet, name: str, staging: Path, mirror: str | None, timeout: float
+) -> Path:
+    """Fetch, copy and convert the data set's files into ``staging/<name>``; return that folder."""
+    upstream = staging / "upstream"
+    upstream.mkdir()
+    fetched: dict[str, Path] = {}
+    for i, file in enumerate(spec.files):
+        fetched[file.key] = _fetch(
+            file, upstream / f"{i:03d}-{posixpath.basename(file.path)}", mirror, timeout
+        )
+    out = staging / spec.name
+    out.mkdir()
+    for file in spec.files:
+        if file.save_as:
+            (out / file.save_as).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(fetched[file.key], out / file.save_as)
+    if spec.convert is not None:
+        logger.info("converting %s", name)
+        spec.convert(fetched, out)
+    missing = [p for p in spec.produces if not (out / p).is_file()]
+    if missing:
+        raise RuntimeError(f"converting {name} did not produce {missing}.")
+    record = _source_record(spec, mirror)
+    (out / "SOURCE.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return out
+
+
 def download(
     name: str,
     root: str | os.PathLike[str] | None = None,
@@ -640,58 +703,19 @@ def download(
     Nothing is left under ``root`` when an error is raised.
     """
     spec = get_dataset(name)
-    if not timeout > 0:
-        raise ValueError(f"timeout must be positive, but got {timeout=}.")
-    mirror = mirror or os.environ.get(MIRROR_ENV_VAR) or None
-    if mirror is not None:
-        _check_mirror(mirror)
+    mirror = _check_download_args(timeout, mirror)
     target_root = download_root(root)
     folder = target_root / spec.name
     if not force and is_installed(spec, target_root):
         logger.info("%s is already installed in %s (force=True downloads it again)", name, folder)
         return folder
-    unverified = [f.key for f in spec.files if f.sha256 is None]
-    if spec.unpickles and unverified:
-        raise ChecksumMismatchError(
-            f"{name}: refusing to unpickle files without a recorded SHA-256: {unverified}."
-        )
-    for module in spec.requires:
-        require(module, feature=f"converting the {name} data set")
+    _check_convertible(spec, name)
 
     created = [p for p in (target_root, *target_root.parents) if not p.exists()]
     target_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-download-", dir=target_root))
     try:
-        upstream = staging / "upstream"
-        upstream.mkdir()
-        fetched: dict[str, Path] = {}
-        for i, file in enumerate(spec.files):
-            fetched[file.key] = _fetch(
-                file, upstream / f"{i:03d}-{posixpath.basename(file.path)}", mirror, timeout
-            )
-        out = staging / spec.name
-        out.mkdir()
-        for file in spec.files:
-            if file.save_as:
-                (out / file.save_as).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(fetched[file.key], out / file.save_as)
-        if spec.convert is not None:
-            logger.info("converting %s", name)
-            spec.convert(fetched, out)
-        missing = [p for p in spec.produces if not (out / p).is_file()]
-        if missing:
-            raise RuntimeError(f"converting {name} did not produce {missing}.")
-        record = {
-            "name": spec.name,
-            "source": spec.source,
-            "license": spec.license,
-            "downloaded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "files": [
-                {"url": f.url(mirror), "upstream": f.url(), "sha256": f.sha256, "size": f.size}
-                for f in spec.files
-            ],
-        }
-        (out / "SOURCE.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        out = _build_in_staging(spec, name, staging, mirror, timeout)
         if folder.exists():  # an older or partial copy: swap it out, then drop it
             os.replace(folder, staging / "previous")
         os.replace(out, folder)

@@ -484,6 +484,26 @@ _PRETRAINED: dict[tuple[str], LCPFN] = {}
 
 
 # ------------------------------------------------------------------------------- training
+def _warmup_cosine(opt: Any, steps: int) -> Any:
+    """Linear warm-up over the first 2% of ``steps``, then cosine decay to 0 at ``steps``."""
+    torch = _torch()
+    warm = max(1, steps // 50)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt,
+        lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)),
+    )
+
+
+def _optimiser_step(net: Any, loss: Any, opt: Any, sched: Any) -> None:
+    """Back-propagate ``loss``, clip the gradient norm to 1, step the optimiser and schedule."""
+    torch = _torch()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    sched.step()
+
+
 def train_lcpfn(
     *,
     config: PFNConfig | None = None,
@@ -525,24 +545,14 @@ def train_lcpfn(
         net = model._net
         net.train()
         opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-        warm = max(1, steps // 50)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt,
-            lambda s: (
-                min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
-            ),
-        )
+        sched = _warmup_cosine(opt, steps)
         running: list[float] = []
         done = 0
         for step in range(steps):
             loss = _batch_loss(
                 net, _prior_batch(rng, batch, cfg.max_context, queries, length_range)
             )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            _optimiser_step(net, loss, opt, sched)
             running.append(float(loss.detach()))
             done = step + 1
             if done % 200 == 0:

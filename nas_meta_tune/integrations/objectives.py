@@ -15,6 +15,8 @@ from ..spaces._base import SearchSpace
 if TYPE_CHECKING:
     import optuna
 
+    from ._supernet import SupernetRun
+
 __all__ = ["gnn_objective", "supernet_objective"]
 
 
@@ -97,6 +99,47 @@ def gnn_objective(
     return objective
 
 
+def _check_supernet_args(strategy: str, iterations: int, steps_per_iter: int, space: str) -> None:
+    """Reject an unknown strategy or space and non-positive iteration or step counts."""
+    from ._supernet import SPACES, STRATEGIES
+
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, but got {strategy=}.")
+    if iterations < 1 or steps_per_iter < 1:
+        raise ValueError(
+            f"need iterations >= 1 and steps_per_iter >= 1, got {iterations=}, {steps_per_iter=}."
+        )
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {SPACES}, but got {space=}.")
+
+
+def _tunable(space: str) -> tuple[set[str], tuple[float, float]]:
+    """The hyperparameters ``suggest`` may return for ``space``, and the default ``lr`` range."""
+    allowed = {"hidden", "lr", "arch_lr"} | (
+        {"C", "N", "batch_size"} if space == "nb201" else set()
+    )
+    lr_range = (3e-3, 1e-1) if space == "nb201" else (1e-3, 3e-2)
+    return allowed, lr_range
+
+
+def _train_and_report(
+    run: SupernetRun, trial: optuna.Trial, iterations: int, steps_per_iter: int, optuna_mod: Any
+) -> float:
+    """Train ``run`` for ``iterations`` x ``steps_per_iter`` steps, reporting the probe accuracy
+    to ``trial`` after every iteration (and pruning when it says so); the last accuracy."""
+    for it in range(1, iterations + 1):
+        metrics = run.iteration(steps_per_iter)
+        trial.report(metrics["probe_valid_acc"], it)
+        for key in ("probe_best_arch", "steps", "derived_arch"):
+            if key in metrics:
+                trial.set_user_attr(key, metrics[key])
+        if trial.should_prune():
+            raise optuna_mod.TrialPruned(
+                f"pruned at iteration {it} (probe_valid_acc {metrics['probe_valid_acc']:.2f})"
+            )
+    return float(metrics["probe_valid_acc"])
+
+
 def supernet_objective(
     dataset: str,
     *,
@@ -144,20 +187,10 @@ def supernet_objective(
         study.optimize(supernet_objective("cora", iterations=20), n_trials=10)
     """
     optuna_mod = require("optuna", feature="the supernet objective")
-    from ._supernet import SPACES, STRATEGIES, SupernetRun
+    from ._supernet import SupernetRun
 
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, but got {strategy=}.")
-    if iterations < 1 or steps_per_iter < 1:
-        raise ValueError(
-            f"need iterations >= 1 and steps_per_iter >= 1, got {iterations=}, {steps_per_iter=}."
-        )
-    if space not in SPACES:
-        raise ValueError(f"space must be one of {SPACES}, but got {space=}.")
-    allowed = {"hidden", "lr", "arch_lr"} | (
-        {"C", "N", "batch_size"} if space == "nb201" else set()
-    )
-    lr_range = (3e-3, 1e-1) if space == "nb201" else (1e-3, 3e-2)
+    _check_supernet_args(strategy, iterations, steps_per_iter, space)
+    allowed, lr_range = _tunable(space)
 
     def default_suggest(trial: optuna.Trial) -> dict[str, Any]:
         return {"lr": trial.suggest_float("lr", *lr_range, log=True)}
@@ -178,17 +211,7 @@ def supernet_objective(
             data_root=data_root,
             **hps,
         )
-        for it in range(1, iterations + 1):
-            metrics = run.iteration(steps_per_iter)
-            trial.report(metrics["probe_valid_acc"], it)
-            for key in ("probe_best_arch", "steps", "derived_arch"):
-                if key in metrics:
-                    trial.set_user_attr(key, metrics[key])
-            if trial.should_prune():
-                raise optuna_mod.TrialPruned(
-                    f"pruned at iteration {it} (probe_valid_acc {metrics['probe_valid_acc']:.2f})"
-                )
-        return float(metrics["probe_valid_acc"])
+        return _train_and_report(run, trial, iterations, steps_per_iter, optuna_mod)
 
     name = dataset.lower() if isinstance(dataset, str) else "images"
     objective.__name__ = f"supernet_{strategy}_{name}"

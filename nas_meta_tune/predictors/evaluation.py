@@ -215,29 +215,9 @@ def held_out_meta_init(
     return predictor, False
 
 
-def evaluate_held_out(
-    held_out: str,
-    *,
-    config: TrainConfig,
-    methods: Iterable[str] = METHODS,
-    ks: Sequence[int] = (0, 5, 10, 20, 50),
-    seeds: int = 10,
-    data_root: str | os.PathLike[str] | None = None,
-    progress: Callable[[str], None] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
-    """Few-shot scores of every method on ``held_out`` (meta-trained without it).
-
-    ``cache_dir`` reuses meta-initialisations trained before from the same configuration
-    (:func:`held_out_meta_init`).
-
-    Returns:
-        ``{method: {K: {"spearman": mean, "kendall": mean, "spearman_std": std, "seeds": n}}}``
-        plus ``"_meta_seconds": {algorithm: seconds}`` (meta-training wall time, also for a
-        cached meta-initialisation) and ``"_meta_cached": {algorithm: commit}`` for the
-        meta-initialisations loaded from the cache (the commit that trained them).
-    """
-    methods = list(methods)
+def _check_methods(held_out: str, config: TrainConfig, methods: list[str]) -> str:
+    """Reject unknown methods, and sibling methods under a leave-one-space-out config; the
+    held-out task's family."""
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; choose from {list(METHODS)}.")
@@ -248,10 +228,22 @@ def evaluate_held_out(
             f"{sorted(set(SIBLING_METHODS) & set(methods))} learn from {family!r} tasks, which this "
             "leave-one-space-out config keeps out of meta-training; drop them."
         )
-    target: NASTask = load_task(held_out, data_root)
-    siblings = load_task_pool([family], exclude=[held_out], data_root=data_root)
-    say = progress or (lambda msg: _log.info("%s", msg))
+    return family
 
+
+def _meta_factories(
+    held_out: str,
+    config: TrainConfig,
+    methods: list[str],
+    *,
+    data_root: str | os.PathLike[str] | None,
+    cache_dir: str | os.PathLike[str] | None,
+    say: Callable[[str], None],
+) -> tuple[
+    dict[str, Callable[[int], BaselinePredictor]], dict[str, float | None], dict[str, str | None]
+]:
+    """Meta-train (or load from the cache) every algorithm ``methods`` need, without
+    ``held_out``; ``(factories, meta_seconds, cached)`` as :func:`evaluate_held_out` uses them."""
     factories: dict[str, Callable[[int], BaselinePredictor]] = {}
     meta_seconds: dict[str, float | None] = {}
     meta_needed = [m for m in methods if m in ALGORITHMS]
@@ -275,36 +267,83 @@ def evaluate_held_out(
         if alg == "boil":
             factories["zero_shot"] = lambda seed, p=predictor: MetaFewShot(p, adapt=False)  # type: ignore[misc]
             factories["boil_auto"] = lambda seed, p=predictor: MetaFewShot(p, steps="auto")  # type: ignore[misc]
-    factories.update(
-        {
-            "scratch_gcn": lambda seed: ScratchGCN(seed=seed),
-            "random_forest": lambda seed: RandomForestPredictor(seed=seed),
-            "lightgbm": lambda seed: LightGBMPredictor(seed=seed),
-            "gp": lambda seed: GPPredictor(seed=seed),
-            "transfer_ridge": lambda seed: TransferRidgePredictor(siblings),
-        }
-    )
+    return factories, meta_seconds, cached
+
+
+def _baseline_factories(
+    siblings: list[NASTask], methods: list[str]
+) -> dict[str, Callable[[int], BaselinePredictor]]:
+    """``seed -> predictor`` for the methods that are not meta-trained."""
+    factories: dict[str, Callable[[int], BaselinePredictor]] = {
+        "scratch_gcn": lambda seed: ScratchGCN(seed=seed),
+        "random_forest": lambda seed: RandomForestPredictor(seed=seed),
+        "lightgbm": lambda seed: LightGBMPredictor(seed=seed),
+        "gp": lambda seed: GPPredictor(seed=seed),
+        "transfer_ridge": lambda seed: TransferRidgePredictor(siblings),
+    }
     if "static_transfer" in methods:  # fitted once: it does not depend on the samples
         static = StaticTransferPredictor(siblings)
         factories["static_transfer"] = lambda seed: static
+    return factories
+
+
+def _method_scores(
+    make: Callable[[int], BaselinePredictor], target: NASTask, ks: Sequence[int], seeds: int
+) -> dict[int, dict[str, float]]:
+    """Mean and spread over ``seeds`` of one method's few-shot scores on ``target``, per ``K``."""
+    per_k: dict[int, dict[str, float]] = {}
+    for k in ks:
+        rows = [
+            few_shot_scores(lambda s=seed, f=make: f(s), target, k, seed)  # type: ignore[misc]
+            for seed in range(seeds)
+        ]
+        rho = np.array([r["spearman"] for r in rows])
+        tau = np.array([r["kendall"] for r in rows])
+        per_k[int(k)] = {
+            "spearman": float(rho.mean()),
+            "kendall": float(tau.mean()),
+            "spearman_std": float(rho.std()),
+            "seeds": len(rows),
+        }
+    return per_k
+
+
+def evaluate_held_out(
+    held_out: str,
+    *,
+    config: TrainConfig,
+    methods: Iterable[str] = METHODS,
+    ks: Sequence[int] = (0, 5, 10, 20, 50),
+    seeds: int = 10,
+    data_root: str | os.PathLike[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Few-shot scores of every method on ``held_out`` (meta-trained without it).
+
+    ``cache_dir`` reuses meta-initialisations trained before from the same configuration
+    (:func:`held_out_meta_init`).
+
+    Returns:
+        ``{method: {K: {"spearman": mean, "kendall": mean, "spearman_std": std, "seeds": n}}}``
+        plus ``"_meta_seconds": {algorithm: seconds}`` (meta-training wall time, also for a
+        cached meta-initialisation) and ``"_meta_cached": {algorithm: commit}`` for the
+        meta-initialisations loaded from the cache (the commit that trained them).
+    """
+    methods = list(methods)
+    family = _check_methods(held_out, config, methods)
+    target: NASTask = load_task(held_out, data_root)
+    siblings = load_task_pool([family], exclude=[held_out], data_root=data_root)
+    say = progress or (lambda msg: _log.info("%s", msg))
+
+    factories, meta_seconds, cached = _meta_factories(
+        held_out, config, methods, data_root=data_root, cache_dir=cache_dir, say=say
+    )
+    factories.update(_baseline_factories(siblings, methods))
 
     out: dict[str, Any] = {}
     for method in methods:
-        per_k: dict[int, dict[str, float]] = {}
-        for k in ks:
-            make = factories[method]
-            rows = [
-                few_shot_scores(lambda s=seed, f=make: f(s), target, k, seed)  # type: ignore[misc]
-                for seed in range(seeds)
-            ]
-            rho = np.array([r["spearman"] for r in rows])
-            tau = np.array([r["kendall"] for r in rows])
-            per_k[int(k)] = {
-                "spearman": float(rho.mean()),
-                "kendall": float(tau.mean()),
-                "spearman_std": float(rho.std()),
-                "seeds": len(rows),
-            }
+        per_k = _method_scores(factories[method], target, ks, seeds)
         out[method] = per_k
         say(
             f"{held_out}: {method} "

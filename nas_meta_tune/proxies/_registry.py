@@ -170,6 +170,58 @@ def _default_builder(space: SearchSpace, batch: ProxyBatch) -> Callable[[Any], n
     )
 
 
+def _call_form(
+    space_or_proxy: SearchSpace | str | Sequence[str],
+    proxy: str | Sequence[str] | None,
+    space: SearchSpace | str | None,
+) -> tuple[str | Sequence[str], SearchSpace | str]:
+    """``(proxy, space_or_name)`` from either call form of :func:`score_architectures`."""
+    if space is not None:
+        if proxy is not None:
+            raise TypeError(
+                "score_architectures got a proxy twice: call it as (space, archs, proxy) or as "
+                "(proxy, archs, space=space)."
+            )
+        # the second form: space_or_proxy holds the proxy name(s)
+        return cast("str | Sequence[str]", space_or_proxy), space
+    if proxy is None:
+        raise TypeError(
+            "score_architectures needs the space and the proxy: (space, archs, proxy) or "
+            "(proxy, archs, space=space)."
+        )
+    # the first form: a space or its name (anything else fails the check in the caller)
+    return proxy, cast("SearchSpace | str", space_or_proxy)
+
+
+def _score_one(
+    arch: Any,
+    build: Callable[[Any], nn.Module],
+    names: Sequence[str],
+    batch: ProxyBatch,
+    dev: torch.device,
+    seed: int,
+    loss_fn: LossFn | None,
+    timings: dict[str, list[float]] | None,
+) -> np.ndarray:
+    """Build ``arch``'s network from ``seed`` and compute every proxy of ``names`` on it."""
+    scores = np.full(len(names), np.nan)
+    devices = [dev.index if dev.index is not None else 0] if dev.type == "cuda" else []
+    t0 = time.perf_counter()
+    with torch.random.fork_rng(devices=devices):
+        torch.random.default_generator.manual_seed(seed)
+        model = build(arch).to(dev)
+    if timings is not None:
+        timings.setdefault("build", []).append(time.perf_counter() - t0)
+    for j, name in enumerate(names):
+        t0 = time.perf_counter()
+        scores[j] = compute_proxy(name, model, batch, loss_fn=loss_fn, device=dev, seed=seed)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        if timings is not None:
+            timings.setdefault(name, []).append(time.perf_counter() - t0)
+    return scores
+
+
 def score_architectures(
     space_or_proxy: SearchSpace | str | Sequence[str],
     archs: Sequence[Architecture | str | Mapping[str, Any]],
@@ -218,22 +270,7 @@ def score_architectures(
     """
     from ..spaces import get_space
 
-    if space is not None:
-        if proxy is not None:
-            raise TypeError(
-                "score_architectures got a proxy twice: call it as (space, archs, proxy) or as "
-                "(proxy, archs, space=space)."
-            )
-        # the second form: space_or_proxy holds the proxy name(s)
-        proxy, space_or_name = cast("str | Sequence[str]", space_or_proxy), space
-    elif proxy is None:
-        raise TypeError(
-            "score_architectures needs the space and the proxy: (space, archs, proxy) or "
-            "(proxy, archs, space=space)."
-        )
-    else:
-        # the first form: a space or its name (anything else fails the check below)
-        space_or_name = cast("SearchSpace | str", space_or_proxy)
+    proxy, space_or_name = _call_form(space_or_proxy, proxy, space)
     if not isinstance(space_or_name, str) and not hasattr(space_or_name, "archs"):
         raise TypeError(f"space must be a SearchSpace or its name, but got {space_or_name!r}.")
     space = get_space(space_or_name) if isinstance(space_or_name, str) else space_or_name
@@ -250,21 +287,8 @@ def score_architectures(
     build = builder or _default_builder(space, batch)
     batch = batch.to(dev)
     out = np.full((len(archs), len(names)), np.nan)
-    devices = [dev.index if dev.index is not None else 0] if dev.type == "cuda" else []
     for i, arch in enumerate(archs):
-        t0 = time.perf_counter()
-        with torch.random.fork_rng(devices=devices):
-            torch.random.default_generator.manual_seed(seed)
-            model = build(arch).to(dev)
-        if timings is not None:
-            timings.setdefault("build", []).append(time.perf_counter() - t0)
-        for j, name in enumerate(names):
-            t0 = time.perf_counter()
-            out[i, j] = compute_proxy(name, model, batch, loss_fn=loss_fn, device=dev, seed=seed)
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-            if timings is not None:
-                timings.setdefault(name, []).append(time.perf_counter() - t0)
+        out[i] = _score_one(arch, build, names, batch, dev, seed, loss_fn, timings)
         if (i + 1) % 100 == 0:
             _log.debug("scored %d/%d architectures (pid %d)", i + 1, len(archs), os.getpid())
     return out[:, 0] if single else out

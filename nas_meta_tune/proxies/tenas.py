@@ -50,6 +50,59 @@ def _kernel(jac: torch.Tensor) -> torch.Tensor:
     return theta
 
 
+def _kernel_rows(out: object, b: ProxyBatch, n: int, dev: torch.device) -> torch.Tensor:
+    """The output rows that are samples of the kernel: all ``n``, or the batch's masked ones."""
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"ntk needs a tensor output, but the model returned {type(out).__name__}.")
+    if out.dim() < 1 or out.shape[0] != n:
+        raise ValueError(
+            f"ntk needs one output row per sample: the batch has {n} samples, but the output "
+            f"has shape {tuple(out.shape)}."
+        )
+    rows = torch.arange(n, device=dev)
+    if b.mask is not None:
+        rows = rows[b.mask.to(dev)]
+    m = int(rows.numel())
+    if m < 2:
+        raise ValueError(f"ntk needs a batch of >= 2 samples, but got {m}.")
+    return rows
+
+
+def _jacobian(
+    out: torch.Tensor, rows: torch.Tensor, params: list[torch.Tensor], dev: torch.device
+) -> torch.Tensor:
+    """Row ``r``: the gradient of ``out[rows[r]].sum()`` over ``params``, flattened and joined.
+
+    Zero where the output does not depend on the parameters (no graph, or an unused parameter).
+    """
+    width = sum(p.numel() for p in params)
+    wide = any(p.dtype == torch.float64 for p in params)
+    jac = torch.zeros(
+        (int(rows.numel()), width), dtype=torch.float64 if wide else torch.float32, device=dev
+    )
+    if out.requires_grad:
+        for r, i in enumerate(rows.tolist()):
+            grads = torch.autograd.grad(out[i].sum(), params, retain_graph=True, allow_unused=True)
+            jac[r] = torch.cat(
+                [
+                    (torch.zeros_like(p) if g is None else g).reshape(-1)
+                    for p, g in zip(params, grads)
+                ]
+            )
+    return jac
+
+
+def _minus_condition(theta: torch.Tensor, m: int) -> float:
+    """``-lambda_max / lambda_min`` of the ``m x m`` kernel, ``-inf`` when it is singular."""
+    if not bool(torch.isfinite(theta).all()):
+        return float("-inf")
+    ev = torch.linalg.eigvalsh((theta + theta.T) / 2)
+    lmin, lmax = float(ev[0]), float(ev[-1])
+    if not lmax > 0 or lmin <= m * torch.finfo(torch.float64).eps * lmax:
+        return float("-inf")
+    return -lmax / lmin
+
+
 def ntk(
     model: nn.Module,
     batch: ProxyBatch | object,
@@ -98,44 +151,10 @@ def ntk(
         fm = FunctionalModel(model, dev)
         params = [fm.params[k] for k in names]
         out = fm(*b.inputs)
-        if not isinstance(out, torch.Tensor):
-            raise TypeError(
-                f"ntk needs a tensor output, but the model returned {type(out).__name__}."
-            )
-        if out.dim() < 1 or out.shape[0] != n:
-            raise ValueError(
-                f"ntk needs one output row per sample: the batch has {n} samples, but the output "
-                f"has shape {tuple(out.shape)}."
-            )
-        rows = torch.arange(n, device=dev)
-        if b.mask is not None:
-            rows = rows[b.mask.to(dev)]
-        m = int(rows.numel())
-        if m < 2:
-            raise ValueError(f"ntk needs a batch of >= 2 samples, but got {m}.")
-        width = sum(p.numel() for p in params)
-        wide = any(p.dtype == torch.float64 for p in params)
-        jac = torch.zeros((m, width), dtype=torch.float64 if wide else torch.float32, device=dev)
-        if out.requires_grad:
-            for r, i in enumerate(rows.tolist()):
-                grads = torch.autograd.grad(
-                    out[i].sum(), params, retain_graph=True, allow_unused=True
-                )
-                jac[r] = torch.cat(
-                    [
-                        (torch.zeros_like(p) if g is None else g).reshape(-1)
-                        for p, g in zip(params, grads)
-                    ]
-                )
+        rows = _kernel_rows(out, b, n, dev)
+        jac = _jacobian(out, rows, params, dev)
         del out
-    theta = _kernel(jac).cpu()
-    if not bool(torch.isfinite(theta).all()):
-        return float("-inf")
-    ev = torch.linalg.eigvalsh((theta + theta.T) / 2)
-    lmin, lmax = float(ev[0]), float(ev[-1])
-    if not lmax > 0 or lmin <= m * torch.finfo(torch.float64).eps * lmax:
-        return float("-inf")
-    return -lmax / lmin
+    return _minus_condition(_kernel(jac).cpu(), int(rows.numel()))
 
 
 class _ActivationPatterns(ReLUCodeMode):

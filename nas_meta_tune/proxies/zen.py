@@ -20,6 +20,7 @@ statistics; here the paper's definition is followed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -32,6 +33,82 @@ __all__ = ["zen"]
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+def _layer_names(model: nn.Module) -> tuple[set[str], set[str]]:
+    """The normalisation layers' parameter names, and the names of the layers with a weight of
+    two or more dimensions (convolutions and linear layers)."""
+    norm_params = {
+        _join(name, p)
+        for name, m in model.named_modules()
+        if is_norm(m)
+        for p in ("weight", "bias")
+    }
+    weight_layers = {
+        name
+        for name, m in model.named_modules()
+        if "weight" in m._parameters and m.weight is not None and m.weight.dim() >= 2
+    }
+    return norm_params, weight_layers
+
+
+def _gaussian_init(
+    norm_params: set[str], weight_layers: set[str], g: torch.Generator
+) -> Callable[[str, torch.Tensor], torch.Tensor]:
+    """The Zen-NAS initialisation as a :class:`FunctionalModel` transform: N(0, 1) weights
+    (drawn from ``g``) and zero biases for ``weight_layers``, 1 and 0 for ``norm_params``."""
+
+    def init(name: str, t: torch.Tensor) -> torch.Tensor:
+        if name in norm_params:
+            return torch.ones_like(t) if name.endswith("weight") else torch.zeros_like(t)
+        owner, _, leaf = name.rpartition(".")
+        if owner in weight_layers:
+            if leaf == "weight":
+                return torch.randn(t.shape, generator=g, device=t.device, dtype=t.dtype)
+            if leaf == "bias":
+                return torch.zeros_like(t)
+        return t
+
+    return init
+
+
+class _BNVariances:
+    """While ``capture`` is on, records each BatchNorm input's mini-batch variance (per channel,
+    averaged over the channels) as a forward pre-hook."""
+
+    def __init__(self) -> None:
+        self.values: list[torch.Tensor] = []
+        self.capture = False
+
+    def pre_hook(self, mod: nn.Module, args: tuple) -> None:
+        if self.capture:
+            x = args[0]
+            dims = [d for d in range(x.dim()) if d != 1]
+            self.values.append(x.var(dim=dims, unbiased=False).mean())
+
+
+def _draw_score(
+    fm: FunctionalModel,
+    method: str,
+    b: ProxyBatch,
+    g: torch.Generator,
+    dev: torch.device,
+    mixup_gamma: float,
+    variances: _BNVariances,
+) -> float:
+    """``log(Delta) + sum_i log(sigma_i)`` for one draw of the inputs (weights drawn by ``fm``)."""
+    x = torch.randn(b.x.shape, generator=g, device=dev, dtype=torch.float32)
+    eps = torch.randn(b.x.shape, generator=g, device=dev, dtype=torch.float32)
+    with torch.no_grad():
+        variances.values.clear()
+        variances.capture = True
+        f1 = fm.call_method(method, *b.with_x(x))
+        variances.capture = False
+        f2 = fm.call_method(method, *b.with_x(x + mixup_gamma * eps))
+    diff = (f1 - f2).reshape(f1.shape[0], -1)
+    delta = float(diff.double().norm(dim=1).mean())
+    log_bn = sum(0.5 * math.log(float(v)) if float(v) > 0 else -math.inf for v in variances.values)
+    return (math.log(delta) if delta > 0 else -math.inf) + log_bn
 
 
 def zen(
@@ -67,58 +144,17 @@ def zen(
     b = ProxyBatch.of(batch).to(dev)
     method = "forward_features" if callable(getattr(model, "forward_features", None)) else "forward"
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    norm_params = {
-        _join(name, p)
-        for name, m in model.named_modules()
-        if is_norm(m)
-        for p in ("weight", "bias")
-    }
-    weight_layers = {
-        name
-        for name, m in model.named_modules()
-        if "weight" in m._parameters and m.weight is not None and m.weight.dim() >= 2
-    }
+    norm_params, weight_layers = _layer_names(model)
     scores = []
     with proxy_context(model, dev, seed, train=False) as handles:
         for m in bns:  # BatchNorm with batch statistics, dropout off
             m.train()
         g = torch.Generator(device=dev).manual_seed(int(seed))
-
-        def init(name: str, t: torch.Tensor) -> torch.Tensor:
-            if name in norm_params:
-                return torch.ones_like(t) if name.endswith("weight") else torch.zeros_like(t)
-            owner, _, leaf = name.rpartition(".")
-            if owner in weight_layers:
-                if leaf == "weight":
-                    return torch.randn(t.shape, generator=g, device=t.device, dtype=t.dtype)
-                if leaf == "bias":
-                    return torch.zeros_like(t)
-            return t
-
-        variances: list[torch.Tensor] = []
-        capture = [False]
-
-        def pre_hook(mod: nn.Module, args: tuple) -> None:
-            if capture[0]:
-                x = args[0]
-                dims = [d for d in range(x.dim()) if d != 1]
-                variances.append(x.var(dim=dims, unbiased=False).mean())
-
+        init = _gaussian_init(norm_params, weight_layers, g)
+        variances = _BNVariances()
         for m in bns:
-            handles.append(m.register_forward_pre_hook(pre_hook))
-        x0 = b.x
+            handles.append(m.register_forward_pre_hook(variances.pre_hook))
         for _ in range(repeat):
             fm = FunctionalModel(model, dev, transform=init)
-            x = torch.randn(x0.shape, generator=g, device=dev, dtype=torch.float32)
-            eps = torch.randn(x0.shape, generator=g, device=dev, dtype=torch.float32)
-            with torch.no_grad():
-                variances.clear()
-                capture[0] = True
-                f1 = fm.call_method(method, *b.with_x(x))
-                capture[0] = False
-                f2 = fm.call_method(method, *b.with_x(x + mixup_gamma * eps))
-            diff = (f1 - f2).reshape(f1.shape[0], -1)
-            delta = float(diff.double().norm(dim=1).mean())
-            log_bn = sum(0.5 * math.log(float(v)) if float(v) > 0 else -math.inf for v in variances)
-            scores.append((math.log(delta) if delta > 0 else -math.inf) + log_bn)
+            scores.append(_draw_score(fm, method, b, g, dev, mixup_gamma, variances))
     return float(sum(scores) / len(scores))
