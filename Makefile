@@ -29,6 +29,10 @@ postgres:
 		service postgresql stop >/dev/null 2>&1 || true; \
 	else echo "PostgreSQL not found and not installable here: its tests will be skipped"; fi
 
+# two pytest-xdist workers (CI has 2 cores); tests/conftest.py keeps the Ray tests on one worker
+# and the multi-process storage tests on one worker, one at a time. PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
+
 test: setup postgres
 	$(PY) -m pytest $(PYTEST_ARGS)
 
