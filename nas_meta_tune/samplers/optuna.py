@@ -18,7 +18,7 @@ require("optuna", feature="MetaNASSampler")
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution  # noqa: E402
 from optuna.samplers import BaseSampler, TPESampler  # noqa: E402
-from optuna.study import Study, StudyDirection  # noqa: E402
+from optuna.study import Study  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
@@ -33,10 +33,6 @@ _STATES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialSt
 _STATES.update({TrialState.RUNNING: "running", TrialState.WAITING: "waiting"})
 
 
-def _sign(study: Study) -> tuple[float, ...]:
-    return tuple(1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions)
-
-
 def _record(t: FrozenTrial) -> TrialRecord:
     iv = t.intermediate_values  # a pruned trial's score: its last one (one objective only)
     value = (iv[max(iv)] if iv else None) if t.state == TrialState.PRUNED else t.values
@@ -49,6 +45,7 @@ def _record(t: FrozenTrial) -> TrialRecord:
         claim=t.system_attrs.get(_CLAIM),
         fixed=t.system_attrs.get("fixed_params") or {},
         key=(t._trial_id, t.number, t.datetime_start, t.state),
+        constraints={k: v for k, v in t.system_attrs.items() if k.startswith("constraints")},
     )
 
 
@@ -102,7 +99,7 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
 
     def history(self, study: Study) -> tuple[list[tuple[Architecture, Any]], list[Architecture]]:
         """``(evaluated (arch, score higher = better) pairs, pending archs)`` of the study."""
-        return self._session.read_store(self._records(study), _sign(study))
+        return self._session.read_store(self._records(study), [d.name for d in study.directions])
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
@@ -125,7 +122,7 @@ class MetaNASSampler(SessionAdapter, BaseSampler):
                 trial.number,
                 lambda: self._records(study),
                 lambda claim: study._storage.set_trial_system_attr(trial._trial_id, _CLAIM, claim),
-                sign=_sign(study),
+                sign=[d.name for d in study.directions],
                 fixed=trial.system_attrs.get("fixed_params"),
                 stop=study.stop,  # an exhausted space: the trial being created is the last
             )

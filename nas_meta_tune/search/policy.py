@@ -9,6 +9,11 @@ Every framework ends a trial in one of three ways, whatever it calls them:
   with ``use_pruned=False`` (then it is only never proposed again);
 * ``"failed"``: never learned from, never proposed again.
 
+A finished trial may carry constraint values (Optuna's ``trial.set_constraint``): it is feasible
+when every value is <= 0, and its violation is the sum of the positive ones. As in Optuna's
+TPESampler, every infeasible trial ranks below every feasible one, and infeasible ones by their
+violation (:func:`penalise_infeasible`).
+
 Scores are "higher is better": ``sign`` is ``+1`` for a maximised value and ``-1`` for a
 minimised one. A missing or non-finite value leaves the trial without a score (never proposed
 again, not learned from). :class:`~nas_meta_tune.search.SearchSession` (Ray, Syne) and
@@ -18,14 +23,14 @@ again, not learned from). :class:`~nas_meta_tune.search.SearchSession` (Ray, Syn
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
 
 from ..spaces._base import Architecture
 
-__all__ = ["STATES", "combine_pruned", "finite", "trial_score"]
+__all__ = ["STATES", "combine_pruned", "finite", "penalise_infeasible", "trial_score", "violation"]
 
 #: the ways a trial ends, in the words of the core
 STATES = ("complete", "pruned", "failed")
@@ -76,3 +81,47 @@ def combine_pruned(
         return list(complete)
     cap = float(np.median([s for _, s in complete])) if complete else math.inf
     return [*complete, *((a, min(s, cap)) for a, s in pruned)]
+
+
+def violation(constraints: Mapping[str, Any]) -> float:
+    """The sum of a trial's positive constraint values (0: feasible). A value may be a sequence
+    (Optuna < 5 stores a ``constraints_func`` result as one list); a NaN raises."""
+    total = 0.0
+    for name, value in constraints.items():
+        for v in value if isinstance(value, (tuple, list)) else (value,):
+            x = float(v)
+            if math.isnan(x):
+                raise ValueError(f"constraint {name!r} is NaN.")
+            total += max(x, 0.0)
+    return total
+
+
+def penalise_infeasible(
+    scored: Sequence[tuple[Architecture, Any]], violations: Sequence[float]
+) -> list[tuple[Architecture, Any]]:
+    """Scores to learn from when some trials broke their constraints: a feasible trial keeps
+    its score; an infeasible one's (per objective) becomes ``low - span * (0.5 + v / v_max)``,
+    ``low`` and ``span`` the minimum and range of the feasible scores (span 1 when they do not
+    vary), or ``-v`` when no trial is feasible, so every infeasible trial ranks below every
+    feasible one and a larger violation ranks lower (TPESampler's order; its own value is not
+    used). The surrogate then learns where the infeasible architectures lie, and the incumbent
+    is feasible."""
+    if len(scored) != len(violations):
+        raise ValueError(f"{len(scored)} scores but {len(violations)} violations.")
+    v = np.asarray(violations, dtype=np.float64)
+    if not (v > 0).any():
+        return list(scored)
+    multi = isinstance(scored[0][1], tuple)
+    ys = np.array([np.atleast_1d(np.asarray(s, dtype=np.float64)) for _, s in scored])
+    feasible = ys[v <= 0]
+    out: list[tuple[Architecture, Any]] = []
+    for (arch, score), vi in zip(scored, v):
+        if vi > 0:
+            if len(feasible):
+                span = np.ptp(feasible, axis=0)
+                pen = feasible.min(0) - np.where(span > 0, span, 1.0) * (0.5 + vi / v.max())
+            else:
+                pen = np.full(ys.shape[1], -vi)
+            score = tuple(float(x) for x in pen) if multi else float(pen[0])
+        out.append((arch, score))
+    return out

@@ -52,6 +52,8 @@ _ASK = "ask-"  # ids of trials asked before the framework names them (bind)
 #: proposals ranked per ask of a shared store: where another worker claimed the first, the claim
 #: moves on to the next free one (SharedHistory.claim)
 _CLAIM_BATCH = 8
+#: a store's sign as an adapter may give it: +1 / -1 or "maximize" / "minimize", one or a sequence
+SignLike = float | str | Sequence[float | str]
 
 
 def _is_plain(value: Any) -> bool:
@@ -330,7 +332,7 @@ class SearchSession:
 
     # ------------------------------------------------------------------ a shared trial store
     def read_store(
-        self, records: Iterable[TrialRecord], sign: Sign, current: int | None = None
+        self, records: Iterable[TrialRecord], sign: SignLike, current: int | None = None
     ) -> tuple[list[tuple[Architecture, Any]], list[Architecture]]:
         """``(scored (arch, score) pairs, pending archs)`` of a store's trials, leaving out trial
         ``current`` (see :meth:`SharedHistory.read <nas_meta_tune.search.shared.SharedHistory.read>`)."""
@@ -343,7 +345,7 @@ class SearchSession:
         records: Callable[[], Iterable[TrialRecord]],
         write: Callable[[str], None],
         *,
-        sign: Sign,
+        sign: SignLike,
         fixed: Mapping[str, Any] | None = None,
         stop: Callable[[], None] | None = None,
     ) -> Architecture | None:
@@ -354,8 +356,9 @@ class SearchSession:
             number: The trial being sampled.
             records: Reads the store's trials (called again while claiming).
             write: Stores a claim (an architecture string) on the trial.
-            sign: ``+1`` if the store's values are maximised, ``-1`` if minimised; a tuple of
-                them, one per objective (a 1-tuple: a single-objective study).
+            sign: ``+1`` (or ``"maximize"``) if the store's values are maximised, ``-1`` (or
+                ``"minimize"``) if minimised; a tuple of them, one per objective (a 1-tuple: a
+                single-objective study).
             fixed: Parameters the trial was enqueued with.
             stop: Stops the study (called when every architecture was evaluated or is pending
                 and ``on_exhausted="stop"``; the trial being sampled is then the last).
@@ -365,19 +368,19 @@ class SearchSession:
             framework uses the fixed parameters), or the space is exhausted (the framework's
             independent sampler fills the trial).
         """
-        sign = _as_sign(sign)
+        signs = _as_sign(sign)
         if self.store.fixed_arch(fixed or {}) is not None:
             return None
         with self._lock:
             recs = list(records())
-            history, pending, finished = self.store.read(recs, sign, number)
+            history, pending, finished = self.store.read(recs, signs, number)
             if not history and not pending:
                 self.store.warn_if_unused(recs)
             # a ranked batch where other workers may claim the same proposal (trials running):
             # contenders move on to distinct members of it (SharedHistory.claim); a rival that
             # started after this read is handled there, by proposing again (``more``)
             running = any(r.state == "running" and r.number != number for r in recs)
-            proposer = self._proposer_for(sign)
+            proposer = self._proposer_for(signs)
             try:
                 ranked = proposer.propose_robust(history, pending, n=_CLAIM_BATCH if running else 1)
             except SpaceExhaustedError:
@@ -432,12 +435,23 @@ class SearchSession:
         self.proposer.set_state(state["proposer"])
 
 
-def _as_sign(sign: float | Sequence[float]) -> Sign:
-    """A store's sign: a float for one objective (also given as a 1-tuple), else a tuple."""
-    if isinstance(sign, (int, float)):
-        return float(sign)
-    signs = tuple(float(x) for x in sign)
+def _as_sign(sign: SignLike) -> Sign:
+    """A store's sign: a float for one objective (also given as a 1-tuple), else a tuple. Each
+    member is ``+1`` / ``-1`` or a direction's name (``"maximize"`` / ``"minimize"``, any case,
+    as Optuna's ``StudyDirection.name``)."""
+    if isinstance(sign, (int, float, str)):
+        sign = (sign,)
+    signs = tuple(_direction(x) for x in sign)
     return signs if len(signs) > 1 else signs[0]
+
+
+def _direction(x: float | str) -> float:
+    if isinstance(x, str):
+        named = {"maximize": 1.0, "max": 1.0, "minimize": -1.0, "min": -1.0}.get(x.lower())
+        if named is None:
+            raise ValueError(f"direction must be 'maximize' or 'minimize', but got {x!r}.")
+        return named
+    return float(x)
 
 
 class SessionAdapter:

@@ -12,6 +12,8 @@ module does it framework-free: the adapter turns each stored trial into a :class
 * ``running`` / ``waiting`` trials: pending (never proposed again): their parameters when all
   are suggested, else their fixed (enqueued) architecture, else the proposal they claimed;
 * ``failed`` trials: never learned from, never proposed again;
+* trials that broke their constraints (``TrialRecord.constraints``): learned from below every
+  feasible trial (:func:`~nas_meta_tune.search.policy.penalise_infeasible`);
 * non-finite values: skipped with a warning (once per trial).
 
 :meth:`SharedHistory.claim` settles races between workers that propose at the same moment
@@ -28,7 +30,7 @@ from typing import Any, NamedTuple
 
 from ..exceptions import InvalidArchitectureError, SpaceMismatchError
 from ..spaces._base import Architecture, SearchSpace
-from .policy import combine_pruned, trial_score
+from .policy import combine_pruned, penalise_infeasible, trial_score, violation
 
 __all__ = ["FinishedRecords", "SharedHistory", "TrialRecord"]
 
@@ -55,6 +57,8 @@ class TrialRecord(NamedTuple):
         fixed: Parameters the trial was enqueued with.
         key: Identifies this trial in this state (a finished trial never changes: its decoding
             is cached under this key).
+        constraints: Its constraint values by name (feasible when all are <= 0; a value may
+            be a sequence of them), see :func:`~nas_meta_tune.search.policy.violation`.
     """
 
     number: int
@@ -65,6 +69,7 @@ class TrialRecord(NamedTuple):
     claim: str | None
     fixed: Mapping[str, Any]
     key: Hashable
+    constraints: Mapping[str, Any] = {}  # noqa: RUF012 (never mutated)
 
 
 class FinishedRecords:
@@ -216,6 +221,7 @@ class SharedHistory:
         leaving out trial ``current`` (the one being sampled)."""
         complete: list[tuple[Architecture, float]] = []
         pruned: list[tuple[Architecture, float]] = []
+        broken: dict[int, float] = {}  # id of a scored pair -> its constraint violation
         pending: list[Architecture] = []
         finished: set[int] = set()
         for rec in records:
@@ -230,10 +236,18 @@ class SharedHistory:
                 finished.add(rec.number)
                 arch, s = self._finished(rec, sign)
                 if arch is not None and s is not None:
-                    (complete if rec.state == "complete" else pruned).append((arch, s))
+                    pair = (arch, s)
+                    (complete if rec.state == "complete" else pruned).append(pair)
+                    if rec.constraints:
+                        broken[id(pair)] = violation(rec.constraints)
                     continue
             if arch is not None:
                 pending.append(arch)  # never proposed again (scoreless, failed or live)
+        if any(broken.values()):  # infeasible trials rank below every feasible one
+            both = penalise_infeasible(
+                [*complete, *pruned], [broken.get(id(p), 0.0) for p in [*complete, *pruned]]
+            )
+            complete, pruned = both[: len(complete)], both[len(complete) :]
         return combine_pruned(complete, pruned), pending, finished
 
     def other_claims(

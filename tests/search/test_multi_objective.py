@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
+from nas_meta_tune import get_space
 from nas_meta_tune.search import MetaNASProposer, ParetoProposer
 from nas_meta_tune.search.multi import hypervolume_2d, hypervolume_improvement_2d, pareto_mask
 
@@ -152,3 +153,47 @@ def test_meta_nas_sampler_runs_a_two_objective_study(table, predictor):
     assert len(set(keys)) == len(keys) == 8  # two workers, no architecture twice
     assert study.best_trials
     assert sampler.session._pareto is not None and sampler.session._pareto.last_info
+
+
+@pytest.mark.slow  # two short studies with the shipped predictor
+def test_constraints_set_in_the_objective_rank_infeasible_trials_last(predictor):
+    """Optuna >= 5's ``trial.set_constraint``: an infeasible trial is learned from below every
+    feasible one, in one and in two objectives (a mechanics test on a synthetic objective)."""
+    optuna = pytest.importorskip("optuna")
+    if not hasattr(optuna.trial.Trial, "set_constraint"):
+        pytest.skip("trial.set_constraint needs Optuna >= 5")
+    from nas_meta_tune.samplers import MetaNASSampler
+
+    space = get_space("nb201")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def convs(arch):
+        return sum("conv" in v for v in arch.to_params().values())
+
+    def objective(trial):
+        arch = space.suggest(trial)
+        trial.set_constraint("convs", convs(arch) - 3.5)  # more than 3 convolutions: infeasible
+        return float(convs(arch)) + 0.1 * ("skip_connect" in arch.to_params().values())
+
+    sampler = MetaNASSampler(space, predictor, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=12)
+    history, _ = sampler.history(study)
+    feasible = [s for a, s in history if convs(a) <= 3]
+    infeasible = [s for a, s in history if convs(a) > 3]
+    assert feasible and infeasible, "the run should see both kinds"
+    assert max(infeasible) < min(feasible)
+
+    def two(trial):
+        arch = space.suggest(trial)
+        trial.set_constraint("convs", convs(arch) - 3.5)
+        return float(convs(arch)), float(len(set(arch.to_params().values())))
+
+    mo_sampler = MetaNASSampler(space, predictor, seed=0)
+    mo = optuna.create_study(directions=["maximize", "minimize"], sampler=mo_sampler)
+    mo.optimize(two, n_trials=8)
+    mo_history, _ = mo_sampler.history(mo)
+    worst_feasible = np.min([s for a, s in mo_history if convs(a) <= 3], axis=0)
+    for a, s in mo_history:
+        if convs(a) > 3:
+            assert (np.asarray(s) < worst_feasible).all()

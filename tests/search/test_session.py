@@ -116,3 +116,43 @@ def test_bind_names_a_pending_trial_so_a_failure_finds_it(space, predictor):
     assert [a.key for a, _ in history] == [space.from_params(c0).key]
     assert [a.key for a in pending] == [space.from_params(c1).key] and not session.live
     assert np.isfinite([s for _, s in history]).all()
+
+
+def test_infeasible_trials_rank_below_every_feasible_one(space):
+    from nas_meta_tune.search.policy import penalise_infeasible, violation
+
+    assert violation({}) == 0.0
+    assert violation({"lat": -1.0, "0": [0.5, -2.0, 1.0]}) == 1.5  # old list format counts too
+    with pytest.raises(ValueError, match="'lat' is NaN"):
+        violation({"lat": float("nan")})
+    a, b, c, d = space.sample(4, seed=1)
+    scored = [(a, 1.0), (b, 3.0), (c, 9.0), (d, 8.0)]
+    out = dict((x.key, s) for x, s in penalise_infeasible(scored, [0.0, 0.0, 2.0, 1.0]))
+    assert out[a.key] == 1.0 and out[b.key] == 3.0  # feasible: as they were
+    assert out[c.key] < out[d.key] < 1.0  # infeasible: below all feasible, larger violation lower
+    none_ok = penalise_infeasible([(a, 5.0), (b, 1.0)], [3.0, 1.0])
+    assert [s for _, s in none_ok] == [-3.0, -1.0]  # nothing feasible: by violation alone
+    two = penalise_infeasible([(a, (1.0, -5.0)), (b, (0.0, -1.0))], [1.0, 0.0])
+    assert two[0][1][0] < 0.0 and two[0][1][1] < -1.0  # every objective below the feasible ones
+    with pytest.raises(ValueError, match="2 scores but 1 violations"):
+        penalise_infeasible([(a, 1.0), (b, 2.0)], [0.0])
+
+
+def test_the_shared_store_reads_constraints_and_names_of_directions(space):
+    from nas_meta_tune.search.session import _as_sign
+
+    a, b, c = space.sample(3, seed=2)
+
+    def rec(n, arch, value, constraints):
+        choices = {p.name: list(p.choices) for p in space.params}
+        params = arch.to_params()
+        return TrialRecord(n, "complete", params, choices, value, None, {}, n, constraints)
+
+    store = SharedHistory(space)
+    recs = [rec(0, a, 0.9, {"lat": 0.2}), rec(1, b, 0.5, {"lat": -0.1}), rec(2, c, 0.4, {})]
+    history, pending, _ = store.read(recs, _as_sign(["MAXIMIZE"]))
+    scores = {x.key: s for x, s in history}
+    assert scores[b.key] == 0.5 and scores[c.key] == 0.4 and scores[a.key] < 0.4
+    assert _as_sign(["maximize", "MINIMIZE"]) == (1.0, -1.0) and _as_sign("min") == -1.0
+    with pytest.raises(ValueError, match="'maximize' or 'minimize'"):
+        _as_sign("up")
