@@ -246,10 +246,12 @@ class ParetoProposer(RobustProposals):
         hist_vals: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(candidate mean, candidate std, history values)`` of the non-learned objective,
-        on one scale: standardised known costs (std 0), or a target-only GP's rank-normalised
-        posterior."""
-        if self.other in self.costs:
-            c, h = self._cost(cands), self._cost(hist_archs)
+        on one scale: standardised known costs (std 0; the trials' own values for the history),
+        or a target-only GP's rank-normalised posterior."""
+        if self.other in self.costs:  # the trials' own values where they have them (measured;
+            # an infeasible trial's is penalised, so it never stands on the front)
+            c = self._cost(cands)
+            h = np.where(np.isfinite(hist_vals), hist_vals, self._cost(hist_archs))
             both = np.concatenate([c, h])
             mu, sd = both.mean(), both.std() or 1.0
             return (c - mu) / sd, np.zeros(len(c)), (h - mu) / sd
