@@ -9,7 +9,7 @@ Usage::
 A translation layer over :class:`~nas_meta_tune.search.SearchSession` (history, pending and
 failed trials, sign, score policy, the split of the config). Syne Tune's schedulers hand the
 searcher a metric to *minimise* (they negate maximised metrics), so the session runs in
-``mode="min"``. Suggested configurations are pending until their trial completes or fails;
+``mode="min"`` (for each metric, with ``n_objectives > 1``). Suggested configurations are pending until their trial completes or fails;
 failed or non-finite trials are never proposed again nor learned from. Syne Tune tells a
 searcher nothing of a trial a scheduler stopped early (it stays pending: never proposed again,
 not learned from) unless the scheduler calls :meth:`MetaNASSyneSearcher.on_trial_stopped`, as
@@ -26,9 +26,7 @@ from .._imports import require
 
 require("syne_tune", feature="MetaNASSyneSearcher")
 
-from syne_tune.optimizer.schedulers.searchers.single_objective_searcher import (  # noqa: E402
-    SingleObjectiveBaseSearcher,
-)
+from syne_tune.optimizer.schedulers.searchers.searcher import BaseSearcher  # noqa: E402
 
 from .._logging import get_logger  # noqa: E402
 from ..predictors.meta_predictor import MetaPredictor  # noqa: E402
@@ -39,7 +37,7 @@ __all__ = ["MetaNASSyneSearcher"]
 _log = get_logger(__name__)
 
 
-class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
+class MetaNASSyneSearcher(EventAdapter, BaseSearcher):
     """Syne Tune searcher proposing architectures with the meta-learned transfer-BO proposer.
 
     Args:
@@ -48,7 +46,11 @@ class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
         predictor: A :class:`~nas_meta_tune.predictors.MetaPredictor` (default: the shipped one).
         points_to_evaluate: Configurations to evaluate first.
         random_seed: Seed of the proposer and of the other domains' draws.
-        **proposer_kwargs: See :class:`~nas_meta_tune.search.MetaNASProposer`.
+        n_objectives: The scheduler's number of metrics: with more than one (Syne Tune's
+            ``SingleFidelityScheduler(metrics=[...])``) proposals follow the Pareto front.
+        **proposer_kwargs: :class:`~nas_meta_tune.search.SearchSession` options
+            (``learned_objective``, ``costs``, ...) and :class:`~nas_meta_tune.search.MetaNASProposer`
+            ones.
     """
 
     _checkpoint_kind = "MetaNASSyneSearcher"
@@ -61,6 +63,7 @@ class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
         predictor: MetaPredictor | None = None,
         points_to_evaluate: list[dict[str, Any]] | None = None,
         random_seed: int | None = None,
+        n_objectives: int = 1,
         **proposer_kwargs: Any,
     ) -> None:
         super().__init__(
@@ -69,7 +72,7 @@ class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
         self._session = SearchSession(
             space,
             predictor,
-            mode="min",
+            mode=["min"] * n_objectives,
             seed=self.random_seed,
             owner="MetaNASSyneSearcher",
             **proposer_kwargs,
@@ -86,12 +89,13 @@ class MetaNASSyneSearcher(EventAdapter, SingleObjectiveBaseSearcher):
             return config
         return self._session.ask_config()
 
-    def on_trial_result(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
+    def on_trial_result(self, trial_id: int, config: dict[str, Any], metric: Any) -> None:
         """Syne Tune hook: bind the trial id to its config (Syne names the trial only now)."""
         self._session.bind(trial_id, config)  # Syne names the trial only now
 
-    def on_trial_complete(self, trial_id: int, config: dict[str, Any], metric: float) -> None:
-        """Syne Tune hook: tell the trial's final metric (minimised)."""
+    def on_trial_complete(self, trial_id: int, config: dict[str, Any], metric: Any) -> None:
+        """Syne Tune hook: tell the trial's final metric (minimised), or metrics, one per
+        objective (a one-metric list is the metric)."""
         self._session.tell(trial_id, metric, arch=config)
 
     def on_trial_stopped(self, trial_id: int, config: dict[str, Any], metric: float) -> None:

@@ -70,7 +70,8 @@ class SearchSession:
     Args:
         space: The search space (a registered name, a space, or a ConfigurationSpace).
         predictor: The meta-predictor (default: the shipped one).
-        mode: ``"max"`` or ``"min"``: the direction of the values told (``None``: set later).
+        mode: ``"max"`` or ``"min"``: the direction of the values told (``None``: set later); a
+            sequence of them for several objectives (values told as sequences).
         seed: Seed of the proposer and of the other search domains' draws.
         points_to_evaluate: Architectures (or their params / strings) to propose first.
         use_pruned: Learn from pruned / stopped trials (their score capped, see
@@ -91,7 +92,7 @@ class SearchSession:
         space: SearchSpace | str | Any,
         predictor: MetaPredictor | None = None,
         *,
-        mode: str | None = "max",
+        mode: str | Sequence[str] | None = "max",
         seed: int | None = None,
         points_to_evaluate: Iterable[Any] = (),
         use_pruned: bool = True,
@@ -101,7 +102,7 @@ class SearchSession:
         costs: Mapping[int, Callable[[Architecture], float]] | None = None,
         **proposer_kwargs: Any,
     ) -> None:
-        self.mode: str | None = None
+        self.mode: str | tuple[str, ...] | None = None
         if mode is not None:
             self.set_mode(mode)  # before the predictor loads: a bad argument fails at once
         self.space = get_space(space)
@@ -141,24 +142,31 @@ class SearchSession:
             self.proposer.reseed(seed)
 
     # ------------------------------------------------------------------ translation helpers
-    def set_mode(self, mode: str) -> None:
-        """Set the direction (``"min"`` or ``"max"``) in which told values are better."""
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', but got {mode=}.")
-        self.mode = mode
+    def set_mode(self, mode: str | Sequence[str]) -> None:
+        """Set the direction (``"min"`` or ``"max"``) in which told values are better; a sequence
+        of them, one per objective, for a multi-objective search (values told as sequences,
+        proposals along the Pareto front: :class:`~nas_meta_tune.search.multi.ParetoProposer`)."""
+        modes = (mode,) if isinstance(mode, str) else tuple(mode)
+        if not modes or any(m not in ("min", "max") for m in modes):
+            raise ValueError(f"mode must be 'min' or 'max' or a sequence of them, got {mode=}.")
+        self.mode = modes[0] if len(modes) == 1 else modes
 
-    def _sign(self) -> float:
+    def _sign(self) -> Sign:
         if self.mode is None:
             raise ValueError(
                 f"{self.owner} needs the mode ('min' or 'max') before values are told: pass "
                 "mode=... to it (a later set_search_properties cannot re-sign what was told)."
             )
-        return 1.0 if self.mode == "max" else -1.0
+        return _as_sign(self._modes())
+
+    def _modes(self) -> tuple[str, ...]:
+        return (self.mode,) if isinstance(self.mode, str) else tuple(self.mode or ())
 
     def signed(self, value: Any) -> float | None:
-        """``value`` as a finite "higher is better" score, or ``None`` (missing / non-finite)."""
+        """``value`` as a finite "higher is better" score, or ``None`` (missing / non-finite);
+        single-objective."""
         x = finite(value)
-        return None if x is None else self._sign() * x
+        return None if x is None else float(self._sign()) * x  # type: ignore[arg-type]
 
     def arch_of(self, params: Any) -> Architecture:
         """The architecture of a framework's config / params (SpaceMismatchError if foreign)."""
@@ -203,8 +211,9 @@ class SearchSession:
             arch = self._first.pop(0)
         else:
             history, pending = self.history()
+            proposer = self._proposer_for(self._sign() if self.mode is not None else 1.0)
             try:
-                arch = self.proposer.propose_robust(history, pending)[0]
+                arch = proposer.propose_robust(history, pending)[0]
             except SpaceExhaustedError:
                 if not self._warned_exhausted:
                     self._warned_exhausted = True
@@ -423,9 +432,9 @@ class SearchSession:
             )
         f = self.space.from_string
         if state.get("mode") is not None:  # a checkpoint saved before the mode was known keeps it
-            self.mode = state["mode"]
-        self._complete = {(a := f(x)).key: (a, float(v)) for x, v in state["complete"]}
-        self._pruned = {(a := f(x)).key: (a, float(v)) for x, v in state["pruned"]}
+            self.set_mode(state["mode"])
+        self._complete = {(a := f(x)).key: (a, _score_of(v)) for x, v in state["complete"]}
+        self._pruned = {(a := f(x)).key: (a, _score_of(v)) for x, v in state["pruned"]}
         self._dead = {(a := f(x)).key: a for x in state["dead"]}
         # trials live at save time are re-run by the framework; they stay pending until told
         self._live = {k: f(x) for k, x in state["live"].items()}
@@ -433,6 +442,11 @@ class SearchSession:
         self.asked = int(state.get("asked", 0))
         self.constants = {**self.constants, **state.get("constants", {})}
         self.proposer.set_state(state["proposer"])
+
+
+def _score_of(value: Any) -> Any:
+    """A saved score: a float, or a tuple of them (one per objective; JSON keeps a list)."""
+    return tuple(float(x) for x in value) if isinstance(value, (list, tuple)) else float(value)
 
 
 def _as_sign(sign: SignLike) -> Sign:

@@ -197,3 +197,47 @@ def test_constraints_set_in_the_objective_rank_infeasible_trials_last(predictor)
     for a, s in mo_history:
         if convs(a) > 3:
             assert (np.asarray(s) < worst_feasible).all()
+
+
+@pytest.mark.slow  # 10 proposals with the shipped predictor
+def test_syne_searcher_under_syne_multi_objective_scheduler(table, predictor, tmp_path):
+    """Syne Tune's own SingleFidelityScheduler with two metrics (both minimised, as Syne does)
+    drives MetaNASSyneSearcher(n_objectives=2): the searcher is told both metrics, proposes along
+    the Pareto front (no architecture twice), and keeps its mode across a checkpoint."""
+    pytest.importorskip("syne_tune")
+    from datetime import datetime
+
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.optimizer.schedulers.single_fidelity_scheduler import SingleFidelityScheduler
+
+    from nas_meta_tune.integrations.syne import syne_config_space
+    from nas_meta_tune.samplers import MetaNASSyneSearcher
+
+    space, acc, params = table
+    cs = syne_config_space(space)
+    searcher = MetaNASSyneSearcher(
+        cs,
+        space=space,
+        predictor=predictor,
+        random_seed=0,
+        n_objectives=2,
+        costs={1: lambda a: params[a.key]},
+    )
+    scheduler = SingleFidelityScheduler(cs, metrics=["error", "params"], searcher=searcher)
+    keys = []
+    for trial_id in range(10):
+        config = scheduler.suggest().config
+        arch = space.from_params(config)
+        keys.append(arch.key)
+        result = {"error": 100.0 - acc[arch.key], "params": params[arch.key]}
+        scheduler.on_trial_complete(Trial(trial_id, config, datetime.now()), result)
+    assert len(set(keys)) == len(keys) == 10
+    history = searcher.history
+    assert len(history) == 10 and all(len(score) == 2 for _, score in history)
+    assert searcher.session._pareto is not None and searcher.session._pareto.last_info["mode"]
+    searcher.save(str(tmp_path / "mo.json"))
+    again = MetaNASSyneSearcher(cs, space=space, predictor=predictor, random_seed=1)
+    again.restore(str(tmp_path / "mo.json"))
+    assert again.session.mode == ("min", "min") and len(again.history) == 10
+    with pytest.raises(ValueError, match="mode must be"):
+        MetaNASSyneSearcher(cs, space=space, predictor=predictor, n_objectives=0)
