@@ -6,12 +6,13 @@ NAS?" (NeurIPS 2021), on NAS-Bench-201 (200-epoch validation accuracy, %, mean o
 For every dataset and seed, 1000 cells are drawn as the test set and training sets of each size
 from the other cells (nested: the size-20 set holds the size-10 one). Each predictor is fitted
 on the training set (initialisation time: the wall time of ``fit``, encoding included) and
-predicts the test set (query time: wall time of ``predict`` divided by 1000). Scores: Kendall
-tau, Spearman, Pearson, and the paper's sparse Kendall tau (Kendall tau with the predictions
+predicts the test set (query time: wall time of ``predict`` divided by 1000); the process CPU
+times of both are recorded too (``fit_cpu_s``, ``query_cpu_s_per_arch``: on a busy machine
+they stay near what an idle one would take as wall time). Scores: Kendall tau, Spearman, Pearson, and the paper's sparse Kendall tau (Kendall tau with the predictions
 rounded to 0.1 accuracy points, NASLib's ``kt_1dec``).
 
 Predictors: the families of :mod:`nas_meta_tune.predictors.families` (``bayes_lin_reg``,
-``bananas``, ``gp``, ``xgboost``) and the existing baselines ``random_forest`` and ``lightgbm``
+``bananas``, ``gp``, ``xgboost``, ``ngboost``) and the existing baselines ``random_forest`` and ``lightgbm``
 (:mod:`nas_meta_tune.predictors.baselines`) and ``gcn`` (a GCN trained from scratch,
 :func:`nas_meta_tune.predictors.train_from_scratch`, 200 full-batch steps). The baselines learn
 rank-normalised targets; their predictions are mapped to accuracy units by the least-squares
@@ -21,6 +22,7 @@ Pearson are unchanged; only the sparse Kendall tau needs units). One thread thro
 Run:
     python benchmarks/predictor_families.py --seeds 10
     python benchmarks/predictor_families.py --smoke-test       # 1 dataset, 2 sizes, 2 seeds
+    python benchmarks/predictor_families.py --merge --predictors ngboost --seeds 10  # add one
 Results: benchmarks/results/predictor_families.{json,png} and a RESULTS.md section.
 """
 
@@ -52,6 +54,7 @@ DATASETS = {"cifar10": "cifar10-valid", "cifar100": "cifar100", "ImageNet16-120"
 SIZES = (10, 20, 50, 100, 200, 500, 1000)
 N_TEST = 1000
 METRICS = ("kendall", "spearman", "pearson", "sparse_kendall")
+TIMES = ("fit_s", "query_s_per_arch", "fit_cpu_s", "query_cpu_s_per_arch")
 NAME = "predictor_families"
 SECTION = "Predictor families on three axes: fit time, query time, rank correlation (issue 26)"
 
@@ -149,12 +152,13 @@ def run_one(
             if (name, size) in skip:
                 continue
             model = make_predictor(name, seed)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model.fit(a_tr, y_tr)
-            fit_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+            t0, c0 = time.perf_counter(), time.process_time()
             pred = np.asarray(model.predict(a_te), dtype=np.float64)
             query_s = (time.perf_counter() - t0) / len(a_te)
+            query_cpu = (time.process_time() - c0) / len(a_te)
             row = {
                 "dataset": dataset,
                 "size": size,
@@ -162,6 +166,8 @@ def run_one(
                 "predictor": name,
                 "fit_s": fit_s,
                 "query_s_per_arch": query_s,
+                "fit_cpu_s": fit_cpu,
+                "query_cpu_s_per_arch": query_cpu,
                 **scores(pred, y_te),
             }
             rows.append(row)
@@ -174,7 +180,8 @@ def run_one(
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{dataset: {predictor: {size: {metric: mean, metric_std, fit_s, query_s_per_arch, seeds}}}}``."""
+    """``{dataset: {predictor: {size: {metric: mean, metric_std, fit_s, query_s_per_arch, seeds}}}}``
+    (and the CPU times where every run of the cell recorded them)."""
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in runs:
         groups.setdefault((r["dataset"], r["predictor"], r["size"]), []).append(r)
@@ -183,7 +190,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
     ):
         cell: dict[str, Any] = {"seeds": len(rs)}
-        for m in (*METRICS, "fit_s", "query_s_per_arch"):
+        for m in (*METRICS, *TIMES):
+            if not all(m in r for r in rs):  # runs made before the CPU times were recorded
+                continue
             vals = np.array([r[m] for r in rs], dtype=np.float64)
             cell[m] = float(np.nanmean(vals))
             if m in METRICS:
@@ -251,6 +260,94 @@ def table(summary: dict[str, Any], sizes: Sequence[int]) -> str:
     return "\n".join(lines)
 
 
+def merge_runs(
+    path: Any,
+    runs: list[dict[str, Any]],
+    this: dict[str, Any],
+    skip: set[tuple[str, int]],
+    merge: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The runs to save, the commands that made them and the (predictor, size) pairs skipped.
+
+    With ``merge``, the saved runs of cells this command did not run are kept, with their
+    commands (older files list bare command strings: they get that file's commit).
+    """
+    skipped = {f"{n}:{s}" for n, s in skip}
+    if not (merge and path.exists()):
+        return runs, [this], sorted(skipped)
+    done = {(r["dataset"], r["size"], r["seed"], r["predictor"]) for r in runs}
+    old = json.loads(path.read_text())
+    old_meta = old.get("meta", {})
+    kept = [
+        r
+        for r in old.get("runs", [])
+        if (r["dataset"], r["size"], r["seed"], r["predictor"]) not in done
+    ]
+    commands = [
+        c
+        if isinstance(c, dict)
+        else {
+            "command": c,
+            "commit": old_meta.get("commit"),
+            "omp_num_threads": old_meta.get("omp_num_threads"),
+        }
+        for c in old_meta.get("commands", [])
+    ]
+    ran = {(r["predictor"], r["size"]) for r in runs}
+    for item in old_meta.get("skipped", []):
+        name, _, size = item.partition(":")
+        if (name, int(size)) not in ran:
+            skipped.add(item)
+    return kept + runs, [*commands, this], sorted(skipped)
+
+
+def _seed_counts(runs: list[dict[str, Any]]) -> str:
+    """How many seeds each predictor's (dataset, size) cells hold, in words."""
+    cells: dict[str, dict[tuple[str, int], set[int]]] = {}
+    for r in runs:
+        cells.setdefault(r["predictor"], {}).setdefault((r["dataset"], r["size"]), set()).add(
+            r["seed"]
+        )
+    counts = {}
+    for name, by_cell in sorted(cells.items()):
+        n = sorted({len(seeds) for seeds in by_cell.values()})
+        counts[name] = str(n[0]) if len(n) == 1 else f"{n[0]}-{n[-1]}"
+    if len(set(counts.values())) == 1:
+        return f"{next(iter(counts.values()))} seeds for every predictor"
+    return "seeds: " + ", ".join(f"{name} {c}" for name, c in counts.items())
+
+
+def describe(result: dict[str, Any]) -> str:
+    """The RESULTS.md paragraph above the tables: provenance and protocol."""
+    parts = []
+    for c in result["meta"]["commands"]:
+        env = f"OMP_NUM_THREADS={c['omp_num_threads']} " if c.get("omp_num_threads") else ""
+        extra = f"commit {c.get('commit')}"
+        if "load_average_at_start" in c:
+            extra += f", load average {c['load_average_at_start']} on {c['cpus']} CPUs at start"
+        parts.append(f"`{env}{c['command'].strip()}` ({extra})")
+    skipped = result["meta"]["skipped"]
+    skipped_text = (
+        ", ".join(f"`{s.partition(':')[0]}` at n={s.partition(':')[2]}" for s in skipped)
+        or "nothing"
+    )
+    return (
+        "; ".join(parts) + ". One thread per run. NAS-Bench-201, target the 200-epoch validation "
+        f"accuracy; per seed {N_TEST} random test cells and nested training sets from the other "
+        "cells (White et al. 2021's stand-alone protocol); "
+        f"{_seed_counts(result['runs'])} (per dataset and training-set size). Fit time "
+        "includes encoding the training cells; query time is `predict` on the test cells "
+        "divided by their number; both are wall times (the JSON also holds CPU times for the "
+        "runs that recorded them). Sparse Kendall tau: predictions rounded to 0.1 accuracy "
+        "points. Random forest, LightGBM and the GCN learn rank-normalised targets and are "
+        "mapped to accuracy units by an affine fit on the training set. A constant prediction "
+        "scores 0 on every correlation: NGBoost's below 60 training cells, where NASLib's "
+        "minimum leaf size (min(n // 2, 15)) exceeds half of each boosting round's mini-batch "
+        "(0.508 n), so no tree splits. Skipped: "
+        f"{skipped_text}. Plot: `benchmarks/results/{NAME}.png`."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS))
@@ -284,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--skip takes PREDICTOR:SIZE, but got {item!r}.")
         skip.add((name, int(size)))
     started, commit = time.perf_counter(), head_commit()
+    load_at_start = os.getloadavg()[0]
     bench = load_benchmark("nb201", data_root=args.data_root)
     runs: list[dict[str, Any]] = []
     for ds in args.datasets:
@@ -300,48 +398,32 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python benchmarks/predictor_families.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
-    path = RESULTS / f"{NAME}.json"
-    if args.merge and path.exists():
-        done = {(r["dataset"], r["size"], r["seed"], r["predictor"]) for r in runs}
-        old = json.loads(path.read_text())
-        kept = [
-            r
-            for r in old.get("runs", [])
-            if (r["dataset"], r["size"], r["seed"], r["predictor"]) not in done
-        ]
-        runs = kept + runs
-        commands = [*old.get("meta", {}).get("commands", []), cmd]
-    else:
-        commands = [cmd]
+    this = {
+        "command": cmd,
+        "commit": commit,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "load_average_at_start": round(load_at_start, 2),
+        "cpus": os.cpu_count(),
+    }
+    runs, commands, skipped = merge_runs(RESULTS / f"{NAME}.json", runs, this, skip, args.merge)
     summary = summarise(runs)
     result = {
         "meta": {
             **meta(cmd, started, commit),
             "commands": commands,
             "threads": 1,
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "omp_num_threads": this["omp_num_threads"],
             "n_test": N_TEST,
             "target": "nb201 'valid': 200-epoch validation accuracy (%), mean over seeds",
-            "skipped": sorted(f"{n}:{s}" for n, s in skip),
+            "skipped": skipped,
         },
         "summary": summary,
         "runs": runs,
     }
     write_json(NAME, result)
     plot(summary, RESULTS / f"{NAME}.png")
-    all_sizes = sorted({r["size"] for r in runs})
-    skipped = ", ".join(f"`{n}` at n={s}" for n, s in sorted(skip)) or "nothing"
     update_results_md(
-        SECTION,
-        "`" + "`; `".join(c.strip() for c in commands) + f"` (commit {result['meta']['commit']}, "
-        "one thread, `OMP_NUM_THREADS=1`). NAS-Bench-201, target the 200-epoch validation "
-        f"accuracy; per seed {N_TEST} random test cells and nested training sets from the other "
-        "cells (White et al. 2021's stand-alone protocol). Fit time includes encoding the "
-        "training cells; query time is `predict` on the test cells divided by their number. "
-        "Sparse Kendall tau: predictions rounded to 0.1 accuracy points. Random forest, LightGBM "
-        "and the GCN learn rank-normalised targets and are mapped to accuracy units by an affine "
-        "fit on the training set. NGBoost is not run (`ngboost` is not installed). Skipped: "
-        f"{skipped}. Plot: `benchmarks/results/{NAME}.png`.\n\n" + table(summary, all_sizes),
+        SECTION, describe(result) + "\n\n" + table(summary, sorted({r["size"] for r in runs}))
     )
     print(json.dumps(result["meta"]))
     return 0

@@ -25,6 +25,7 @@ EXTRAS: dict[str, str] = {
     "onnxruntime": "benchmarks",
     "lightgbm": "benchmarks",
     "xgboost": "benchmarks",
+    "ngboost": "benchmarks",
     "sklearn": "benchmarks",
     "nas_bench_graph": "benchmarks",
     "analognasbench": "benchmarks",

@@ -1,5 +1,5 @@
-"""The model-based predictor families (Bayesian linear regression, BANANAS, GP, XGBoost) on a real
-NAS-Bench-201 table: shapes, units, standard deviations, seeding, errors, and better-than-chance
+"""The model-based predictor families (Bayesian linear regression, BANANAS, GP, XGBoost, NGBoost) on
+a real NAS-Bench-201 table: shapes, units, standard deviations, seeding, errors, and better-than-chance
 ranking from 100 training cells."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 from scipy.stats import kendalltau
 
 from nas_meta_tune import get_space, load_benchmark
+from nas_meta_tune.encodings.vectors import encode
 from nas_meta_tune.exceptions import SpaceMismatchError
 from nas_meta_tune.predictors.families import (
     FAMILY_PREDICTORS,
@@ -19,6 +20,7 @@ from nas_meta_tune.predictors.families import (
     BayesianLinearPredictor,
     FamilyPredictor,
     GPFamilyPredictor,
+    NGBoostPredictor,
     XGBoostPredictor,
 )
 
@@ -43,7 +45,7 @@ def fitted(split):
 
 
 def test_registry_names_match_classes():
-    assert set(FAMILY_PREDICTORS) == {"bayes_lin_reg", "bananas", "gp", "xgboost"}
+    assert set(FAMILY_PREDICTORS) == {"bayes_lin_reg", "bananas", "gp", "xgboost", "ngboost"}
     for name, cls in FAMILY_PREDICTORS.items():
         assert cls.name == name
         assert issubclass(cls, FamilyPredictor)
@@ -66,7 +68,7 @@ def test_predict_shapes_units_and_rank(name, fitted, split):
     assert model.predict([]).shape == (0,)
 
 
-@pytest.mark.parametrize("name", ["bayes_lin_reg", "bananas", "gp"])
+@pytest.mark.parametrize("name", ["bayes_lin_reg", "bananas", "gp", "ngboost"])
 def test_std_positive_and_consistent(name, fitted, split):
     _, _, a_te, _ = split
     model = fitted[name]
@@ -75,6 +77,31 @@ def test_std_positive_and_consistent(name, fitted, split):
     assert mean.shape == std.shape == (50,)
     assert np.all(std > 0) and np.isfinite(std).all()
     np.testing.assert_allclose(mean, model.predict(a_te[:50]))
+
+
+def test_ngboost_std_is_the_predictive_normal_scale(fitted, split):
+    model = fitted["ngboost"]
+    assert model.has_std
+    a_te = split[2][:50]
+    mean, std = model.predict(a_te, return_std=True)
+    assert np.isfinite(std).all() and np.all(std > 0)
+    # NGBoost's own predictive Normal, on the standardised scores, mapped back to the units
+    dist = model._model.pred_dist(encode(a_te, "adjacency_onehot").astype(np.float64))
+    np.testing.assert_allclose(mean, model._y_mean + model._y_scale * dist.params["loc"])
+    np.testing.assert_allclose(std, model._y_scale * dist.params["scale"])
+
+
+def test_ngboost_below_60_architectures_predicts_a_constant(split):
+    # NASLib's minimum leaf size, min(n // 2, 15), is more than half of each round's mini-batch
+    # (0.508 n) below n = 60, so no tree splits: one predictive Normal for every architecture
+    a_tr, y_tr, a_te, _ = split
+    model = NGBoostPredictor(n_estimators=20, seed=0).fit(a_tr[:40], y_tr[:40])
+    mean, std = model.predict(a_te[:10], return_std=True)
+    assert np.ptp(mean) == 0 and np.ptp(std) == 0
+    small_leaves = NGBoostPredictor(
+        n_estimators=20, seed=0, min_samples_leaf=1, min_samples_split=2
+    )
+    assert np.ptp(small_leaves.fit(a_tr[:40], y_tr[:40]).predict(a_te[:10])) > 0
 
 
 def test_xgboost_has_no_std(fitted, split):
@@ -90,8 +117,9 @@ def test_xgboost_has_no_std(fitted, split):
         lambda seed: XGBoostPredictor(num_boost_round=50, seed=seed),
         lambda seed: BayesianLinearPredictor(seed=seed),
         lambda seed: GPFamilyPredictor(maxiter=20, seed=seed),
+        lambda seed: NGBoostPredictor(n_estimators=50, seed=seed),
     ],
-    ids=["bananas", "xgboost", "bayes_lin_reg", "gp"],
+    ids=["bananas", "xgboost", "bayes_lin_reg", "gp", "ngboost"],
 )
 def test_same_seed_same_predictions(make, split):
     a_tr, y_tr, a_te, _ = split
@@ -131,6 +159,12 @@ def test_invalid_arguments(split):
         BANANASPredictor(lr=0.0)
     with pytest.raises(ValueError, match="num_boost_round"):
         XGBoostPredictor(num_boost_round=0)
+    with pytest.raises(ValueError, match="n_estimators"):
+        NGBoostPredictor(n_estimators=0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        NGBoostPredictor(learning_rate=0.0)
+    with pytest.raises(ValueError, match="minibatch_frac"):
+        NGBoostPredictor(minibatch_frac=1.5)
     with pytest.raises(TypeError, match="seed"):
         GPFamilyPredictor(seed="0")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 2"):
@@ -147,7 +181,10 @@ def test_space_mismatch(fitted):
         fitted["bayes_lin_reg"].predict(other)
 
 
-def test_xgboost_missing_names_the_install(split, monkeypatch):
-    monkeypatch.setitem(sys.modules, "xgboost", None)  # makes `import xgboost` fail
-    with pytest.raises(ImportError, match="pip install"):
-        XGBoostPredictor().fit(split[0][:5], split[1][:5])
+@pytest.mark.parametrize(
+    ("module", "cls"), [("xgboost", XGBoostPredictor), ("ngboost", NGBoostPredictor)]
+)
+def test_tree_package_missing_names_the_install(module, cls, split, monkeypatch):
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    with pytest.raises(ImportError, match=r"pip install 'nas-meta-tune\[benchmarks\]'"):
+        cls().fit(split[0][:5], split[1][:5])
