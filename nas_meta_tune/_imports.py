@@ -25,7 +25,7 @@ EXTRAS: dict[str, str] = {
     "onnxruntime": "benchmarks",
     "lightgbm": "benchmarks",
     "xgboost": "benchmarks",
-    "ngboost": "benchmarks",
+    "ngboost": "ngboost",
     "sklearn": "benchmarks",
     "nas_bench_graph": "benchmarks",
     "analognasbench": "benchmarks",
