@@ -36,6 +36,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
         "gp_fit.py",
         "multi_objective.py",
         "predictor_families.py",
+        "constraints.py",
     ],
 )
 def test_benchmark_smoke(script, tmp_path, request):
