@@ -66,6 +66,32 @@ def write_json(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+def scratch_predictor_cache(tag: str) -> None:
+    """Smoke runs: search.py's held-out predictors (tiny ones) go to a scratch folder."""
+    import os
+
+    import search
+
+    search.CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / f"nmt-{tag}-smoke"
+
+
+def merge_and_write(
+    name: str, done: dict, argv: list[str] | None, started: float, *, merge: bool, **info: Any
+) -> dict:
+    """``{task: {method: entry}}`` results of ``benchmarks/<name>.py`` merged into the saved
+    ones (``merge``) or replacing them, with this run's command and ``info`` in ``meta.runs``;
+    written to ``results/<name>.json`` and returned."""
+    path = RESULTS / f"{name}.json"
+    results = json.loads(path.read_text()) if merge and path.exists() else {}
+    for task, res in done.items():
+        results.setdefault(task, {}).update(res)
+    args = sys.argv[1:] if argv is None else argv
+    run = meta(f"python benchmarks/{name}.py " + " ".join(args), started) | info
+    results["meta"] = {"runs": [*results.get("meta", {}).get("runs", []), run]}
+    write_json(name, results)
+    return results
+
+
 def update_results_md(section: str, body: str) -> None:
     """Replace (or append) the ``## section`` block of benchmarks/RESULTS.md."""
     text = (

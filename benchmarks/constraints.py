@@ -29,7 +29,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import RESULTS, meta, update_results_md, write_json
+from _common import RESULTS, merge_and_write, scratch_predictor_cache, update_results_md
 
 SECTION = "Constrained search: accuracy under a parameter budget (issue 27)"
 TASKS = ("nb201/cifar100", "nb201/ImageNet16-120", "nb201/cifar10-valid")
@@ -168,12 +168,7 @@ def main(argv=None) -> int:
         BUDGETS = (5, 10)
         args.tasks, args.seeds, args.trials, args.steps = ["nb201/cifar100"], 1, 10, 5
         args.methods = ["meta_nas", "random"]
-        import os
-        from pathlib import Path
-
-        import search  # its held-out predictors: a tiny one in a scratch folder
-
-        search.CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "nmt-constraints-smoke"
+        scratch_predictor_cache("constraints")
     done: dict = {}
     for task in args.tasks:
         for m in args.methods:
@@ -184,12 +179,7 @@ def main(argv=None) -> int:
     if args.smoke_test:
         print(json.dumps(done))
         return 0
-    results = json.loads(path.read_text()) if args.merge and path.exists() else {}
-    for task, res in done.items():
-        results.setdefault(task, {}).update(res)
-    command = "python benchmarks/constraints.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    results["meta"] = {"runs": [*results.get("meta", {}).get("runs", []), meta(command, started)]}
-    write_json("constraints", results)
+    results = merge_and_write("constraints", done, argv, started, merge=args.merge)
     print(report(results))
     return 0
 

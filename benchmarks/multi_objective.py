@@ -29,10 +29,9 @@ import json
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-from _common import RESULTS, meta, update_results_md, write_json
+from _common import RESULTS, merge_and_write, scratch_predictor_cache, update_results_md
 
 from nas_meta_tune.integrations.experiments.runs import make_sampler
 
@@ -201,11 +200,7 @@ def main(argv=None) -> int:
         BUDGETS = (5, 10)
         args.tasks, args.seeds, args.trials, args.steps = ["nb201/cifar100+params"], 1, 10, 5
         args.methods = ["meta_nas", "random"]
-        import os
-
-        import search  # its held-out predictors: a tiny one in a scratch folder
-
-        search.CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "nmt-mo-smoke"
+        scratch_predictor_cache("mo")
     done = {}
     for task in args.tasks:
         for m in args.methods:
@@ -219,18 +214,9 @@ def main(argv=None) -> int:
     if args.smoke_test:
         print(json.dumps(done))
         return 0
-    results = json.loads(path.read_text()) if args.merge and path.exists() else {}
-    for task, res in done.items():
-        results.setdefault(task, {}).update(res)
-    run_meta = meta(
-        "python benchmarks/multi_objective.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        started,
-    )
-    run_meta.update(
-        {"tasks": args.tasks, "methods": args.methods, "seeds": args.seeds, "trials": args.trials}
-    )
-    results["meta"] = {"runs": [*results.get("meta", {}).get("runs", []), run_meta]}
-    write_json("multi_objective", results)
+    info = {"tasks": args.tasks, "methods": args.methods, "seeds": args.seeds}
+    info["trials"] = args.trials
+    results = merge_and_write("multi_objective", done, argv, started, merge=args.merge, **info)
     print(report(results))
     return 0
 

@@ -157,10 +157,7 @@ class SearchSession:
                 f"{self.owner} needs the mode ('min' or 'max') before values are told: pass "
                 "mode=... to it (a later set_search_properties cannot re-sign what was told)."
             )
-        return _as_sign(self._modes())
-
-    def _modes(self) -> tuple[str, ...]:
-        return (self.mode,) if isinstance(self.mode, str) else tuple(self.mode or ())
+        return _as_sign(self.mode)
 
     def signed(self, value: Any) -> float | None:
         """``value`` as a finite "higher is better" score, or ``None`` (missing / non-finite);

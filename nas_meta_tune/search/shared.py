@@ -221,7 +221,7 @@ class SharedHistory:
         leaving out trial ``current`` (the one being sampled)."""
         complete: list[tuple[Architecture, float]] = []
         pruned: list[tuple[Architecture, float]] = []
-        broken: dict[int, float] = {}  # id of a scored pair -> its constraint violation
+        violations: dict[str, list[float]] = {"complete": [], "pruned": []}  # aligned with them
         pending: list[Architecture] = []
         finished: set[int] = set()
         for rec in records:
@@ -236,17 +236,16 @@ class SharedHistory:
                 finished.add(rec.number)
                 arch, s = self._finished(rec, sign)
                 if arch is not None and s is not None:
-                    pair = (arch, s)
-                    (complete if rec.state == "complete" else pruned).append(pair)
-                    if rec.constraints:
-                        broken[id(pair)] = violation(rec.constraints)
+                    (complete if rec.state == "complete" else pruned).append((arch, s))
+                    violations[rec.state].append(
+                        violation(rec.constraints) if rec.constraints else 0.0
+                    )
                     continue
             if arch is not None:
                 pending.append(arch)  # never proposed again (scoreless, failed or live)
-        if any(broken.values()):  # infeasible trials rank below every feasible one
-            both = penalise_infeasible(
-                [*complete, *pruned], [broken.get(id(p), 0.0) for p in [*complete, *pruned]]
-            )
+        v = violations["complete"] + violations["pruned"]
+        if any(v):  # infeasible trials rank below every feasible one
+            both = penalise_infeasible([*complete, *pruned], v)
             complete, pruned = both[: len(complete)], both[len(complete) :]
         return combine_pruned(complete, pruned), pending, finished
 
